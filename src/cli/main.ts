@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * The emu command line. Exit codes: 0 passed; 1 a regression, failed expectation or golden
+ * mismatch; 2 bad input or usage (file:line:col, no stack trace); 3 an internal error.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { InputError, UsageError } from '../input/errors.js';
+import { EXIT } from './exit.js';
+import { diffCommand, inspectCommand } from './trace-commands.js';
+import { mapCommand } from './map.js';
+import { runCommand } from './run.js';
+import { testCommand } from './test.js';
+
+async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.pass;
+  const done = (c: number) => {
+    code = c;
+  };
+  await yargs(argv)
+    .scriptName('emu')
+    .usage('$0 <command> [options]\n\nA deterministic, cycle-approximate emulator of embedded memory systems.')
+    .command(
+      'run <scenario..>',
+      'run scenarios, print their summaries and compare them with their goldens',
+      (y) =>
+        y
+          .positional('scenario', { type: 'string', array: true, demandOption: true, describe: 'scenario files' })
+          .option('update', { type: 'boolean', default: false, describe: 'write the golden trace and summary (never in CI)' })
+          .option('seed', { type: 'number', describe: 'override the scenario seed (the golden is then not compared)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
+          .option('trace', { type: 'string', describe: 'also write the trace to this file (one scenario only)' }),
+      async (args) => done(await runCommand(args.scenario as string[], args)),
+    )
+    .command(
+      'test [paths..]',
+      'run every scenario against its golden (the CI command)',
+      (y) =>
+        y
+          .positional('paths', { type: 'string', array: true, default: ['scenarios'], describe: 'scenario files or folders' })
+          .option('update', { type: 'boolean', default: false, describe: 'rewrite the goldens that differ (never in CI)' })
+          .option('jobs', { type: 'number', default: 1, describe: 'scenarios run in parallel' })
+          .option('shard', { type: 'string', describe: 'run only shard K of N, as K/N' })
+          .option('reporter', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const }),
+      async (args) => done(await testCommand(args.paths as string[], args)),
+    )
+    .command(
+      'inspect <trace>',
+      'decode a trace',
+      (y) => y.positional('trace', { type: 'string', demandOption: true }).option('ndjson', { type: 'boolean', default: false, describe: 'one JSON event a line' }),
+      (args) => done(inspectCommand(args.trace, args.ndjson)),
+    )
+    .command(
+      'diff <a> <b>',
+      'compare two traces: the first differing event and the changed metrics',
+      (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+      (args) => done(diffCommand(args.a, args.b)),
+    )
+    .command(
+      'map <input>',
+      'print the memory map of a target, or the layout of a scenario',
+      (y) => y.positional('input', { type: 'string', demandOption: true, describe: 'a target name or file, or a scenario file' }),
+      (args) => done(mapCommand(args.input)),
+    )
+    .demandCommand(1, 'name a command: run, test, inspect, diff or map')
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .parseAsync();
+  return code;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof InputError) {
+      process.stderr.write(`emu: ${error.toString()}\n`);
+      process.exitCode = EXIT.input;
+    } else if (error instanceof UsageError) {
+      process.stderr.write(`emu: ${error.message}\nRun 'emu --help' for usage.\n`);
+      process.exitCode = EXIT.input;
+    } else if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') {
+      process.stderr.write(`emu: cannot read ${(error as NodeJS.ErrnoException).path}: no such file or directory\n`);
+      process.exitCode = EXIT.input;
+    } else {
+      process.stderr.write(`emu: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = EXIT.internal;
+    }
+  },
+);

@@ -1,0 +1,44 @@
+/** `emu map`: the memory map of a target, and the layout of a scenario. */
+import { existsSync, readFileSync } from 'node:fs';
+import { UsageError } from '../input/errors.js';
+import { formatBytes, hex } from '../input/literals.js';
+import { buildLayout } from '../layout/layout.js';
+import { group, table } from '../report/format.js';
+import { loadScenario } from '../scenario/parse.js';
+import { loadTarget, resolveTarget } from '../target/load.js';
+import type { Target } from '../target/types.js';
+import { EXIT } from './exit.js';
+
+export function mapCommand(input: string): number {
+  const isScenario = existsSync(input) && /^(steps|heaps|target):/m.test(readFileSync(input, 'utf8'));
+  if (isScenario) {
+    const scenario = loadScenario(input);
+    process.stdout.write(targetMap(scenario.target));
+    const layout = buildLayout(scenario);
+    const rows = [['what', 'name', 'start', 'end', 'size', 'in']];
+    for (const p of layout.placed) rows.push([p.what, p.name, hex(p.addr), hex(p.addr + p.size - 1), formatBytes(p.size), p.in]);
+    process.stdout.write(`\nlayout of ${scenario.name}:\n${table(rows)}\n`);
+    if (layout.failure) process.stdout.write(`\nlayout fails: ${layout.failure.kind} (line ${layout.failure.line}): ${layout.failure.detail}\n`);
+    return EXIT.pass;
+  }
+  const file = resolveTarget(input, process.cwd());
+  if (!file) throw new UsageError(`'${input}' is neither a scenario file nor a target`);
+  process.stdout.write(targetMap(loadTarget(file)));
+  return EXIT.pass;
+}
+
+function targetMap(t: Target): string {
+  const cache = t.cache ? `${formatBytes(t.cache.size)} ${t.cache.ways}-way data cache, ${t.cache.line}-byte lines` : 'no data cache';
+  const protection = t.protection.kind === 'mmu' ? `MMU, ${formatBytes(t.protection.page)} pages` : t.protection.kind === 'mpu' ? `MPU, ${t.protection.regions} regions (${t.protection.rule})` : 'no memory protection';
+  const lines = [`target ${t.name}: ${t.description}`, `${t.cpu.arch} at ${group(t.cpu.clockHz)} Hz, ${t.cpu.endian} endian; ${protection}; ${cache}`, ''];
+  const rows = [['region', 'kind', 'start', 'end', 'size', 'read/write', 'bus', 'notes']];
+  for (const r of t.regions) {
+    const notes = [!r.cpuMapped && 'not CPU-mapped', r.dma && 'DMA', r.cached && 'cached', r.mirrors.length && `${r.mirrors.length} mirrors`, ...r.reserved.map((x) => `reserved ${formatBytes(x.size)} at +${hex(x.offset)}`)].filter(Boolean);
+    rows.push([r.name, r.kind, hex(r.base), hex(r.base + r.size - 1), formatBytes(r.size), `${r.read}/${r.write}`, String(r.bus), notes.join(', ')]);
+  }
+  lines.push(table(rows));
+  if (t.partitions.length) lines.push('', 'partitions: ' + t.partitions.map((p) => `${p.name} (${formatBytes(p.size)} at ${p.region}+${hex(p.offset)})`).join(', '));
+  if (t.dma.length) lines.push('dma: ' + t.dma.map((c) => `${c.name} (${c.unit}-byte units, align ${c.align}, ${c.cyclesPerUnit} cycles/unit${c.stallsCpu ? ', stalls CPU' : ''})`).join(', '));
+  lines.push('sections: ' + t.sections.map((s) => `${s.name} ${formatBytes(s.size)} in ${s.in}`).join(', '));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,459 @@
+/**
+ * The engine: lays out the scenario, runs its operations in order, owns the cycle clock, and emits
+ * every event to the trace sinks. Nothing here reads the wall clock or unordered state.
+ */
+import { newWork, resetWork, type Work } from '../alloc/allocator.js';
+import { ALLOCATORS } from '../alloc/registry.js';
+import { BudgetTracker } from '../heap/budgets.js';
+import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
+import { formatBytes, hex } from '../input/literals.js';
+import { buildLayout } from '../layout/layout.js';
+import { Streams } from '../rng/streams.js';
+import { expand, type Op } from '../scenario/expand.js';
+import type { Scenario } from '../scenario/types.js';
+import { MetadataLatencyModel, type CycleModel } from '../timing/model.js';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
+import type { TraceSink } from '../trace/writer.js';
+import { BlockTable, type LiveBlock } from './blocks.js';
+import type { Detected, FaultKind } from './faults.js';
+
+export interface FaultRecord {
+  kind: FaultKind;
+  line: number;
+  op: number;
+  detected: Detected;
+  heap: string | null;
+  id: string | null;
+  detail: string;
+}
+
+export interface RunSummary {
+  ops: number;
+  cycles: number;
+  frames: number;
+  halted: boolean;
+  faults: Record<string, number>;
+  heaps: HeapSummary[];
+  budgets: { crate: string; used: number; limit: number }[];
+  worst_frame_cycles: number;
+  dma_bytes: number;
+  dma_cycles: number;
+  stall_cycles: number;
+}
+
+export interface RunResult {
+  header: TraceHeader;
+  summary: RunSummary;
+  /** The first faults in order (all of them up to a limit, for reports and expectations). */
+  faults: FaultRecord[];
+  faultCount: number;
+  events: number;
+}
+
+export interface RunOptions {
+  sinks: TraceSink[];
+  /** Called every `progressEvery` operations (for the CLI's progress line). */
+  onProgress?: (ops: number) => void;
+  progressEvery?: number;
+}
+
+/** How many faults a run keeps for its report; the trace holds them all. */
+const FAULTS_KEPT = 1000;
+
+class Halt extends Error {}
+
+export function traceHeader(scenario: Scenario): TraceHeader {
+  return {
+    type: 'header',
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    scenario: scenario.name,
+    scenario_sha256: scenario.hash,
+    target: scenario.target.name,
+    target_sha256: scenario.target.hash,
+    seed: scenario.seed,
+    policy: scenario.policy,
+    verification: scenario.verification,
+  };
+}
+
+export function run(scenario: Scenario, options: RunOptions): RunResult {
+  return new Engine(scenario, options).run();
+}
+
+class Engine {
+  private readonly sinks: TraceSink[];
+  private readonly heaps = new Map<string, Heap>();
+  private readonly blocks = new BlockTable();
+  private readonly budgets: BudgetTracker;
+  private readonly timing: CycleModel;
+  private readonly work: Work = newWork();
+  /** Per heap, the open bump scopes: serial and the ids allocated inside. */
+  private readonly scopes = new Map<Heap, { serial: number; budget: number | null; ids: string[] }[]>();
+  private scopeSerial = 0;
+  private clock = 0;
+  private op = 0;
+  private seq = 0;
+  private frames = 0;
+  private frameStart = 0;
+  private worstFrame = 0;
+  private halted = false;
+  /** Operations of a scope whose entry failed are skipped up to its matching exit. */
+  private skipDepth = 0;
+  private readonly faultCounts: Record<string, number> = {};
+  private readonly faults: FaultRecord[] = [];
+  private faultCount = 0;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly options: RunOptions,
+  ) {
+    this.sinks = options.sinks;
+    this.budgets = new BudgetTracker(scenario.budgets);
+    this.timing = new MetadataLatencyModel(scenario.verification);
+  }
+
+  run(): RunResult {
+    const header = traceHeader(this.scenario);
+    this.emit(header);
+    try {
+      this.layOut();
+      this.execute();
+      this.checkLeaks();
+    } catch (e) {
+      if (!(e instanceof Halt)) throw e;
+      this.halted = true;
+    }
+    const summary = this.summary();
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'end', halted: this.halted, events: this.seq, summary });
+    return { header, summary, faults: this.faults, faultCount: this.faultCount, events: this.seq };
+  }
+
+  private emit(event: object): void {
+    for (const sink of this.sinks) sink.write(event);
+  }
+
+  private layOut(): void {
+    const layout = buildLayout(this.scenario);
+    for (const p of layout.placed) {
+      this.emit({ seq: this.seq++, op: 0, cycle: 0, type: 'place', line: p.line, what: p.what, name: p.name, in: p.in, addr: p.addr, size: p.size });
+    }
+    if (layout.failure) {
+      this.fault(layout.failure.kind, layout.failure.line, 'precise', null, null, layout.failure.detail);
+      throw new Halt();
+    }
+    for (const spec of this.scenario.heaps) {
+      const at = layout.heaps.get(spec.name)!;
+      const entry = ALLOCATORS.get(spec.allocator)!;
+      const heap = new Heap(spec.name, spec.allocator, entry.create(at.base, at.size, spec.options), at.base, at.size, at.region, spec.budget, !entry.scopes);
+      this.heaps.set(spec.name, heap);
+      this.scopes.set(heap, []);
+    }
+  }
+
+  private execute(): void {
+    const streams = new Streams(this.scenario.seed);
+    const { onProgress, progressEvery = 1 << 20 } = this.options;
+    const sampleEvery = this.scenario.sampleEvery;
+    for (const op of expand(this.scenario.steps, streams)) {
+      if (this.skipDepth > 0) {
+        if (op.kind === 'scope-enter') this.skipDepth++;
+        else if (op.kind === 'scope-exit') this.skipDepth--;
+        continue;
+      }
+      this.op++;
+      this.perform(op);
+      if (sampleEvery > 0 && this.op % sampleEvery === 0) this.sample(op.line);
+      if (onProgress && this.op % progressEvery === 0) onProgress(this.op);
+    }
+  }
+
+  private perform(op: Op): void {
+    switch (op.kind) {
+      case 'alloc':
+        return this.alloc(op);
+      case 'free':
+        return this.free(op);
+      case 'realloc':
+        return this.realloc(op);
+      case 'scope-enter':
+        return this.scopeEnter(op);
+      case 'scope-exit':
+        return this.scopeExit(op);
+      case 'check':
+        return this.check(op.line);
+      case 'sample':
+        return this.sample(op.line);
+      case 'idle':
+        this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'idle', line: op.line, cycles: op.cycles });
+        this.clock += op.cycles;
+        return;
+      case 'frame':
+        return this.frame(op);
+    }
+  }
+
+  private alloc(op: Extract<Op, { kind: 'alloc' }>): void {
+    const heap = this.heaps.get(op.heap)!;
+    const previous = this.blocks.get(op.id);
+    if (previous && previous.addr >= 0) {
+      this.fault('leak', op.line, 'silent', previous.heap.name, op.id, `id ${op.id} is reassigned while its block at ${hex(previous.addr)} (${previous.size} bytes, op ${previous.op}) is live: that block can no longer be freed`);
+      this.releaseCharge(previous);
+      previous.heap.recordRelease(previous.size);
+    }
+    const crate = op.budget ?? heap.crate;
+    const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id);
+    this.bind(op.id, heap, addr, op.size, crate);
+    this.emit({
+      seq: this.seq++, op: this.op, cycle: this.clock, type: 'alloc', line: op.line,
+      heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles,
+    });
+    this.clock += cycles;
+  }
+
+  /**
+   * The allocation path shared by alloc and realloc: crate and scope budgets, the allocator, the
+   * failure's classification and the growth policy. Returns addr -1 when the allocation failed.
+   */
+  private allocate(heap: Heap, size: number, align: number, crate: string | null, line: number, id: string): { addr: number; cycles: number; block: number } {
+    if (crate !== null && !this.budgets.charge(crate, size)) {
+      heap.recordFailure(size, 0);
+      this.failAlloc('budget-exceeded', heap, id, line, `crate ${crate}: ${size} bytes requested, ${this.budgets.left(crate)} of ${this.budgets.limit(crate)} left`);
+      return { addr: -1, cycles: 0, block: 0 };
+    }
+    const overBudget = this.scopeOverBudget(heap, size, align);
+    if (overBudget) {
+      if (crate !== null) this.budgets.release(crate, size);
+      heap.recordFailure(size, 0);
+      this.failAlloc('budget-exceeded', heap, id, line, overBudget);
+      return { addr: -1, cycles: 0, block: 0 };
+    }
+    resetWork(this.work);
+    const addr = heap.allocator.alloc(size, align, this.work);
+    const cycles = this.timing.allocator(this.work, heap.region);
+    if (addr < 0) {
+      if (crate !== null) this.budgets.release(crate, size);
+      heap.recordFailure(size, cycles);
+      const free = heap.allocator.freeBytes();
+      const kind = free >= size ? 'fragmented' : 'oom';
+      this.failAlloc(kind, heap, id, line, `${size} bytes requested (align ${align}); ${formatBytes(free)} free in total, largest free block ${formatBytes(heap.allocator.largestFree())}`);
+      return { addr: -1, cycles, block: 0 };
+    }
+    heap.recordAlloc(addr, size, cycles);
+    this.checkSoftLimit(heap, line);
+    return { addr, cycles, block: heap.allocator.lastBlock };
+  }
+
+  /** Binds an id to its new block (or to null after a failure), inside the innermost open scope. */
+  private bind(id: string, heap: Heap, addr: number, size: number, crate: string | null): void {
+    if (addr < 0) {
+      this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op });
+      return;
+    }
+    const scopes = this.scopes.get(heap)!;
+    const scope = scopes.length ? scopes[scopes.length - 1] : null;
+    scope?.ids.push(id);
+    this.blocks.set(id, { heap, addr, size, crate, scope: scope?.serial ?? 0, op: this.op });
+  }
+
+  /** An allocation inside bump scopes must fit every enclosing scope's budget. */
+  private scopeOverBudget(heap: Heap, size: number, align: number): string | null {
+    const scopes = this.scopes.get(heap)!;
+    if (scopes.length === 0) return null;
+    const bump = heap.allocator.scopes!;
+    const cost = bump.cost(size, align);
+    for (let level = scopes.length - 1; level >= 0; level--) {
+      const budget = scopes[level].budget;
+      if (budget === null) continue;
+      const used = bump.usedSince(level);
+      if (used + cost > budget) return `scope budget of ${formatBytes(budget)} at depth ${level + 1} exceeded: ${used} bytes used, ${cost} more requested`;
+    }
+    return null;
+  }
+
+  private failAlloc(kind: FaultKind, heap: Heap, id: string, line: number, detail: string): void {
+    const policy = this.scenario.policy;
+    const suffix = policy === 'std' ? ' (std: out-of-memory exception raised, the run goes on)' : policy === 'no_std_alloc' ? ' (allocation returned null)' : '';
+    this.fault(kind, line, 'precise', heap.name, id, detail + suffix);
+    if (policy === 'no_alloc') {
+      this.fault('panic', line, 'precise', heap.name, id, `no_alloc: allocation failure (${kind}) aborts the program`);
+      throw new Halt();
+    }
+  }
+
+  private checkSoftLimit(heap: Heap, line: number): void {
+    const spec = this.scenario.heaps.find((h) => h.name === heap.name)!;
+    if (this.scenario.policy !== 'std' || spec.softLimit === null) return;
+    const used = heap.allocator.usedBytes();
+    if (used > spec.softLimit) {
+      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'warning', line, heap: heap.name, detail: `soft limit ${formatBytes(spec.softLimit)} exceeded: ${used} bytes in use` });
+    }
+  }
+
+  private free(op: Extract<Op, { kind: 'free' }>): void {
+    const block = this.blocks.get(op.id);
+    if (!block) {
+      if (this.blocks.wasFreed(op.id)) this.fault('double-free', op.line, 'silent', null, op.id, `id ${op.id} was already freed`);
+      else this.fault('invalid-free', op.line, 'silent', null, op.id, `id ${op.id} names no allocated block`);
+      return;
+    }
+    const heap = block.heap;
+    if (block.addr < 0) {
+      // free(NULL) after a failed allocation: a no-op, as in C.
+      this.blocks.release(op.id, false);
+      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: null, block: 0, cycles: 0 });
+      return;
+    }
+    const { released, cycles } = this.release(op.id, block);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles });
+    this.clock += cycles;
+  }
+
+  /** Gives a live block back to its allocator and its crate. */
+  private release(id: string, block: LiveBlock): { released: number; cycles: number } {
+    resetWork(this.work);
+    const released = block.heap.allocator.free(block.addr, this.work);
+    const cycles = this.timing.allocator(this.work, block.heap.region);
+    this.releaseCharge(block);
+    block.heap.recordFree(block.size, cycles);
+    this.blocks.release(id, true);
+    return { released, cycles };
+  }
+
+  private releaseCharge(block: LiveBlock): void {
+    if (block.crate !== null) this.budgets.release(block.crate, block.size);
+  }
+
+  private realloc(op: Extract<Op, { kind: 'realloc' }>): void {
+    const old = this.blocks.get(op.id);
+    if (!old) {
+      if (this.blocks.wasFreed(op.id)) this.fault('use-after-free', op.line, 'silent', null, op.id, `realloc of id ${op.id}, which was already freed`);
+      else this.fault('invalid-free', op.line, 'silent', null, op.id, `realloc of id ${op.id}, which names no block (give it an alloc first)`);
+      return;
+    }
+    const heap = old.heap;
+    const crate = old.addr < 0 ? heap.crate : old.crate;
+    // realloc is malloc, copy of the smaller size, free of the old block; on failure the old block stays.
+    const { addr, cycles: allocCycles, block } = this.allocate(heap, op.size, 8, crate, op.line, op.id);
+    if (addr < 0) {
+      this.emitRealloc(op, heap.name, old.addr, addr, 0, allocCycles);
+      return;
+    }
+    let cycles = allocCycles;
+    if (old.addr >= 0) {
+      const copied = Math.min(old.size, op.size);
+      cycles += Math.ceil(copied / heap.region.bus) * (heap.region.read + heap.region.write);
+      cycles += this.release(op.id, old).cycles;
+    }
+    this.bind(op.id, heap, addr, op.size, crate);
+    this.emitRealloc(op, heap.name, old.addr, addr, block, cycles);
+  }
+
+  private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, cycles: number): void {
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'realloc', line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, cycles });
+    this.clock += cycles;
+  }
+
+  private scopeEnter(op: Extract<Op, { kind: 'scope-enter' }>): void {
+    const heap = this.heaps.get(op.heap)!;
+    const scopes = heap.allocator.scopes!;
+    resetWork(this.work);
+    const entered = scopes.enter(this.work);
+    const cycles = this.timing.allocator(this.work, heap.region);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'scope-enter', line: op.line, heap: heap.name, depth: scopes.depth, budget: op.budget, entered, cycles });
+    this.clock += cycles;
+    if (!entered) {
+      this.fault('scope-depth', op.line, 'precise', heap.name, null, `scope nesting limit of ${scopes.maxDepth} reached; the scope's steps are skipped`);
+      this.skipDepth = 1;
+      return;
+    }
+    this.scopes.get(heap)!.push({ serial: ++this.scopeSerial, budget: op.budget, ids: [] });
+  }
+
+  private scopeExit(op: Extract<Op, { kind: 'scope-exit' }>): void {
+    const heap = this.heaps.get(op.heap)!;
+    const scope = this.scopes.get(heap)!.pop()!;
+    resetWork(this.work);
+    const released = heap.allocator.scopes!.exit(this.work);
+    const cycles = this.timing.allocator(this.work, heap.region);
+    let blocks = 0;
+    for (const id of scope.ids) {
+      const block = this.blocks.get(id);
+      if (!block || block.scope !== scope.serial) continue;
+      this.releaseCharge(block);
+      heap.recordRelease(block.size);
+      this.blocks.release(id, true);
+      blocks++;
+    }
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'scope-exit', line: op.line, heap: heap.name, depth: heap.allocator.scopes!.depth, released, blocks, cycles });
+    this.clock += cycles;
+  }
+
+  private check(line: number): void {
+    let problems = 0;
+    for (const heap of this.heaps.values()) {
+      for (const problem of heap.allocator.check()) {
+        problems++;
+        this.fault('heap-corrupt', line, 'delayed', heap.name, null, problem);
+      }
+    }
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'check', line, heaps: this.heaps.size, problems });
+  }
+
+  private sample(line: number): void {
+    const heaps: HeapSnapshot[] = [...this.heaps.values()].map((h) => h.snapshot());
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'sample', line, heaps });
+  }
+
+  private frame(op: Extract<Op, { kind: 'frame' }>): void {
+    const cycles = this.clock - this.frameStart;
+    this.frames++;
+    this.worstFrame = Math.max(this.worstFrame, cycles);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'frame', line: op.line, frame: this.frames, cycles, budget: op.budget });
+    if (op.budget !== null && cycles > op.budget) {
+      this.fault('deadline-miss', op.line, 'precise', null, null, `frame ${this.frames} took ${cycles} cycles, budget ${op.budget}`);
+    }
+    this.frameStart = this.clock;
+  }
+
+  /** At the end: every heap whose blocks are freed one by one must have none left. */
+  private checkLeaks(): void {
+    if (!this.scenario.leakCheck) return;
+    for (const heap of this.heaps.values()) {
+      if (!heap.freesBlocks) continue;
+      const leaked: [string, LiveBlock][] = [];
+      for (const entry of this.blocks.entries()) if (entry[1].heap === heap && entry[1].addr >= 0) leaked.push(entry);
+      if (leaked.length === 0) continue;
+      const bytes = leaked.reduce((sum, [, b]) => sum + b.size, 0);
+      const names = leaked.slice(0, 5).map(([id]) => id).join(', ') + (leaked.length > 5 ? ', ...' : '');
+      const first = leaked[0];
+      this.fault('leak', this.scenario.steps[this.scenario.steps.length - 1]?.line ?? 1, 'silent', heap.name, first[0], `${leaked.length} block(s), ${bytes} bytes, still live at the end: ${names} (first allocated at op ${first[1].op})`);
+    }
+  }
+
+  private fault(kind: FaultKind, line: number, detected: Detected, heap: string | null, id: string | null, detail: string): void {
+    this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
+    this.faultCount++;
+    const record = { kind, line, op: this.op, detected, heap, id, detail };
+    if (this.faults.length < FAULTS_KEPT) this.faults.push(record);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'fault', line, kind, detected, heap, id, detail });
+  }
+
+  private summary(): RunSummary {
+    const faults: Record<string, number> = {};
+    for (const kind of Object.keys(this.faultCounts).sort()) faults[kind] = this.faultCounts[kind];
+    return {
+      ops: this.op,
+      cycles: this.clock,
+      frames: this.frames,
+      halted: this.halted,
+      faults,
+      heaps: [...this.heaps.values()].map((h) => h.summary()),
+      budgets: this.budgets.usage(),
+      worst_frame_cycles: this.worstFrame,
+      dma_bytes: 0,
+      dma_cycles: 0,
+      stall_cycles: 0,
+    };
+  }
+}

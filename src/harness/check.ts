@@ -1,0 +1,104 @@
+/**
+ * Runs one scenario and judges it: the trace is written to a temporary file, compared with the
+ * golden, and checked against the scenario's expectations. Goldens are replaced only with --update,
+ * by rename (atomic), never in CI; a failed run leaves every existing file as it was.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { run, type RunResult } from '../engine/engine.js';
+import { UsageError } from '../input/errors.js';
+import { checkExpectations } from '../report/expect.js';
+import { goldenMarkdown } from '../report/summary.js';
+import { loadScenario } from '../scenario/parse.js';
+import { compareTraces, type Comparison } from '../trace/compare.js';
+import { TraceFileWriter } from '../trace/writer.js';
+
+export type GoldenStatus = 'match' | 'mismatch' | 'missing' | 'updated' | 'unchanged' | 'skipped';
+
+export interface CheckOptions {
+  update?: boolean;
+  /** CI mode: goldens are never written and a missing golden fails. */
+  ci?: boolean;
+  /** Overrides the scenario's seed (the golden is then not compared). */
+  seed?: number;
+  /** Also keep the trace at this path. */
+  tracePath?: string;
+  /** Where NAME.trace and NAME.md live; default: golden/ beside the scenarios/ folder. */
+  goldenDir?: string;
+  onProgress?: (ops: number) => void;
+}
+
+export interface CheckResult {
+  file: string;
+  name: string;
+  golden: GoldenStatus;
+  goldenPath: string;
+  comparison: Comparison | null;
+  expectationFailures: string[];
+  result: RunResult;
+  passed: boolean;
+}
+
+export function goldenDirFor(scenarioFile: string): string {
+  const dir = dirname(resolve(scenarioFile));
+  return basename(dir) === 'scenarios' ? join(dirname(dir), 'golden') : join(dir, 'golden');
+}
+
+export function checkScenario(file: string, options: CheckOptions = {}): CheckResult {
+  if (options.update && options.ci) throw new UsageError('goldens are never written in CI (CI is set); run --update on your machine and commit the result');
+  const scenario = loadScenario(file);
+  const seedOverridden = options.seed !== undefined && options.seed !== scenario.seed;
+  if (options.seed !== undefined) scenario.seed = options.seed;
+  const goldenDir = options.goldenDir ?? goldenDirFor(file);
+  const goldenPath = join(goldenDir, `${scenario.name}.trace`);
+  const scratch = mkdtempSync(join(tmpdir(), 'emu-'));
+  const tracePath = join(scratch, `${scenario.name}.trace`);
+  try {
+    const writer = new TraceFileWriter(tracePath);
+    let result: RunResult;
+    try {
+      result = run(scenario, { sinks: [writer], onProgress: options.onProgress });
+    } finally {
+      writer.close();
+    }
+    const expectationFailures = checkExpectations(scenario.expect, result);
+    let golden: GoldenStatus;
+    let comparison: Comparison | null = null;
+    if (seedOverridden) {
+      golden = 'skipped';
+    } else if (!existsSync(goldenPath)) {
+      golden = 'missing';
+    } else {
+      comparison = compareTraces(goldenPath, tracePath);
+      golden = comparison.same ? 'match' : 'mismatch';
+    }
+    if (options.update && golden !== 'skipped') {
+      golden = golden === 'match' ? 'unchanged' : 'updated';
+      mkdirSync(goldenDir, { recursive: true });
+      replace(join(goldenDir, `${scenario.name}.md`), goldenMarkdown(result, relativeName(file)));
+      replace(goldenPath, readFileSync(tracePath));
+    }
+    if (options.tracePath) {
+      const keep = `${options.tracePath}.tmp-${process.pid}`;
+      copyFileSync(tracePath, keep);
+      renameSync(keep, options.tracePath);
+    }
+    const goldenOk = golden === 'match' || golden === 'updated' || golden === 'unchanged' || golden === 'skipped';
+    return { file, name: scenario.name, golden, goldenPath, comparison, expectationFailures, result, passed: goldenOk && expectationFailures.length === 0 };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Writes next to the destination, then renames over it: readers never see half a file. */
+function replace(path: string, content: string | Buffer): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
+function relativeName(file: string): string {
+  const abs = resolve(file);
+  return basename(dirname(abs)) === 'scenarios' ? `scenarios/${basename(abs)}` : basename(abs);
+}

@@ -1,0 +1,146 @@
+/** A heap: one allocator over one block of memory, with the bookkeeping its metrics need. */
+import type { Allocator } from '../alloc/allocator.js';
+import type { Region } from '../target/types.js';
+import { Distribution } from './distribution.js';
+
+export interface HeapSnapshot {
+  name: string;
+  in_use: number;
+  free: number;
+  largest_free: number;
+  ext_frag_ppm: number;
+  live_blocks: number;
+  requested: number;
+}
+
+export interface HeapSummary {
+  name: string;
+  allocator: string;
+  base: number;
+  capacity: number;
+  in_use: number;
+  peak_in_use: number;
+  requested: number;
+  peak_requested: number;
+  peak_request_size: number;
+  high_water: number;
+  allocs: number;
+  frees: number;
+  failed: number;
+  live_blocks: number;
+  free: number;
+  largest_free: number;
+  ext_frag_ppm: number;
+  int_frag_ppm: number;
+  peak_ratio_ppm: number;
+  alloc_cycles: ReturnType<Distribution['summary']>;
+  free_cycles: ReturnType<Distribution['summary']>;
+}
+
+export class Heap {
+  allocs = 0;
+  frees = 0;
+  failed = 0;
+  liveBlocks = 0;
+  /** Requested bytes of live blocks, and their peak. */
+  requested = 0;
+  peakRequested = 0;
+  peakInUse = 0;
+  peakRequestSize = 0;
+  /** Highest payload end reached, as an offset from the heap's base. */
+  highWater = 0;
+  readonly allocCycles = new Distribution();
+  readonly freeCycles = new Distribution();
+
+  constructor(
+    readonly name: string,
+    readonly allocatorName: string,
+    readonly allocator: Allocator,
+    readonly base: number,
+    readonly size: number,
+    /** The region holding the heap and its metadata. */
+    readonly region: Region,
+    /** The crate budget charged by default, if any. */
+    readonly crate: string | null,
+    /** Whether the allocator's free gives memory back (bump's does not). */
+    readonly freesBlocks: boolean,
+  ) {}
+
+  recordAlloc(addr: number, size: number, cycles: number): void {
+    this.allocs++;
+    this.liveBlocks++;
+    this.requested += size;
+    if (this.requested > this.peakRequested) this.peakRequested = this.requested;
+    if (size > this.peakRequestSize) this.peakRequestSize = size;
+    const used = this.allocator.usedBytes();
+    if (used > this.peakInUse) this.peakInUse = used;
+    const end = addr + size - this.base;
+    if (end > this.highWater) this.highWater = end;
+    this.allocCycles.add(cycles);
+  }
+
+  recordFailure(size: number, cycles: number): void {
+    this.failed++;
+    if (size > this.peakRequestSize) this.peakRequestSize = size;
+    this.allocCycles.add(cycles);
+  }
+
+  /** A block leaves the program's hands (free, or released by a scope exit). */
+  recordRelease(size: number): void {
+    this.liveBlocks--;
+    this.requested -= size;
+  }
+
+  recordFree(size: number, cycles: number): void {
+    this.frees++;
+    this.recordRelease(size);
+    this.freeCycles.add(cycles);
+  }
+
+  snapshot(): HeapSnapshot {
+    const free = this.allocator.freeBytes();
+    const largest = this.allocator.largestFree();
+    return {
+      name: this.name,
+      in_use: this.allocator.usedBytes(),
+      free,
+      largest_free: largest,
+      ext_frag_ppm: ppm(free - Math.min(largest, free), free),
+      live_blocks: this.liveBlocks,
+      requested: this.requested,
+    };
+  }
+
+  summary(): HeapSummary {
+    const s = this.snapshot();
+    return {
+      name: this.name,
+      allocator: this.allocatorName,
+      base: this.base,
+      capacity: this.size,
+      in_use: s.in_use,
+      peak_in_use: this.peakInUse,
+      requested: this.requested,
+      peak_requested: this.peakRequested,
+      peak_request_size: this.peakRequestSize,
+      high_water: this.highWater,
+      allocs: this.allocs,
+      frees: this.frees,
+      failed: this.failed,
+      live_blocks: this.liveBlocks,
+      free: s.free,
+      largest_free: s.largest_free,
+      ext_frag_ppm: s.ext_frag_ppm,
+      int_frag_ppm: ppm(s.in_use - Math.min(this.requested, s.in_use), s.in_use),
+      // Johnstone & Wilson's measure 4: heap high-water mark over peak live bytes.
+      peak_ratio_ppm: ppm(this.highWater, this.peakRequested),
+      alloc_cycles: this.allocCycles.summary(),
+      free_cycles: this.freeCycles.summary(),
+    };
+  }
+}
+
+/** A ratio in parts per million, as an integer (traces hold no formatted floats). */
+export function ppm(part: number, whole: number): number {
+  return whole <= 0 ? 0 : Math.round((part * 1_000_000) / whole);
+}

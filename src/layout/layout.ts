@@ -1,0 +1,190 @@
+/**
+ * Static layout: the target's regions and partitions, the fixed sections, the component segments
+ * with guard gaps and shared regions, and the heaps, each placed without overlap. A layout that does
+ * not fit is not an input error but a finding: `section-overflow` or `layout-invalid`.
+ */
+import { formatBytes, hex } from '../input/literals.js';
+import type { Placement, Scenario } from '../scenario/types.js';
+import { DEFAULT_SECTIONS, type Region } from '../target/types.js';
+import { Space } from './space.js';
+
+export type ContainerKind = 'region' | 'partition' | 'section' | 'arena' | 'segment' | 'shared' | 'heap';
+
+export interface Container {
+  name: string;
+  kind: ContainerKind;
+  /** The region the container's memory belongs to (for timing and DMA capability). */
+  region: Region;
+  space: Space;
+}
+
+/** One placement, as it goes into the trace. */
+export interface Placed {
+  what: 'section' | 'arena' | 'segment' | 'guard' | 'shared' | 'heap';
+  name: string;
+  in: string;
+  addr: number;
+  size: number;
+  line: number;
+}
+
+export interface LayoutFailure {
+  kind: 'section-overflow' | 'layout-invalid';
+  line: number;
+  detail: string;
+}
+
+export interface Layout {
+  containers: Map<string, Container>;
+  placed: Placed[];
+  /** Where each heap landed, by heap name. */
+  heaps: Map<string, { base: number; size: number; region: Region }>;
+  failure: LayoutFailure | null;
+}
+
+const SECTION_ALIGN = 16;
+const HEAP_ALIGN = 16;
+
+class LayoutStop extends Error {
+  constructor(readonly failure: LayoutFailure) {
+    super(failure.detail);
+  }
+}
+
+export function buildLayout(scenario: Scenario): Layout {
+  const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null };
+  try {
+    placeTarget(scenario, layout);
+    placeSections(scenario, layout);
+    placeComponents(scenario, layout);
+    placeHeaps(scenario, layout);
+  } catch (e) {
+    if (!(e instanceof LayoutStop)) throw e;
+    layout.failure = e.failure;
+  }
+  return layout;
+}
+
+function placeTarget(scenario: Scenario, layout: Layout): void {
+  for (const region of scenario.target.regions) {
+    const space = new Space(region.base, region.size);
+    for (const r of region.reserved) space.takeAt(r.offset, r.size, `reserved (${r.why || 'target'})`);
+    layout.containers.set(region.name, { name: region.name, kind: 'region', region, space });
+  }
+  for (const p of scenario.target.partitions) {
+    const parent = layout.containers.get(p.region)!;
+    const at = parent.space.takeAt(p.offset, p.size, `partition ${p.name}`);
+    if ('conflict' in at) throw new LayoutStop({ kind: 'layout-invalid', line: scenario.targetLine, detail: `partition ${p.name} overlaps ${at.conflict}` });
+    layout.containers.set(p.name, { name: p.name, kind: 'partition', region: parent.region, space: new Space(at.addr, p.size) });
+  }
+}
+
+/** The target's sections, with the scenario's overrides applied (or the seed's defaults). */
+export function effectiveSections(scenario: Scenario): { name: string; in: string; size: number; line: number }[] {
+  const overrides = scenario.sections;
+  const fallbackIn = scenario.target.sections[0]?.in ?? scenario.target.regions.find((r) => r.kind === 'ram')?.name ?? scenario.target.regions[0].name;
+  const line = overrides?.line ?? scenario.targetLine;
+  const sections = scenario.target.sections.map((s) => ({ name: s.name, in: s.in, size: s.size, line }));
+  if (overrides?.defaults) {
+    return DEFAULT_SECTIONS.map((d) => ({ name: d.name, in: sections.find((s) => s.name === d.name)?.in ?? fallbackIn, size: d.size, line }));
+  }
+  for (const o of overrides?.overrides ?? []) {
+    const s = sections.find((x) => x.name === o.name);
+    if (s) Object.assign(s, { in: o.in ?? s.in, size: o.size ?? s.size, line: o.line });
+    else sections.push({ name: o.name, in: o.in ?? fallbackIn, size: o.size ?? 0, line: o.line });
+  }
+  return sections;
+}
+
+function placeSections(scenario: Scenario, layout: Layout): void {
+  for (const s of effectiveSections(scenario)) {
+    const parent = layout.containers.get(s.in)!;
+    const addr = parent.space.take(s.size, SECTION_ALIGN, `section ${s.name}`);
+    if (addr === null) {
+      throw new LayoutStop({
+        kind: 'section-overflow',
+        line: s.line,
+        detail: `section ${s.name} (${formatBytes(s.size)}) does not fit in ${s.in}: ${formatBytes(parent.space.remaining())} of ${formatBytes(parent.space.size)} left`,
+      });
+    }
+    add(layout, { what: 'section', name: s.name, in: s.in, addr, size: s.size, line: s.line }, 'section', parent.region);
+  }
+}
+
+function placeComponents(scenario: Scenario, layout: Layout): void {
+  const spec = scenario.layout;
+  if (!spec) return;
+  const protection = scenario.target.protection;
+  // With an MMU a guard is whole pages, and segments start on page boundaries.
+  const page = protection.kind === 'mmu' ? protection.page : 1;
+  const guard = Math.ceil(spec.guard / page) * page;
+  const align = Math.max(spec.align, page);
+  const arena = placeIn(layout, spec.arena, 'arena', 'arena', align);
+  const arenaRegion = arena.region;
+  const items = [...spec.components.map((c) => ({ ...c, what: 'segment' as const })), ...spec.shared.map((s) => ({ ...s, dma: false, what: 'shared' as const }))];
+  items.forEach((item, i) => {
+    if (item.dma && !arenaRegion.dma) {
+      throw new LayoutStop({ kind: 'layout-invalid', line: item.line, detail: `component ${item.name} needs DMA-capable memory, but region ${arenaRegion.name} is not reachable by DMA` });
+    }
+    if (i > 0 && guard > 0) {
+      const g = arena.space.take(guard, 1, `guard before ${item.name}`);
+      if (g === null) throw overflow(item.name, guard, arena, item.line, 'guard before ');
+      layout.placed.push({ what: 'guard', name: `guard:${item.name}`, in: 'arena', addr: g, size: guard, line: item.line });
+    }
+    const addr = arena.space.take(item.size, align, `${item.what} ${item.name}`);
+    if (addr === null) throw overflow(item.name, item.size, arena, item.line, '');
+    add(layout, { what: item.what, name: item.name, in: 'arena', addr, size: item.size, line: item.line }, item.what, arenaRegion);
+  });
+}
+
+function overflow(name: string, size: number, arena: Container, line: number, prefix: string): LayoutStop {
+  return new LayoutStop({
+    kind: 'layout-invalid',
+    line,
+    detail: `${prefix}${name} (${formatBytes(size)}) does not fit in the arena: ${formatBytes(arena.space.remaining())} of ${formatBytes(arena.space.size)} left`,
+  });
+}
+
+function placeHeaps(scenario: Scenario, layout: Layout): void {
+  for (const heap of scenario.heaps) {
+    const c = placeIn(layout, heap.place, heap.name, 'heap', HEAP_ALIGN);
+    layout.heaps.set(heap.name, { base: c.space.base, size: c.space.size, region: c.region });
+  }
+}
+
+/** Places a named thing in the container its placement names: at an offset, a size, or the rest. */
+function placeIn(layout: Layout, place: Placement, name: string, what: 'arena' | 'heap', align: number): Container {
+  const parent = layout.containers.get(place.in)!;
+  const label = `${what} ${name}`;
+  let addr: number;
+  let size: number;
+  if (place.offset !== null) {
+    size = place.size ?? parent.space.size - place.offset;
+    const at = parent.space.takeAt(place.offset, size, label);
+    if ('conflict' in at) throw new LayoutStop({ kind: 'layout-invalid', line: place.line, detail: `${label} at offset ${place.offset} (${formatBytes(size)}) overlaps ${at.conflict} in ${place.in}` });
+    addr = at.addr;
+  } else if (place.size !== null) {
+    size = place.size;
+    const at = parent.space.take(size, align, label);
+    if (at === null) {
+      throw new LayoutStop({ kind: 'layout-invalid', line: place.line, detail: `${label} (${formatBytes(size)}) does not fit in ${place.in}: ${formatBytes(parent.space.remaining())} of ${formatBytes(parent.space.size)} left` });
+    }
+    addr = at;
+  } else {
+    const rest = parent.space.takeRest(align, label);
+    if (!rest) throw new LayoutStop({ kind: 'layout-invalid', line: place.line, detail: `${label}: no space left in ${place.in}` });
+    ({ addr, size } = rest);
+  }
+  return add(layout, { what, name, in: place.in, addr, size, line: place.line }, what, parent.region);
+}
+
+function add(layout: Layout, placed: Placed, kind: ContainerKind, region: Region): Container {
+  layout.placed.push(placed);
+  const container: Container = { name: placed.name, kind, region, space: new Space(placed.addr, placed.size) };
+  if (kind !== 'heap' && kind !== 'arena') layout.containers.set(placed.name, container);
+  return container;
+}
+
+export function describePlaced(p: Placed): string {
+  return `${p.what} ${p.name} at ${hex(p.addr)}..${hex(p.addr + p.size - 1)} (${formatBytes(p.size)}) in ${p.in}`;
+}

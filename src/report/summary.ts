@@ -1,0 +1,46 @@
+/** The readable summary of a run: what the terminal prints and what golden/NAME.md holds. */
+import type { RunResult } from '../engine/engine.js';
+import { formatBytes } from '../input/literals.js';
+import { group, percent, table } from './format.js';
+
+export function formatSummary(result: RunResult): string {
+  const { header, summary } = result;
+  const lines: string[] = [];
+  lines.push(`${header.scenario} on ${header.target} (seed ${header.seed}, policy ${header.policy}, verification ${header.verification})`);
+  const frames = summary.frames ? `   frames ${group(summary.frames)} (worst ${group(summary.worst_frame_cycles)} cycles)` : '';
+  lines.push(`ops ${group(summary.ops)}   cycles ${group(summary.cycles)}${frames}   events ${group(result.events)}${summary.halted ? '   HALTED' : ''}`);
+  if (summary.heaps.length > 0) {
+    lines.push('');
+    const rows = [['heap', 'allocator', 'capacity', 'peak in use', 'peak requested', 'allocs', 'frees', 'failed', 'ext frag', 'int frag', 'alloc cycles p50/p99/max', 'free p50/max']];
+    for (const h of summary.heaps) {
+      rows.push([
+        h.name, h.allocator, formatBytes(h.capacity), group(h.peak_in_use), group(h.peak_requested), group(h.allocs), group(h.frees), group(h.failed),
+        percent(h.ext_frag_ppm), percent(h.int_frag_ppm),
+        `${group(h.alloc_cycles.p50)}/${group(h.alloc_cycles.p99)}/${group(h.alloc_cycles.max)}`,
+        `${group(h.free_cycles.p50)}/${group(h.free_cycles.max)}`,
+      ]);
+    }
+    lines.push(table(rows));
+  }
+  if (summary.budgets.length > 0) {
+    lines.push('', 'budgets: ' + summary.budgets.map((b) => `${b.crate} ${group(b.used)}/${group(b.limit)}`).join(', '));
+  }
+  lines.push('');
+  if (result.faultCount === 0) {
+    lines.push('faults: none');
+  } else {
+    lines.push(`faults: ${group(result.faultCount)} (` + Object.entries(summary.faults).map(([k, n]) => `${k} ${n}`).join(', ') + ')');
+    const shown = result.faults.slice(0, 20);
+    for (const f of shown) {
+      const where = [f.heap && `heap ${f.heap}`, f.id && `id ${f.id}`].filter(Boolean).join(' ');
+      lines.push(`  line ${f.line}, op ${f.op}: ${f.kind} (${f.detected})${where ? ' ' + where : ''}: ${f.detail}`);
+    }
+    if (result.faultCount > shown.length) lines.push(`  ... ${group(result.faultCount - shown.length)} more in the trace`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** golden/NAME.md: the summary for reviewers, readable in a pull request. */
+export function goldenMarkdown(result: RunResult, scenarioPath: string): string {
+  return `# ${result.header.scenario}\n\nGolden summary of \`${scenarioPath}\`, written by \`emu run --update\`. The binary trace beside it is what runs are compared with.\n\n\`\`\`text\n${formatSummary(result)}\`\`\`\n`;
+}

@@ -1,0 +1,120 @@
+/**
+ * Lazy step expansion: turns the step tree into a stream of operations, one at a time, so that a
+ * scenario of a hundred million operations runs in memory bounded by its live blocks, not its length.
+ */
+import { drawSize, type Rng, type Streams } from '../rng/streams.js';
+import type { FreeOrder, Step } from './types.js';
+
+export type Op =
+  | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null }
+  | { kind: 'free'; line: number; id: string }
+  | { kind: 'realloc'; line: number; id: string; size: number }
+  | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
+  | { kind: 'scope-exit'; line: number; heap: string }
+  | { kind: 'check'; line: number }
+  | { kind: 'sample'; line: number }
+  | { kind: 'idle'; line: number; cycles: number }
+  | { kind: 'frame'; line: number; budget: number | null };
+
+type Vars = { name: string; value: number }[];
+
+export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = []): Generator<Op> {
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'alloc':
+        yield { kind: 'alloc', line: step.line, id: fill(step.id, vars), heap: step.heap, size: drawSize(step.size, streams.get(step.stream)), align: step.align, budget: step.budget };
+        break;
+      case 'free':
+        yield { kind: 'free', line: step.line, id: fill(step.id, vars) };
+        break;
+      case 'realloc':
+        yield { kind: 'realloc', line: step.line, id: fill(step.id, vars), size: drawSize(step.size, streams.get(step.stream)) };
+        break;
+      case 'scope':
+        yield { kind: 'scope-enter', line: step.line, heap: step.heap, budget: step.budget };
+        yield* expand(step.steps, streams, vars);
+        yield { kind: 'scope-exit', line: step.line, heap: step.heap };
+        break;
+      case 'repeat':
+        for (let i = 0; i < step.times; i++) {
+          yield* expand(step.steps, streams, [...vars, { name: step.variable, value: i }]);
+        }
+        break;
+      case 'random':
+        yield* randomWorkload(step, streams.get(step.stream));
+        break;
+      default:
+        yield step;
+    }
+  }
+}
+
+/** `${i}` in an id becomes the value of the enclosing repeat's variable. */
+function fill(template: string, vars: Vars): string {
+  if (!template.includes('${')) return template;
+  return template.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
+    for (let k = vars.length - 1; k >= 0; k--) if (vars[k].name === name) return String(vars[k].value);
+    return '';
+  });
+}
+
+/**
+ * A seeded alloc/free mix: `count` operations keeping at most `maxLive` blocks, freed in fifo, lifo or
+ * random order. Ids are `stream#slot` with slots reused, so ids stay bounded like the live set.
+ */
+function* randomWorkload(step: Extract<Step, { kind: 'random' }>, rng: Rng): Generator<Op> {
+  const live = new LiveSlots(step.freeOrder, rng);
+  const freeSlots: number[] = [];
+  let nextSlot = 0;
+  const line = step.line;
+  for (let n = 0; n < step.count; n++) {
+    const allocate = live.size === 0 || (live.size < step.maxLive && rng.next() < 0.5);
+    if (allocate) {
+      const slot = freeSlots.length ? freeSlots.pop()! : nextSlot++;
+      live.add(slot);
+      yield { kind: 'alloc', line, id: `${step.stream}#${slot}`, heap: step.heap, size: drawSize(step.size, rng), align: step.align, budget: null };
+    } else {
+      const slot = live.take();
+      freeSlots.push(slot);
+      yield { kind: 'free', line, id: `${step.stream}#${slot}` };
+    }
+  }
+  if (step.drain) {
+    while (live.size > 0) yield { kind: 'free', line, id: `${step.stream}#${live.take()}` };
+  }
+}
+
+/** The live slots of a random workload, taken in the step's free order. */
+class LiveSlots {
+  private items: number[] = [];
+  private head = 0;
+  constructor(
+    private readonly order: FreeOrder,
+    private readonly rng: Rng,
+  ) {}
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  add(slot: number): void {
+    this.items.push(slot);
+  }
+
+  take(): number {
+    if (this.order === 'lifo') return this.items.pop()!;
+    if (this.order === 'fifo') {
+      const slot = this.items[this.head++];
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      return slot;
+    }
+    const i = this.rng.int(0, this.items.length - 1);
+    const slot = this.items[i];
+    this.items[i] = this.items[this.items.length - 1];
+    this.items.pop();
+    return slot;
+  }
+}

@@ -1,0 +1,338 @@
+/** Parses and validates a scenario file; every error names the file, line and column. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, extname } from 'node:path';
+import { ALLOCATORS } from '../alloc/registry.js';
+import { loadTarget, resolveTarget, knownTargets } from '../target/load.js';
+import type { Target } from '../target/types.js';
+import { readYaml, suggest, type MapNode, type Node } from '../input/yaml.js';
+import { isPow2 } from '../target/load.js';
+import {
+  FREE_ORDERS,
+  POLICIES,
+  VERIFICATION_LEVELS,
+  type Expect,
+  type HeapSpec,
+  type LayoutSpec,
+  type Placement,
+  type Scenario,
+  type SizeSpec,
+  type Step,
+} from './types.js';
+import { FAULT_KINDS } from '../engine/faults.js';
+import { effectiveSections } from '../layout/layout.js';
+
+const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
+
+export function loadScenario(file: string): Scenario {
+  const bytes = readFileSync(file);
+  return parseScenario(file, bytes.toString('utf8'), createHash('sha256').update(bytes).digest('hex'));
+}
+
+export function parseScenario(file: string, text: string, hash: string): Scenario {
+  const root = readYaml(file, text).map(TOP_KEYS);
+  const targetNode: Node = root.req('target');
+  const targetRef = targetNode.name();
+  const targetFile = resolveTarget(targetRef, dirname(file));
+  if (!targetFile) targetNode.fail(`unknown target '${targetRef}'${suggest(targetRef, knownTargets())} (known: ${knownTargets().join(', ')}, or a path to a target file)`);
+  const target = loadTarget(targetFile);
+
+  const scenario: Scenario = {
+    name: root.get('name')?.name() ?? basename(file, extname(file)),
+    description: root.get('description')?.str() ?? '',
+    file,
+    hash,
+    target,
+    targetLine: targetNode.line,
+    seed: root.get('seed')?.int(0, 2 ** 32 - 1) ?? 0,
+    policy: root.get('policy')?.oneOf(POLICIES) ?? 'no_std_alloc',
+    verification: root.get('verification')?.oneOf(VERIFICATION_LEVELS) ?? 'none',
+    sections: readSections(root.get('sections')),
+    heaps: [],
+    layout: null,
+    budgets: [],
+    leakCheck: root.get('leak_check')?.bool() ?? true,
+    sampleEvery: 0,
+    steps: [],
+    expect: null,
+  };
+  const trace = root.get('trace');
+  if (trace) scenario.sampleEvery = trace.map(['sample_every']).get('sample_every')?.int(0) ?? 0;
+
+  const budgets = root.get('budgets');
+  if (budgets) {
+    if (!budgets.isMap()) budgets.fail('budgets: expected a map of crate name to bytes');
+    const m = budgets.map(anyKey(budgets));
+    scenario.budgets = m.keys().map((name) => ({ name, bytes: m.req(name).size(), line: m.key(name)!.line }));
+  }
+
+  // Containers a heap or arena can be placed in: regions, partitions, sections, then segments.
+  const containers = [...target.regions.map((r) => r.name), ...target.partitions.map((p) => p.name), ...effectiveSections(scenario).map((s) => s.name)];
+  const layoutNode = root.get('layout');
+  if (layoutNode) {
+    scenario.layout = readLayout(layoutNode, containers);
+    for (const item of [...scenario.layout.components, ...scenario.layout.shared]) {
+      if (containers.includes(item.name)) layoutNode.fail(`layout: '${item.name}' is already the name of a region, partition or section`);
+      containers.push(item.name);
+    }
+  }
+  for (const node of root.get('heaps')?.seq() ?? []) {
+    const heap = readHeap(node, scenario, containers);
+    if (scenario.heaps.some((h) => h.name === heap.name)) node.fail(`heap '${heap.name}' is defined twice`);
+    scenario.heaps.push(heap);
+  }
+
+  const ctx: StepContext = { scenario, variables: [], randomCounts: new Map() };
+  scenario.steps = readSteps(root.req('steps'), ctx);
+  if (root.has('expect')) scenario.expect = readExpect(root.req('expect'), scenario.target);
+  return scenario;
+}
+
+/** Every key of a map is allowed (for maps keyed by user names). */
+function anyKey(node: Node): string[] {
+  return node.isMap() ? ((node.yaml as { items: { key: { value: unknown } }[] }).items.map((p) => String(p.key?.value))) : [];
+}
+
+function readSections(node: Node | undefined): Scenario['sections'] {
+  if (!node) return null;
+  if (!node.isSeq()) {
+    node.oneOf(['default']);
+    return { defaults: true, overrides: [], line: node.line };
+  }
+  const overrides = node.seq().map((item) => {
+    const m = item.map(['name', 'in', 'size']);
+    return { name: m.req('name').name(), in: m.get('in')?.name() ?? null, size: m.get('size')?.size() ?? null, line: item.line };
+  });
+  return { defaults: false, overrides, line: node.line };
+}
+
+/** `NAME`, or `{in: NAME, offset, size}` (`region:` reads the same as `in:`). */
+function readPlacement(node: Node, containers: readonly string[]): Placement {
+  const m = node.isMap() ? node.map(['in', 'region', 'offset', 'size']) : null;
+  if (m && m.has('in') === m.has('region')) node.fail(`${node.what}: give 'in' (a section, partition, region or segment) or 'region'`);
+  const nameNode: Node = m ? (m.get('in') ?? m.req('region')) : node;
+  const name = nameNode.name();
+  if (!containers.includes(name)) nameNode.fail(`${node.what}: unknown place '${name}'${suggest(name, containers)} (regions, partitions, sections and segments: ${containers.join(', ')})`);
+  return { in: name, offset: m?.get('offset')?.size() ?? null, size: m?.get('size')?.size() ?? null, line: node.line };
+}
+
+function readHeap(node: Node, scenario: Scenario, containers: readonly string[]): HeapSpec {
+  const m = node.map(['name', 'allocator', 'in', 'size', 'budget', 'soft_limit', 'options']);
+  const name = m.req('name').name();
+  const allocNode: Node = m.req('allocator');
+  const allocator = allocNode.name();
+  const entry = ALLOCATORS.get(allocator);
+  if (!entry) allocNode.fail(`heap '${name}': unknown allocator '${allocator}'${suggest(allocator, [...ALLOCATORS.keys()])} (available: ${[...ALLOCATORS.keys()].join(', ')})`);
+  const place = readPlacement(m.req('in'), containers);
+  const size = m.get('size')?.size() ?? null;
+  if (size !== null) place.size = size;
+  if (place.size === 0) m.req('size').fail(`heap '${name}': size must be greater than 0`);
+  const options: HeapSpec['options'] = {};
+  const optNode = m.get('options');
+  if (optNode) {
+    const om = optNode.map(entry.options);
+    for (const key of om.keys()) {
+      const v = om.req(key);
+      options[key] = typeof v.value === 'boolean' ? v.bool() : typeof v.value === 'number' ? v.int() : v.size();
+    }
+  }
+  const budget = m.get('budget');
+  if (budget) checkBudgetName(budget, scenario);
+  return { name, allocator, place, budget: budget?.name() ?? null, softLimit: m.get('soft_limit')?.size() ?? null, options, line: node.line };
+}
+
+function checkBudgetName(node: Node, scenario: Scenario): void {
+  const name = node.name();
+  const names = scenario.budgets.map((b) => b.name);
+  if (!names.includes(name)) node.fail(`unknown crate budget '${name}'${suggest(name, names)}${names.length ? ` (budgets: ${names.join(', ')})` : ' (declare it under budgets:)'}`);
+}
+
+function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
+  const m = node.map(['arena', 'guard', 'align', 'strategy', 'components', 'shared']);
+  const strategy = m.get('strategy');
+  if (strategy && strategy.oneOf(['static', 'dynamic']) === 'dynamic') strategy.fail('layout: the dynamic strategy (segment steps) is not implemented yet; use static');
+  const align = m.get('align')?.size() ?? 16;
+  if (!isPow2(align)) m.req('align').fail(`layout.align: ${align} is not a power of two`);
+  const seen = new Set<string>();
+  const unique = (name: string, n: Node) => {
+    if (seen.has(name)) n.fail(`layout: '${name}' is defined twice`);
+    seen.add(name);
+    return name;
+  };
+  const components = m.req('components').seq().map((c) => {
+    const cm = c.map(['name', 'size', 'dma']);
+    return { name: unique(cm.req('name').name(), c), size: cm.req('size').size(), dma: cm.get('dma')?.bool() ?? false, line: c.line };
+  });
+  const shared = (m.get('shared')?.seq() ?? []).map((s) => {
+    const sm = s.map(['name', 'size', 'access']);
+    const accessNode = sm.req('access');
+    const am = accessNode.map(anyKey(accessNode));
+    const access = am.keys().map((component) => {
+      if (!components.some((c) => c.name === component)) am.key(component)!.fail(`shared '${sm.req('name').value}': unknown component '${component}'`);
+      return { component, access: am.req(component).oneOf(['r', 'w', 'rw'] as const) };
+    });
+    return { name: unique(sm.req('name').name(), s), size: sm.req('size').size(), access, line: s.line };
+  });
+  return { arena: readPlacement(m.req('arena'), containers), guard: m.get('guard')?.size() ?? 0, align, components, shared, line: node.line };
+}
+
+// ---- steps ----
+
+interface StepContext {
+  scenario: Scenario;
+  /** Repeat variables in scope, innermost last. */
+  variables: string[];
+  randomCounts: Map<string, number>;
+}
+
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'check', 'sample', 'idle', 'frame'];
+const LATER_STEPS: Record<string, string> = {
+  read: 'memory accesses', write: 'memory accesses', copy: 'memory accesses', dma: 'DMA', cache: 'cache operations',
+  grow: 'wasm heaps', segment: 'dynamic layouts', replay: 'field-log replay',
+};
+
+function readSteps(node: Node, ctx: StepContext): Step[] {
+  return node.seq().map((item) => readStep(item, ctx));
+}
+
+function readStep(node: Node, ctx: StepContext): Step {
+  const line = node.line;
+  if (node.isScalar() && typeof node.value === 'string') {
+    const word = node.value;
+    if (word === 'check' || word === 'sample') return { kind: word, line };
+    if (word === 'frame') return { kind: 'frame', line, budget: null };
+  }
+  if (!node.isMap()) node.fail(`${node.what}: a step is a one-key map like 'alloc: {...}' (or the word check, sample or frame)`);
+  const keys = (node.yaml as { items: { key: { value: unknown } }[] }).items.map((p) => String(p.key?.value));
+  const kind = keys[0];
+  if (keys.length !== 1) node.fail(`${node.what}: a step has exactly one key, found ${keys.length} (${keys.join(', ')})`);
+  if (LATER_STEPS[kind]) node.fail(`${node.what}: '${kind}' steps (${LATER_STEPS[kind]}) are not supported yet`);
+  const body = node.map(STEP_KINDS).req(kind);
+  const heapRef = (n: Node) => checkHeap(n, ctx.scenario);
+  switch (kind) {
+    case 'alloc': {
+      const m = body.map(['id', 'heap', 'size', 'align', 'budget', 'stream']);
+      const id = readId(m.req('id'), ctx);
+      const budget = m.get('budget');
+      if (budget) checkBudgetName(budget, ctx.scenario);
+      return { kind, line, id, heap: heapRef(m.req('heap')), size: readSizeSpec(m.req('size')), align: readAlign(m.get('align')), budget: budget?.name() ?? null, stream: m.get('stream')?.name() ?? `size:${id}` };
+    }
+    case 'free':
+      return { kind, line, id: readId(body, ctx) };
+    case 'realloc': {
+      const m = body.map(['id', 'size', 'stream']);
+      const id = readId(m.req('id'), ctx);
+      return { kind, line, id, size: readSizeSpec(m.req('size')), stream: m.get('stream')?.name() ?? `size:${id}` };
+    }
+    case 'scope': {
+      const m = body.map(['heap', 'budget', 'steps']);
+      const heap = heapRef(m.req('heap'));
+      const spec = ctx.scenario.heaps.find((h) => h.name === heap)!;
+      if (!ALLOCATORS.get(spec.allocator)!.scopes) m.req('heap').fail(`scope: heap '${heap}' uses ${spec.allocator}, which has no scopes (use a bump heap)`);
+      return { kind, line, heap, budget: m.get('budget')?.size() ?? null, steps: readSteps(m.req('steps'), ctx) };
+    }
+    case 'repeat': {
+      const m = body.map(['times', 'var', 'steps']);
+      const variable = m.get('var')?.name() ?? 'i';
+      ctx.variables.push(variable);
+      const steps = readSteps(m.req('steps'), ctx);
+      ctx.variables.pop();
+      return { kind, line, times: m.req('times').int(0), variable, steps };
+    }
+    case 'random': {
+      const m = body.map(['count', 'heap', 'size', 'align', 'max_live', 'free_order', 'stream', 'drain']);
+      const heap = heapRef(m.req('heap'));
+      const n = (ctx.randomCounts.get(heap) ?? 0) + 1;
+      ctx.randomCounts.set(heap, n);
+      return {
+        kind, line, heap,
+        count: m.req('count').int(0),
+        size: readSizeSpec(m.req('size')),
+        align: readAlign(m.get('align')),
+        maxLive: m.get('max_live')?.int(1) ?? 64,
+        freeOrder: m.get('free_order')?.oneOf(FREE_ORDERS) ?? 'random',
+        stream: m.get('stream')?.name() ?? `random:${heap}:${n}`,
+        drain: m.get('drain')?.bool() ?? true,
+      };
+    }
+    case 'idle':
+      return { kind, line, cycles: body.duration(ctx.scenario.target.cpu.clockHz) };
+    case 'frame': {
+      if (body.value === null) return { kind, line, budget: null };
+      const m = body.map(['budget']);
+      return { kind, line, budget: m.get('budget')?.duration(ctx.scenario.target.cpu.clockHz) ?? null };
+    }
+    default: // check, sample: no arguments
+      if (body.value !== null && !(body.isMap() && anyKey(body).length === 0)) body.fail(`${kind} takes no arguments`);
+      return { kind: kind as 'check' | 'sample', line };
+  }
+}
+
+function checkHeap(node: Node, scenario: Scenario): string {
+  const name = node.name();
+  const names = scenario.heaps.map((h) => h.name);
+  if (!names.includes(name)) node.fail(`unknown heap '${name}'${suggest(name, names)}${names.length ? ` (heaps: ${names.join(', ')})` : ' (declare it under heaps:)'}`);
+  return name;
+}
+
+/** Block ids; `${var}` placeholders must name an enclosing repeat's variable. */
+function readId(node: Node, ctx: StepContext): string {
+  if (node.value === null || node.value === '') node.fail(`${node.what}: missing block id`);
+  const id = node.name();
+  for (const m of id.matchAll(/\$\{([^}]*)\}/g)) {
+    if (!ctx.variables.includes(m[1])) node.fail(`id '${id}': '\${${m[1]}}' is not the variable of an enclosing repeat${ctx.variables.length ? ` (in scope: ${ctx.variables.join(', ')})` : ''}`);
+  }
+  return id;
+}
+
+function readAlign(node: Node | undefined): number {
+  if (!node) return 8;
+  const align = node.size();
+  if (!isPow2(align)) node.fail(`align: ${align} is not a power of two`);
+  return align;
+}
+
+function readSizeSpec(node: Node): SizeSpec {
+  if (!node.isMap()) return { kind: 'fixed', bytes: node.size() };
+  const m = node.map(['uniform', 'pow2', 'choice']);
+  const keys = m.keys();
+  if (keys.length !== 1) node.fail('size: give exactly one of uniform, pow2 or choice');
+  const arg = m.req(keys[0]);
+  if (keys[0] === 'choice') {
+    const options = arg.seq().map((n) => n.size());
+    if (options.length === 0) arg.fail('choice: give at least one size');
+    return { kind: 'choice', options };
+  }
+  const range = arg.seq();
+  if (range.length !== 2) arg.fail(`${keys[0]}: expected [lo, hi]`);
+  const [lo, hi] = range.map((n) => n.size());
+  if (lo > hi) arg.fail(`${keys[0]}: lo (${lo}) is greater than hi (${hi})`);
+  if (keys[0] === 'pow2' && (!isPow2(lo) || !isPow2(hi))) arg.fail('pow2: lo and hi must be powers of two');
+  return { kind: keys[0] as 'uniform' | 'pow2', lo, hi };
+}
+
+function readExpect(node: Node, target: Target): Expect {
+  const m = node.map(['faults', 'metrics']);
+  const expect: Expect = { faults: null, metrics: [] };
+  const faults = m.get('faults');
+  if (faults) {
+    expect.faults = faults.seq().map((f) => {
+      const fm = f.map(['kind', 'heap', 'id', 'line']);
+      return { kind: fm.req('kind').oneOf(FAULT_KINDS), heap: fm.get('heap')?.name() ?? null, id: fm.get('id')?.name() ?? null, line: fm.get('line')?.int(1) ?? null, at: f.line };
+    });
+  }
+  const metrics = m.get('metrics');
+  if (metrics) {
+    const mm: MapNode = metrics.map(anyKey(metrics));
+    for (const metric of mm.keys()) {
+      const b = mm.req(metric);
+      const bound = b.map(['min', 'max', 'equals']);
+      const num = (k: string) => {
+        const n = bound.get(k);
+        return n ? (typeof n.value === 'string' ? n.duration(target.cpu.clockHz) : n.int(-Number.MAX_SAFE_INTEGER)) : null;
+      };
+      expect.metrics.push({ metric, min: num('min'), max: num('max'), equals: num('equals'), at: b.line });
+    }
+  }
+  return expect;
+}

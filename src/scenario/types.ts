@@ -1,0 +1,133 @@
+/** A scenario as validated from scenarios/NAME.yaml. Every step keeps its source line. */
+import type { Target } from '../target/types.js';
+
+export const POLICIES = ['std', 'no_std_alloc', 'no_alloc'] as const;
+export type Policy = (typeof POLICIES)[number];
+
+export const VERIFICATION_LEVELS = ['none', 'minimal', 'standard', 'full'] as const;
+export type Verification = (typeof VERIFICATION_LEVELS)[number];
+
+/** A request size: fixed, or drawn from the seeded generator. */
+export type SizeSpec =
+  | { kind: 'fixed'; bytes: number }
+  | { kind: 'uniform'; lo: number; hi: number }
+  | { kind: 'pow2'; lo: number; hi: number }
+  | { kind: 'choice'; options: number[] };
+
+/** Where a heap or arena lives: a named container, optionally a slice of it. */
+export interface Placement {
+  in: string;
+  offset: number | null;
+  size: number | null;
+  line: number;
+}
+
+export interface HeapSpec {
+  name: string;
+  allocator: string;
+  place: Placement;
+  /** Crate budget charged by every allocation of this heap unless the step names another. */
+  budget: string | null;
+  /** std policy: in-use bytes above this warn. */
+  softLimit: number | null;
+  options: Record<string, number | string | boolean>;
+  line: number;
+}
+
+export interface SectionOverride {
+  name: string;
+  in: string | null;
+  size: number | null;
+  line: number;
+}
+
+export interface ComponentSpec {
+  name: string;
+  size: number;
+  dma: boolean;
+  line: number;
+}
+
+export type Access = 'r' | 'w' | 'rw';
+
+export interface SharedSpec {
+  name: string;
+  size: number;
+  access: { component: string; access: Access }[];
+  line: number;
+}
+
+export interface LayoutSpec {
+  arena: Placement;
+  guard: number;
+  align: number;
+  components: ComponentSpec[];
+  shared: SharedSpec[];
+  line: number;
+}
+
+export interface CrateBudget {
+  name: string;
+  bytes: number;
+  line: number;
+}
+
+export interface FaultExpectation {
+  kind: string;
+  heap: string | null;
+  id: string | null;
+  line: number | null;
+  /** Where the expectation itself is written. */
+  at: number;
+}
+
+export interface MetricBound {
+  metric: string;
+  min: number | null;
+  max: number | null;
+  equals: number | null;
+  at: number;
+}
+
+export interface Expect {
+  faults: FaultExpectation[] | null;
+  metrics: MetricBound[];
+}
+
+export type Step =
+  | { kind: 'alloc'; line: number; id: string; heap: string; size: SizeSpec; align: number; budget: string | null; stream: string }
+  | { kind: 'free'; line: number; id: string }
+  | { kind: 'realloc'; line: number; id: string; size: SizeSpec; stream: string }
+  | { kind: 'scope'; line: number; heap: string; budget: number | null; steps: Step[] }
+  | { kind: 'repeat'; line: number; times: number; variable: string; steps: Step[] }
+  | { kind: 'random'; line: number; heap: string; count: number; size: SizeSpec; align: number; maxLive: number; freeOrder: FreeOrder; stream: string; drain: boolean }
+  | { kind: 'check'; line: number }
+  | { kind: 'sample'; line: number }
+  | { kind: 'idle'; line: number; cycles: number }
+  | { kind: 'frame'; line: number; budget: number | null };
+
+export const FREE_ORDERS = ['fifo', 'lifo', 'random'] as const;
+export type FreeOrder = (typeof FREE_ORDERS)[number];
+
+export interface Scenario {
+  name: string;
+  description: string;
+  file: string;
+  /** sha256 of the scenario file's bytes. */
+  hash: string;
+  target: Target;
+  targetLine: number;
+  seed: number;
+  policy: Policy;
+  verification: Verification;
+  /** `default` puts the seed's 1 MiB / 4 MiB / 512 KiB sections in the target's section containers. */
+  sections: { defaults: boolean; overrides: SectionOverride[]; line: number } | null;
+  heaps: HeapSpec[];
+  layout: LayoutSpec | null;
+  budgets: CrateBudget[];
+  leakCheck: boolean;
+  /** Take a metrics sample every N operations (0: only at `sample` steps). */
+  sampleEvery: number;
+  steps: Step[];
+  expect: Expect | null;
+}

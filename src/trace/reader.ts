@@ -1,0 +1,53 @@
+/** Decodes a trace file as a stream of events, a chunk at a time. */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { decodeIter } from 'msgpackr';
+import { UsageError } from '../input/errors.js';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader } from './codec.js';
+
+const CHUNK = 1 << 18;
+
+function* chunks(path: string): Generator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      const n = readSync(fd, buffer, 0, CHUNK, null);
+      if (n === 0) return;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface TraceStream {
+  header: TraceHeader;
+  events: Generator<TraceEvent>;
+}
+
+/** Opens a trace: checks its header, then yields its events (the `end` event last). */
+export function readTrace(path: string): TraceStream {
+  const values = decodeIter(chunks(path), { useRecords: false, mapsAsObjects: true }) as unknown as Generator<unknown>;
+  let first: IteratorResult<unknown>;
+  try {
+    first = values.next();
+  } catch {
+    throw new UsageError(`${path}: not an emu trace (it does not decode as MessagePack)`);
+  }
+  const header = first.value as TraceHeader | undefined;
+  if (first.done || !header || header.type !== 'header' || header.format !== TRACE_FORMAT) {
+    throw new UsageError(`${path}: not an emu trace (no emu-trace header)`);
+  }
+  if (header.version !== TRACE_VERSION) {
+    throw new UsageError(`${path}: trace format version ${header.version}, this emu reads version ${TRACE_VERSION}; re-run with --update`);
+  }
+  return { header, events: events(path, values) };
+}
+
+function* events(path: string, values: Generator<unknown>): Generator<TraceEvent> {
+  try {
+    for (const v of { [Symbol.iterator]: () => values }) yield v as TraceEvent;
+  } catch (e) {
+    throw new UsageError(`${path}: the trace is cut off or damaged (${(e as Error).message})`);
+  }
+}
