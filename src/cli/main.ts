@@ -74,6 +74,12 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// `emu inspect trace | head`: a closed pipe ends the output quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(hideBin(process.argv)).then(
   (code) => {
     process.exitCode = code;

@@ -1,4 +1,5 @@
 /** `emu run`: run scenarios, print summaries, compare with goldens. */
+import { relative } from 'node:path';
 import { checkScenario, type CheckResult } from '../harness/check.js';
 import { UsageError } from '../input/errors.js';
 import { formatComparison } from '../report/diff.js';
@@ -29,7 +30,7 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
 /** The lines after a summary: the golden verdict and any failed expectation. */
 export function describeVerdict(r: CheckResult): string {
   const lines: string[] = [];
-  const path = r.goldenPath;
+  const path = relative(process.cwd(), r.goldenPath) || r.goldenPath;
   switch (r.golden) {
     case 'match':
       lines.push(`golden: match (${path}, ${group(r.result.events)} events)`);

@@ -5,7 +5,7 @@
  */
 import { formatBytes, hex } from '../input/literals.js';
 import type { Placement, Scenario } from '../scenario/types.js';
-import { DEFAULT_SECTIONS, type Region } from '../target/types.js';
+import { DEFAULT_SECTIONS, type Region, type Target } from '../target/types.js';
 import { Space } from './space.js';
 
 export type ContainerKind = 'region' | 'partition' | 'section' | 'arena' | 'segment' | 'shared' | 'heap';
@@ -54,8 +54,8 @@ class LayoutStop extends Error {
 export function buildLayout(scenario: Scenario): Layout {
   const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null };
   try {
-    placeTarget(scenario, layout);
-    placeSections(scenario, layout);
+    placeTarget(scenario.target, layout);
+    placeSections(effectiveSections(scenario), layout);
     placeComponents(scenario, layout);
     placeHeaps(scenario, layout);
   } catch (e) {
@@ -65,16 +65,29 @@ export function buildLayout(scenario: Scenario): Layout {
   return layout;
 }
 
-function placeTarget(scenario: Scenario, layout: Layout): void {
-  for (const region of scenario.target.regions) {
+/** Lays out a target's own sections alone: the target loader's check that they fit. */
+export function layOutTarget(target: Target): LayoutFailure | null {
+  const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null };
+  try {
+    placeTarget(target, layout);
+    placeSections(target.sections, layout);
+  } catch (e) {
+    if (!(e instanceof LayoutStop)) throw e;
+    return e.failure;
+  }
+  return null;
+}
+
+function placeTarget(target: Target, layout: Layout): void {
+  for (const region of target.regions) {
     const space = new Space(region.base, region.size);
     for (const r of region.reserved) space.takeAt(r.offset, r.size, `reserved (${r.why || 'target'})`);
     layout.containers.set(region.name, { name: region.name, kind: 'region', region, space });
   }
-  for (const p of scenario.target.partitions) {
+  for (const p of target.partitions) {
     const parent = layout.containers.get(p.region)!;
     const at = parent.space.takeAt(p.offset, p.size, `partition ${p.name}`);
-    if ('conflict' in at) throw new LayoutStop({ kind: 'layout-invalid', line: scenario.targetLine, detail: `partition ${p.name} overlaps ${at.conflict}` });
+    if ('conflict' in at) throw new LayoutStop({ kind: 'layout-invalid', line: p.line, detail: `partition ${p.name} overlaps ${at.conflict}` });
     layout.containers.set(p.name, { name: p.name, kind: 'partition', region: parent.region, space: new Space(at.addr, p.size) });
   }
 }
@@ -96,8 +109,8 @@ export function effectiveSections(scenario: Scenario): { name: string; in: strin
   return sections;
 }
 
-function placeSections(scenario: Scenario, layout: Layout): void {
-  for (const s of effectiveSections(scenario)) {
+function placeSections(sections: readonly { name: string; in: string; size: number; line: number }[], layout: Layout): void {
+  for (const s of sections) {
     const parent = layout.containers.get(s.in)!;
     const addr = parent.space.take(s.size, SECTION_ALIGN, `section ${s.name}`);
     if (addr === null) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError, type SourcePos } from '../input/errors.js';
 import { hex } from '../input/literals.js';
 import { readYaml, type Node } from '../input/yaml.js';
+import { layOutTarget } from '../layout/layout.js';
 import {
   REGION_KINDS,
   type AlignmentRules,
@@ -234,6 +235,8 @@ function checkMap(target: Target, root: Node): void {
     claim(s.name, s.line);
     if (!containers.includes(s.in)) fail(s.line, `section '${s.name}': unknown region or partition '${s.in}'`);
   }
+  const misfit = layOutTarget(target);
+  if (misfit) fail(misfit.line, `the target's ${misfit.detail}`);
   for (const ch of target.dma) {
     for (const r of [...ch.reads, ...ch.writes]) {
       if (!regionNames.includes(r)) root.fail(`dma channel '${ch.name}': unknown region '${r}'`);
