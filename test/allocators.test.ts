@@ -1,0 +1,120 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { newWork, type Allocator } from '../src/alloc/allocator.js';
+import { BumpAllocator } from '../src/alloc/bump.js';
+import { FirstFitAllocator } from '../src/alloc/first-fit.js';
+
+const BASE = 0x1000;
+
+test('bump: aligned addresses, padding counted, scopes release in O(1)', (t) => {
+  const w = newWork();
+  const bump = new BumpAllocator(BASE, 256);
+  t.is(bump.alloc(10, 8, w), 0x1000);
+  t.is(bump.lastBlock, 10);
+  t.is(bump.alloc(4, 16, w), 0x1010); // 6 bytes of padding
+  t.is(bump.lastBlock, 10);
+  t.true(bump.enter(w));
+  t.is(bump.alloc(32, 8, w), 0x1018);
+  t.is(bump.usedSince(0), 36); // 4 bytes of padding to reach 8-byte alignment
+  t.is(bump.cost(1, 64), 0x1040 + 1 - 0x1038);
+  t.is(bump.exit(w), 36);
+  t.is(bump.usedBytes(), 0x14);
+  t.is(bump.alloc(300, 8, w), -1);
+  t.is(bump.free(), 0);
+  t.deepEqual(bump.check(), []);
+});
+
+test('bump: the 17th nested scope is refused', (t) => {
+  const w = newWork();
+  const bump = new BumpAllocator(BASE, 256);
+  for (let i = 0; i < 16; i++) t.true(bump.enter(w));
+  t.false(bump.enter(w));
+  t.is(bump.depth, 16);
+});
+
+test('first-fit: exact placements, split, address-ordered reuse and coalescing', (t) => {
+  const w = newWork();
+  const ff = new FirstFitAllocator(BASE, 1024);
+  // 8-byte header before each payload; sizes round to 8 with a 16-byte minimum block.
+  const a = ff.alloc(100, 8, w);
+  const b = ff.alloc(20, 8, w);
+  const c = ff.alloc(1, 8, w);
+  t.deepEqual([a, b, c], [0x1008, 0x1078, 0x1098]);
+  t.is(ff.lastBlock, 16);
+  t.is(ff.usedBytes(), 112 + 32 + 16);
+  ff.free(a, w);
+  t.is(ff.freeListLength(), 2);
+  // A small request takes the first (lowest) hole, not the big tail.
+  t.is(ff.alloc(40, 8, w), 0x1008);
+  ff.free(b, w);
+  ff.free(0x1008, w);
+  // a's hole and b's hole merged into one block in front of c.
+  t.is(ff.freeListLength(), 2);
+  t.is(ff.alloc(130, 8, w), 0x1008);
+  t.deepEqual(ff.check(), []);
+});
+
+test('first-fit: alignment leaves a free sliver in front that stays usable', (t) => {
+  const w = newWork();
+  const ff = new FirstFitAllocator(BASE, 4096);
+  const a = ff.alloc(8, 256, w);
+  t.is(a % 256, 0);
+  t.is(a, 0x1100);
+  t.is(ff.alloc(8, 8, w), 0x1008); // the 248-byte sliver before a is on the free list
+  t.deepEqual(ff.check(), []);
+});
+
+test('first-fit: work grows with the free list walked', (t) => {
+  const ff = new FirstFitAllocator(BASE, 64 * 1024);
+  const w = newWork();
+  const blocks = Array.from({ length: 40 }, () => ff.alloc(64, 8, w));
+  for (let i = 0; i < blocks.length; i += 2) ff.free(blocks[i], w);
+  const short = newWork();
+  ff.alloc(64, 8, short); // the first hole fits
+  const long = newWork();
+  ff.alloc(128, 8, long); // no hole fits: walks all 19 remaining holes to the tail
+  t.true(long.reads > short.reads * 10);
+});
+
+/** A reference model: the live blocks an allocator handed out, as intervals. */
+function checkAgainstModel(t: import('ava').ExecutionContext, make: () => Allocator, capacity: number, freesReturnMemory: boolean) {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('alloc' as const), size: fc.integer({ min: 1, max: 2048 }), alignLog: fc.integer({ min: 0, max: 8 }) }),
+    fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+      const allocator = make();
+      const live: { addr: number; size: number }[] = [];
+      const w = newWork();
+      for (const o of ops) {
+        if (o.kind === 'alloc') {
+          const align = 2 ** o.alignLog;
+          const addr = allocator.alloc(o.size, align, w);
+          if (addr < 0) continue;
+          if (addr % align !== 0) return false;
+          if (addr < BASE || addr + o.size > BASE + capacity) return false;
+          if (live.some((b) => addr < b.addr + b.size && b.addr < addr + o.size)) return false;
+          live.push({ addr, size: o.size });
+        } else if (live.length > 0) {
+          const [b] = live.splice(o.pick % live.length, 1);
+          allocator.free(b.addr, w);
+        }
+        if (allocator.usedBytes() + allocator.freeBytes() !== capacity) return false;
+        if (allocator.check().length > 0) return false;
+        if (freesReturnMemory && live.length === 0 && allocator.usedBytes() !== 0) return false;
+      }
+      return true;
+    }),
+    { numRuns: 2000, seed: 42 },
+  );
+  t.pass();
+}
+
+test('property: first-fit never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
+  checkAgainstModel(t, () => new FirstFitAllocator(BASE, 16384), 16384, true);
+});
+
+test('property: bump never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
+  checkAgainstModel(t, () => new BumpAllocator(BASE, 16384), 16384, false);
+});

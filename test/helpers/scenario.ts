@@ -1,0 +1,35 @@
+/** Test helpers: run scenario text in memory and collect its events. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, type RunResult } from '../../src/engine/engine.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+import type { TraceEvent } from '../../src/trace/codec.js';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+export function runText(text: string): { result: RunResult; events: TraceEvent[] } {
+  const scenario = parseScenario('/virtual/scenario.yaml', text, 'test');
+  const events: TraceEvent[] = [];
+  const result = run(scenario, { sinks: [{ write: (e) => events.push(e as TraceEvent), close: () => {} }] });
+  return { result, events };
+}
+
+export function ofType(events: TraceEvent[], type: string): TraceEvent[] {
+  return events.filter((e) => e.type === type);
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'emu-test-'));
+}
+
+export function emu(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: options.cwd ?? REPO,
+    env: { ...process.env, CI: '', ...options.env },
+  });
+}
