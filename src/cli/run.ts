@@ -30,7 +30,8 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
 /** The lines after a summary: the golden verdict and any failed expectation. */
 export function describeVerdict(r: CheckResult): string {
   const lines: string[] = [];
-  const path = relative(process.cwd(), r.goldenPath) || r.goldenPath;
+  const near = relative(process.cwd(), r.goldenPath);
+  const path = near && !near.startsWith('..') ? near : r.goldenPath;
   switch (r.golden) {
     case 'match':
       lines.push(`golden: match (${path}, ${group(r.result.events)} events)`);
