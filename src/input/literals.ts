@@ -45,7 +45,8 @@ export function parseDuration(value: unknown, clockHz: number): number | string 
   const unit = m[2] ?? 'cycles';
   if (unit === 'cycles') return checkWhole(Number(m[1]), value);
   // Rounded once, in IEEE double arithmetic: the same on every machine.
-  return Math.round(Number(m[1]) * TIME_UNITS[unit] * clockHz);
+  const cycles = Math.round(Number(m[1]) * TIME_UNITS[unit] * clockHz);
+  return Number.isSafeInteger(cycles) ? cycles : `duration '${value}' is too long (more than 2^53 cycles)`;
 }
 
 export function describe(value: unknown): string {

@@ -47,7 +47,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
     seed: root.get('seed')?.int(0, 2 ** 32 - 1) ?? 0,
     policy: root.get('policy')?.oneOf(POLICIES) ?? 'no_std_alloc',
     verification: root.get('verification')?.oneOf(VERIFICATION_LEVELS) ?? 'none',
-    sections: readSections(root.get('sections')),
+    sections: readSections(root.get('sections'), [...target.regions.map((r) => r.name), ...target.partitions.map((p) => p.name)]),
     heaps: [],
     layout: null,
     budgets: [],
@@ -63,7 +63,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
   if (budgets) {
     if (!budgets.isMap()) budgets.fail('budgets: expected a map of crate name to bytes');
     const m = budgets.map(anyKey(budgets));
-    scenario.budgets = m.keys().map((name) => ({ name, bytes: m.req(name).size(), line: m.key(name)!.line }));
+    scenario.budgets = m.keys().map((name) => ({ name: m.key(name)!.name(), bytes: m.req(name).size(), line: m.key(name)!.line }));
   }
 
   // Containers a heap or arena can be placed in: regions, partitions, sections, then segments.
@@ -93,7 +93,7 @@ function anyKey(node: Node): string[] {
   return node.isMap() ? ((node.yaml as { items: { key: { value: unknown } }[] }).items.map((p) => String(p.key?.value))) : [];
 }
 
-function readSections(node: Node | undefined): Scenario['sections'] {
+function readSections(node: Node | undefined, containers: readonly string[]): Scenario['sections'] {
   if (!node) return null;
   if (!node.isSeq()) {
     node.oneOf(['default']);
@@ -101,7 +101,10 @@ function readSections(node: Node | undefined): Scenario['sections'] {
   }
   const overrides = node.seq().map((item) => {
     const m = item.map(['name', 'in', 'size']);
-    return { name: m.req('name').name(), in: m.get('in')?.name() ?? null, size: m.get('size')?.size() ?? null, line: item.line };
+    const inNode = m.get('in');
+    const place = inNode?.name() ?? null;
+    if (inNode && place !== null && !containers.includes(place)) inNode.fail(`section ${m.req('name').value}: unknown region or partition '${place}'${suggest(place, containers)} (${containers.join(', ')})`);
+    return { name: m.req('name').name(), in: place, size: m.get('size')?.size() ?? null, line: item.line };
   });
   return { defaults: false, overrides, line: node.line };
 }
@@ -206,7 +209,7 @@ function readStep(node: Node, ctx: StepContext): Step {
   const keys = (node.yaml as { items: { key: { value: unknown } }[] }).items.map((p) => String(p.key?.value));
   const kind = keys[0];
   if (keys.length !== 1) node.fail(`${node.what}: a step has exactly one key, found ${keys.length} (${keys.join(', ')})`);
-  if (LATER_STEPS[kind]) node.fail(`${node.what}: '${kind}' steps (${LATER_STEPS[kind]}) are not supported yet`);
+  if (Object.hasOwn(LATER_STEPS, kind)) node.fail(`${node.what}: '${kind}' steps (${LATER_STEPS[kind]}) are not supported yet`);
   const body = node.map(STEP_KINDS).req(kind);
   const heapRef = (n: Node) => checkHeap(n, ctx.scenario);
   switch (kind) {

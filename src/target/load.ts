@@ -1,6 +1,6 @@
 /** Loads and checks a target file: schema, numbers, and a memory map without overlaps. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type SourcePos } from '../input/errors.js';
@@ -28,9 +28,13 @@ export const BUILTIN_TARGETS = resolve(dirname(fileURLToPath(import.meta.url)), 
  */
 export function resolveTarget(ref: string, relativeTo: string): string | null {
   const local = resolve(relativeTo, ref);
-  if (ref.endsWith('.yaml') || ref.includes('/')) return existsSync(local) ? local : null;
+  if (ref.endsWith('.yaml') || ref.includes('/')) return isFile(local) ? local : null;
   const builtin = resolve(BUILTIN_TARGETS, `${ref}.yaml`);
-  return existsSync(builtin) ? builtin : null;
+  return isFile(builtin) ? builtin : null;
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
 }
 
 export function knownTargets(): string[] {
@@ -168,6 +172,7 @@ function readRegion(node: Node): Region {
       return r;
     }),
     line: node.line,
+    col: node.pos.col,
   };
   if (region.base + region.size > 2 ** 32) m.req('size').fail(`region '${region.name}' runs past the 32-bit address space`);
   return region;
@@ -175,7 +180,7 @@ function readRegion(node: Node): Region {
 
 function readPartition(node: Node): Partition {
   const m = node.map(['name', 'region', 'offset', 'size']);
-  return { name: m.req('name').name(), region: m.req('region').name(), offset: m.req('offset').size(), size: m.req('size').size(), line: node.line };
+  return { name: m.req('name').name(), region: m.req('region').name(), offset: m.req('offset').size(), size: m.req('size').size(), line: node.line, col: node.pos.col };
 }
 
 function readChannel(node: Node): DmaChannel {
@@ -192,56 +197,58 @@ function readChannel(node: Node): DmaChannel {
     reads: (m.get('reads')?.seq() ?? []).map((n) => n.name()),
     writes: (m.get('writes')?.seq() ?? []).map((n) => n.name()),
     writeback: m.get('writeback')?.bool() ?? false,
+    line: node.line,
+    col: node.pos.col,
   };
 }
 
 function readSection(node: Node): SectionSpec {
   const m = node.map(['name', 'in', 'size']);
-  return { name: m.req('name').name(), in: m.req('in').name(), size: m.req('size').size(), line: node.line };
+  return { name: m.req('name').name(), in: m.req('in').name(), size: m.req('size').size(), line: node.line, col: node.pos.col };
 }
 
 /** Cross-checks: unique names, no overlapping address ranges, containers that exist and fit. */
 function checkMap(target: Target, root: Node): void {
-  const fail = (line: number, message: string): never => {
-    throw new InputError({ ...root.pos, line, col: 1 } satisfies SourcePos, message);
+  const fail = (at: { line: number; col?: number }, message: string): never => {
+    throw new InputError({ ...root.pos, line: at.line, col: at.col ?? 1 } satisfies SourcePos, message);
   };
   const names = new Map<string, number>();
-  const claim = (name: string, line: number) => {
+  const claim = (name: string, at: { line: number; col: number }) => {
     const earlier = names.get(name);
-    if (earlier !== undefined) fail(line, `name '${name}' is already used on line ${earlier}`);
-    names.set(name, line);
+    if (earlier !== undefined) fail(at, `name '${name}' is already used on line ${earlier}`);
+    names.set(name, at.line);
   };
-  const ranges: { start: number; end: number; what: string; line: number }[] = [];
+  const ranges: { start: number; end: number; what: string; line: number; col: number }[] = [];
   for (const r of target.regions) {
-    claim(r.name, r.line);
+    claim(r.name, r);
     for (const base of [r.base, ...r.mirrors]) {
-      ranges.push({ start: base, end: base + r.size, what: base === r.base ? `region '${r.name}'` : `mirror of '${r.name}' at ${hex(base)}`, line: r.line });
+      ranges.push({ start: base, end: base + r.size, what: base === r.base ? `region '${r.name}'` : `mirror of '${r.name}' at ${hex(base)}`, line: r.line, col: r.col });
     }
   }
   ranges.sort((a, b) => a.start - b.start || a.line - b.line);
   for (let i = 1; i < ranges.length; i++) {
     const [a, b] = [ranges[i - 1], ranges[i]];
-    if (b.start < a.end) fail(b.line, `${b.what} (${hex(b.start)}..${hex(b.end - 1)}) overlaps ${a.what} (${hex(a.start)}..${hex(a.end - 1)})`);
+    if (b.start < a.end) fail(b, `${b.what} (${hex(b.start)}..${hex(b.end - 1)}) overlaps ${a.what} (${hex(a.start)}..${hex(a.end - 1)})`);
   }
   const regionNames = target.regions.map((r) => r.name);
   for (const p of target.partitions) {
-    claim(p.name, p.line);
+    claim(p.name, p);
     const region = target.regions.find((r) => r.name === p.region);
-    if (!region) fail(p.line, `partition '${p.name}': unknown region '${p.region}' (regions: ${regionNames.join(', ')})`);
-    else if (p.offset + p.size > region.size) fail(p.line, `partition '${p.name}' (${p.size} bytes at offset ${p.offset}) does not fit region '${region.name}' (${region.size} bytes)`);
+    if (!region) fail(p, `partition '${p.name}': unknown region '${p.region}' (regions: ${regionNames.join(', ')})`);
+    else if (p.offset + p.size > region.size) fail(p, `partition '${p.name}' (${p.size} bytes at offset ${p.offset}) does not fit region '${region.name}' (${region.size} bytes)`);
   }
   const containers = [...regionNames, ...target.partitions.map((p) => p.name)];
   for (const s of target.sections) {
-    claim(s.name, s.line);
-    if (!containers.includes(s.in)) fail(s.line, `section '${s.name}': unknown region or partition '${s.in}'`);
+    claim(s.name, s);
+    if (!containers.includes(s.in)) fail(s, `section '${s.name}': unknown region or partition '${s.in}'`);
   }
   const misfit = layOutTarget(target);
-  if (misfit) fail(misfit.line, `the target's ${misfit.detail}`);
+  if (misfit) fail(target.sections.find((s) => s.line === misfit.line) ?? misfit, `the target's ${misfit.detail}`);
   for (const ch of target.dma) {
     for (const r of [...ch.reads, ...ch.writes]) {
-      if (!regionNames.includes(r)) root.fail(`dma channel '${ch.name}': unknown region '${r}'`);
+      if (!regionNames.includes(r)) fail(ch, `dma channel '${ch.name}': unknown region '${r}'`);
     }
-    if (!isPow2(ch.align) || !isPow2(ch.unit)) root.fail(`dma channel '${ch.name}': unit and align must be powers of two`);
+    if (!isPow2(ch.align) || !isPow2(ch.unit)) fail(ch, `dma channel '${ch.name}': unit and align must be powers of two`);
   }
 }
 

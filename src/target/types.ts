@@ -57,6 +57,7 @@ export interface Region {
   mirrors: number[];
   reserved: Reserved[];
   line: number;
+  col: number;
 }
 
 export const REGION_KINDS = ['ram', 'vram', 'scratchpad', 'rom', 'flash', 'sound', 'tcm', 'edram', 'io'] as const;
@@ -68,6 +69,7 @@ export interface Partition {
   offset: number;
   size: number;
   line: number;
+  col: number;
 }
 
 export interface DmaChannel {
@@ -81,6 +83,8 @@ export interface DmaChannel {
   reads: string[];
   writes: string[];
   writeback: boolean;
+  line: number;
+  col: number;
 }
 
 export interface SectionSpec {
@@ -89,6 +93,7 @@ export interface SectionSpec {
   in: string;
   size: number;
   line: number;
+  col: number;
 }
 
 export interface Budget {
