@@ -1,5 +1,6 @@
 /** Streams encoded events to a file in large chunks; memory stays flat however long the run. */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { REUSE_BUFFER_MODE, RESET_BUFFER_MODE } from 'msgpackr';
 import { packr } from './codec.js';
 
 export interface TraceSink {
@@ -20,15 +21,17 @@ export class TraceFileWriter implements TraceSink {
   }
 
   write(event: object): void {
-    const packed = packr.pack(event);
-    if (this.used + packed.length > CHUNK) this.flush();
-    if (packed.length > CHUNK) {
-      writeSync(this.fd, packed);
+    // Packs into msgpackr's own buffer, reused for every event (no per-event Buffer), then copies.
+    const target = packr.pack(event, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as Buffer & { start: number; end: number };
+    const length = target.end - target.start;
+    if (this.used + length > CHUNK) this.flush();
+    if (length > CHUNK) {
+      writeSync(this.fd, target, target.start, length);
     } else {
-      packed.copy(this.buffer, this.used);
-      this.used += packed.length;
+      target.copy(this.buffer, this.used, target.start, target.end);
+      this.used += length;
     }
-    this.bytes += packed.length;
+    this.bytes += length;
   }
 
   close(): void {
