@@ -123,7 +123,7 @@ steps:
   - alloc: {id: a, heap: h, size: 32}
   - alloc: {id: b, heap: h, size: 8}
 `);
-  t.deepEqual(result.faults.map((f) => [f.kind, f.id]), [['leak', 'a'], ['leak', 'a']]);
+  t.deepEqual(result.faults.map((f) => [f.kind, f.id, f.line]), [['leak', 'a', 6], ['leak', 'a', 6]]);
   t.regex(result.faults[1].detail, /2 block\(s\), 40 bytes/);
   t.is(result.summary.heaps[0].in_use, 16 + 8 + 40 + 16);
 });

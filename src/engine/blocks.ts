@@ -13,7 +13,9 @@ export interface LiveBlock {
   crate: string | null;
   /** Serial of the bump scope the block was allocated in (0: none). */
   scope: number;
+  /** The operation and scenario line that allocated it. */
   op: number;
+  line: number;
 }
 
 export const FREED_MEMORY = 65536;

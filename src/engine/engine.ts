@@ -203,7 +203,7 @@ class Engine {
     }
     const crate = op.budget ?? heap.crate;
     const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id);
-    this.bind(op.id, heap, addr, op.size, crate);
+    this.bind(op.id, heap, addr, op.size, crate, op.line);
     this.emit({
       seq: this.seq++, op: this.op, cycle: this.clock, type: 'alloc', line: op.line,
       heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles,
@@ -245,15 +245,15 @@ class Engine {
   }
 
   /** Binds an id to its new block (or to null after a failure), inside the innermost open scope. */
-  private bind(id: string, heap: Heap, addr: number, size: number, crate: string | null): void {
+  private bind(id: string, heap: Heap, addr: number, size: number, crate: string | null, line: number): void {
     if (addr < 0) {
-      this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op });
+      this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op, line });
       return;
     }
     const scopes = this.scopes.get(heap)!;
     const scope = scopes.length ? scopes[scopes.length - 1] : null;
     scope?.ids.push(id);
-    this.blocks.set(id, { heap, addr, size, crate, scope: scope?.serial ?? 0, op: this.op });
+    this.blocks.set(id, { heap, addr, size, crate, scope: scope?.serial ?? 0, op: this.op, line });
   }
 
   /** An allocation inside bump scopes must fit every enclosing scope's budget. */
@@ -345,7 +345,7 @@ class Engine {
       cycles += Math.ceil(copied / heap.region.bus) * (heap.region.read + heap.region.write);
       cycles += this.release(op.id, old).cycles;
     }
-    this.bind(op.id, heap, addr, op.size, crate);
+    this.bind(op.id, heap, addr, op.size, crate, op.line);
     this.emitRealloc(op, heap.name, old.addr, addr, block, cycles);
   }
 
@@ -427,7 +427,8 @@ class Engine {
       const bytes = leaked.reduce((sum, [, b]) => sum + b.size, 0);
       const names = leaked.slice(0, 5).map(([id]) => id).join(', ') + (leaked.length > 5 ? ', ...' : '');
       const first = leaked[0];
-      this.fault('leak', this.scenario.steps[this.scenario.steps.length - 1]?.line ?? 1, 'silent', heap.name, first[0], `${leaked.length} block(s), ${bytes} bytes, still live at the end: ${names} (first allocated at op ${first[1].op})`);
+      // Reported at the line that allocated the first leaked block: where to look.
+      this.fault('leak', first[1].line, 'silent', heap.name, first[0], `${leaked.length} block(s), ${bytes} bytes, still live at the end: ${names} (first allocated at op ${first[1].op})`);
     }
   }
 
