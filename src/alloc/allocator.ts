@@ -60,6 +60,8 @@ export interface AllocatorEntry {
   /** Keys accepted under a heap's `options:`. */
   options: string[];
   scopes: boolean;
+  /** Whether free gives a block back (bump's free is a no-op): only then are leaks meaningful. */
+  freesBlocks: boolean;
   create(base: number, size: number, options: AllocatorOptions): Allocator;
 }
 

@@ -101,6 +101,7 @@ export class BumpAllocator implements Allocator, Scopes {
 
 export const bump: AllocatorEntry = {
   options: ['max_scopes'],
+  freesBlocks: false,
   scopes: true,
   create: (base, size, options) => new BumpAllocator(base, size, (options.max_scopes as number | undefined) ?? 16),
 };

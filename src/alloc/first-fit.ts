@@ -218,6 +218,7 @@ function alignedPayload(addr: number, align: number): number {
 
 export const firstFit: AllocatorEntry = {
   options: [],
+  freesBlocks: true,
   scopes: false,
   create: (base, size) => new FirstFitAllocator(base, size),
 };

@@ -145,7 +145,17 @@ class Engine {
     for (const spec of this.scenario.heaps) {
       const at = layout.heaps.get(spec.name)!;
       const entry = ALLOCATORS.get(spec.allocator)!;
-      const heap = new Heap(spec.name, spec.allocator, entry.create(at.base, at.size, spec.options), at.base, at.size, at.region, spec.budget, !entry.scopes);
+      const heap = new Heap({
+        name: spec.name,
+        allocatorName: spec.allocator,
+        allocator: entry.create(at.base, at.size, spec.options),
+        base: at.base,
+        size: at.size,
+        region: at.region,
+        crate: spec.budget,
+        softLimit: spec.softLimit,
+        freesBlocks: entry.freesBlocks,
+      });
       this.heaps.set(spec.name, heap);
       this.scopes.set(heap, []);
     }
@@ -282,11 +292,10 @@ class Engine {
   }
 
   private checkSoftLimit(heap: Heap, line: number): void {
-    const spec = this.scenario.heaps.find((h) => h.name === heap.name)!;
-    if (this.scenario.policy !== 'std' || spec.softLimit === null) return;
+    if (heap.softLimit === null || this.scenario.policy !== 'std') return;
     const used = heap.allocator.usedBytes();
-    if (used > spec.softLimit) {
-      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'warning', line, heap: heap.name, detail: `soft limit ${formatBytes(spec.softLimit)} exceeded: ${used} bytes in use` });
+    if (used > heap.softLimit) {
+      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'warning', line, heap: heap.name, detail: `soft limit ${formatBytes(heap.softLimit)} exceeded: ${used} bytes in use` });
     }
   }
 

@@ -37,6 +37,26 @@ export interface HeapSummary {
   free_cycles: ReturnType<Distribution['summary']>;
 }
 
+/** What a heap is made of; fixed for the run. */
+export interface HeapSetup {
+  name: string;
+  allocatorName: string;
+  allocator: Allocator;
+  base: number;
+  size: number;
+  /** The region holding the heap and its metadata. */
+  region: Region;
+  /** The crate budget charged by default, if any. */
+  crate: string | null;
+  /** With the std policy, in-use bytes above this emit a warning. */
+  softLimit: number | null;
+  /** Whether blocks are given back one by one (bump's free does nothing), so leaks mean something. */
+  freesBlocks: boolean;
+}
+
+// The class gets the setup's fields (declaration merging), assigned in the constructor.
+export interface Heap extends Readonly<HeapSetup> {}
+
 export class Heap {
   allocs = 0;
   frees = 0;
@@ -52,19 +72,9 @@ export class Heap {
   readonly allocCycles = new Distribution();
   readonly freeCycles = new Distribution();
 
-  constructor(
-    readonly name: string,
-    readonly allocatorName: string,
-    readonly allocator: Allocator,
-    readonly base: number,
-    readonly size: number,
-    /** The region holding the heap and its metadata. */
-    readonly region: Region,
-    /** The crate budget charged by default, if any. */
-    readonly crate: string | null,
-    /** Whether the allocator's free gives memory back (bump's does not). */
-    readonly freesBlocks: boolean,
-  ) {}
+  constructor(setup: HeapSetup) {
+    Object.assign(this, setup);
+  }
 
   recordAlloc(addr: number, size: number, cycles: number): void {
     this.allocs++;
