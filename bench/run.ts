@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/engine/engine.js';
+import { group, table } from '../src/report/format.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
 
@@ -82,14 +83,9 @@ function spawnMeasurement(count: number): Measurement {
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as Measurement;
 }
 
-const group = (n: number) => Math.round(n).toLocaleString('en-US');
-
-function table(rows: Measurement[]): string {
+function report(rows: Measurement[]): string {
   const head = ['operations', 'wall s', 'ops/s', 'peak RSS MiB', 'trace bytes', 'events'];
-  const body = rows.map((m) => [group(m.ops), m.seconds.toFixed(2), group(m.ops / m.seconds), m.peakMiB.toFixed(1), group(m.traceBytes), group(m.events)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return table([head, ...rows.map((m) => [group(m.ops), m.seconds.toFixed(2), group(Math.round(m.ops / m.seconds)), m.peakMiB.toFixed(1), group(m.traceBytes), group(m.events)])]);
 }
 
 function main(): void {
@@ -107,7 +103,7 @@ function main(): void {
     console.error(`running ${group(count)} operations...`);
     rows.push(spawnMeasurement(count));
   }
-  console.log(table(rows));
+  console.log(report(rows));
   const ratio = rows[1].peakMiB / rows[0].peakMiB;
   const pass = ratio <= MAX_RATIO;
   console.log(`\npeak memory ${group(large)} / ${group(small)} ops: ${ratio.toFixed(2)}x (limit ${MAX_RATIO}x): ${pass ? 'PASS' : 'FAIL'}`);

@@ -1,10 +1,12 @@
+import { group } from '../report/format.js';
+
 /** Exit codes of DESIGN.md. */
 export const EXIT = { pass: 0, fail: 1, input: 2, internal: 3 } as const;
 
 /** Wall-clock progress is for people only: never in CI, never into a trace. */
 export function progressPrinter(label: string): ((ops: number) => void) | undefined {
   if (!process.stderr.isTTY || process.env.CI) return undefined;
-  return (ops) => process.stderr.write(`\r${label}: ${ops.toLocaleString('en-US')} ops...`);
+  return (ops) => process.stderr.write(`\r${label}: ${group(ops)} ops...`);
 }
 
 export function clearProgress(): void {

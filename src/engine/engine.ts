@@ -88,8 +88,6 @@ class Engine {
   private readonly budgets: BudgetTracker;
   private readonly timing: CycleModel;
   private readonly work: Work = newWork();
-  /** Per heap, the open bump scopes: serial and the ids allocated inside. */
-  private readonly scopes = new Map<Heap, { serial: number; budget: number | null; ids: string[] }[]>();
   private scopeSerial = 0;
   private clock = 0;
   private op = 0;
@@ -102,7 +100,6 @@ class Engine {
   private skipDepth = 0;
   private readonly faultCounts: Record<string, number> = {};
   private readonly faults: FaultRecord[] = [];
-  private faultCount = 0;
 
   constructor(
     private readonly scenario: Scenario,
@@ -126,7 +123,8 @@ class Engine {
     }
     const summary = this.summary();
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'end', halted: this.halted, events: this.seq, summary });
-    return { header, summary, faults: this.faults, faultCount: this.faultCount, events: this.seq };
+    const faultCount = Object.values(this.faultCounts).reduce((sum, n) => sum + n, 0);
+    return { header, summary, faults: this.faults, faultCount, events: this.seq };
   }
 
   private emit(event: object): void {
@@ -157,7 +155,6 @@ class Engine {
         freesBlocks: entry.freesBlocks,
       });
       this.heaps.set(spec.name, heap);
-      this.scopes.set(heap, []);
     }
   }
 
@@ -208,8 +205,7 @@ class Engine {
     const previous = this.blocks.get(op.id);
     if (previous && previous.addr >= 0) {
       this.fault('leak', op.line, 'silent', previous.heap.name, op.id, `id ${op.id} is reassigned while its block at ${hex(previous.addr)} (${previous.size} bytes, op ${previous.op}) is live: that block can no longer be freed`);
-      this.releaseCharge(previous);
-      previous.heap.recordRelease(previous.size);
+      this.disown(previous);
     }
     const crate = op.budget ?? heap.crate;
     const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id);
@@ -238,9 +234,8 @@ class Engine {
       this.failAlloc('budget-exceeded', heap, id, line, overBudget);
       return { addr: -1, cycles: 0, block: 0 };
     }
-    resetWork(this.work);
     const addr = heap.allocator.alloc(size, align, this.work);
-    const cycles = this.timing.allocator(this.work, heap.region);
+    const cycles = this.spent(heap);
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
       heap.recordFailure(size, cycles);
@@ -260,15 +255,14 @@ class Engine {
       this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op, line });
       return;
     }
-    const scopes = this.scopes.get(heap)!;
-    const scope = scopes.length ? scopes[scopes.length - 1] : null;
+    const scope = heap.openScopes.at(-1);
     scope?.ids.push(id);
     this.blocks.set(id, { heap, addr, size, crate, scope: scope?.serial ?? 0, op: this.op, line });
   }
 
   /** An allocation inside bump scopes must fit every enclosing scope's budget. */
   private scopeOverBudget(heap: Heap, size: number, align: number): string | null {
-    const scopes = this.scopes.get(heap)!;
+    const scopes = heap.openScopes;
     if (scopes.length === 0) return null;
     const bump = heap.allocator.scopes!;
     const cost = bump.cost(size, align);
@@ -320,17 +314,25 @@ class Engine {
 
   /** Gives a live block back to its allocator and its crate. */
   private release(id: string, block: LiveBlock): { released: number; cycles: number } {
-    resetWork(this.work);
     const released = block.heap.allocator.free(block.addr, this.work);
-    const cycles = this.timing.allocator(this.work, block.heap.region);
-    this.releaseCharge(block);
-    block.heap.recordFree(block.size, cycles);
+    const cycles = this.spent(block.heap);
+    this.disown(block);
+    block.heap.recordFree(cycles);
     this.blocks.release(id, true);
     return { released, cycles };
   }
 
-  private releaseCharge(block: LiveBlock): void {
+  /** The program no longer holds the block: its crate charge and live bytes are returned. */
+  private disown(block: LiveBlock): void {
     if (block.crate !== null) this.budgets.release(block.crate, block.size);
+    block.heap.recordRelease(block.size);
+  }
+
+  /** Cycles for the allocator work done since the last call, which starts a new count. */
+  private spent(heap: Heap): number {
+    const cycles = this.timing.allocator(this.work, heap.region);
+    resetWork(this.work);
+    return cycles;
   }
 
   private realloc(op: Extract<Op, { kind: 'realloc' }>): void {
@@ -366,9 +368,8 @@ class Engine {
   private scopeEnter(op: Extract<Op, { kind: 'scope-enter' }>): void {
     const heap = this.heaps.get(op.heap)!;
     const scopes = heap.allocator.scopes!;
-    resetWork(this.work);
     const entered = scopes.enter(this.work);
-    const cycles = this.timing.allocator(this.work, heap.region);
+    const cycles = this.spent(heap);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'scope-enter', line: op.line, heap: heap.name, depth: scopes.depth, budget: op.budget, entered, cycles });
     this.clock += cycles;
     if (!entered) {
@@ -376,21 +377,19 @@ class Engine {
       this.skipDepth = 1;
       return;
     }
-    this.scopes.get(heap)!.push({ serial: ++this.scopeSerial, budget: op.budget, ids: [] });
+    heap.openScopes.push({ serial: ++this.scopeSerial, budget: op.budget, ids: [] });
   }
 
   private scopeExit(op: Extract<Op, { kind: 'scope-exit' }>): void {
     const heap = this.heaps.get(op.heap)!;
-    const scope = this.scopes.get(heap)!.pop()!;
-    resetWork(this.work);
+    const scope = heap.openScopes.pop()!;
     const released = heap.allocator.scopes!.exit(this.work);
-    const cycles = this.timing.allocator(this.work, heap.region);
+    const cycles = this.spent(heap);
     let blocks = 0;
     for (const id of scope.ids) {
       const block = this.blocks.get(id);
       if (!block || block.scope !== scope.serial) continue;
-      this.releaseCharge(block);
-      heap.recordRelease(block.size);
+      this.disown(block);
       this.blocks.release(id, true);
       blocks++;
     }
@@ -443,7 +442,6 @@ class Engine {
 
   private fault(kind: FaultKind, line: number, detected: Detected, heap: string | null, id: string | null, detail: string): void {
     this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
-    this.faultCount++;
     const record = { kind, line, op: this.op, detected, heap, id, detail };
     if (this.faults.length < FAULTS_KEPT) this.faults.push(record);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'fault', line, kind, detected, heap, id, detail });

@@ -71,6 +71,8 @@ export class Heap {
   highWater = 0;
   readonly allocCycles = new Distribution();
   readonly freeCycles = new Distribution();
+  /** The open bump scopes, innermost last: a serial, its budget and the ids allocated inside. */
+  readonly openScopes: { serial: number; budget: number | null; ids: string[] }[] = [];
 
   constructor(setup: HeapSetup) {
     Object.assign(this, setup);
@@ -95,15 +97,14 @@ export class Heap {
     this.allocCycles.add(cycles);
   }
 
-  /** A block leaves the program's hands (free, or released by a scope exit). */
+  /** A block leaves the program's hands (free, scope exit, or a leak by reassignment). */
   recordRelease(size: number): void {
     this.liveBlocks--;
     this.requested -= size;
   }
 
-  recordFree(size: number, cycles: number): void {
+  recordFree(cycles: number): void {
     this.frees++;
-    this.recordRelease(size);
     this.freeCycles.add(cycles);
   }
 

@@ -73,15 +73,18 @@ export class Node {
     return this.yaml === null || isScalar(this.yaml);
   }
 
-  /** A map whose keys must all be in `allowed`; unknown keys are errors with a suggestion. */
-  map(allowed: readonly string[]): MapNode {
+  /**
+   * A map whose keys must all be in `allowed`; unknown keys are errors with a suggestion.
+   * `null` allows any name (maps keyed by the user's own names: budgets, access rights, metrics).
+   */
+  map(allowed: readonly string[] | null): MapNode {
     if (!isMap(this.yaml)) this.fail(`${this.what}: expected a map, got ${describe(this.value)}`);
     const entries = new Map<string, { key: Node; value: Node }>();
     for (const pair of this.yaml.items as Pair<YamlNode, YamlNode | null>[]) {
       const keyNode: Node = new Node(this.source, pair.key, this.yaml.range?.[0] ?? 0, `${this.what} key`);
       const key = keyNode.value;
       if (typeof key !== 'string') keyNode.fail(`${this.what}: keys must be names, got ${describe(key)}`);
-      if (!allowed.includes(key)) keyNode.fail(`${this.what}: unknown key '${key}'${suggest(key, allowed)}`);
+      if (allowed && !allowed.includes(key)) keyNode.fail(`${this.what}: unknown key '${key}'${suggest(key, allowed)}`);
       const end = pair.key?.range?.[1] ?? 0;
       entries.set(key, { key: keyNode, value: new Node(this.source, pair.value, end, `${this.what}.${key}`) });
     }

@@ -1,4 +1,5 @@
 /** Text formatting shared by the summary, inspect and diff output. Locale-independent on purpose. */
+import { hex } from '../input/literals.js';
 import type { TraceEvent } from '../trace/codec.js';
 
 /** 1234567 -> "1,234,567" (no locale: the same everywhere). */
@@ -28,7 +29,7 @@ export function formatEvent(e: TraceEvent): string {
 }
 
 export function formatValue(key: string, value: unknown): string {
-  if (typeof value === 'number' && (ADDRESS_FIELDS.has(key) || key.endsWith('addr'))) return '0x' + value.toString(16).toUpperCase().padStart(8, '0');
+  if (typeof value === 'number' && (ADDRESS_FIELDS.has(key) || key.endsWith('addr'))) return hex(value);
   if (typeof value === 'string') return /\s/.test(value) ? JSON.stringify(value) : value;
   if (value !== null && typeof value === 'object') return JSON.stringify(value);
   return String(value);

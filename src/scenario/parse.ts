@@ -62,7 +62,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
   const budgets = root.get('budgets');
   if (budgets) {
     if (!budgets.isMap()) budgets.fail('budgets: expected a map of crate name to bytes');
-    const m = budgets.map(anyKey(budgets));
+    const m = budgets.map(null);
     scenario.budgets = m.keys().map((name) => ({ name: m.key(name)!.name(), bytes: m.req(name).size(), line: m.key(name)!.line }));
   }
 
@@ -86,11 +86,6 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
   scenario.steps = readSteps(root.req('steps'), ctx);
   if (root.has('expect')) scenario.expect = readExpect(root.req('expect'), scenario.target);
   return scenario;
-}
-
-/** Every key of a map is allowed (for maps keyed by user names). */
-function anyKey(node: Node): string[] {
-  return node.isMap() ? ((node.yaml as { items: { key: { value: unknown } }[] }).items.map((p) => String(p.key?.value))) : [];
 }
 
 function readSections(node: Node | undefined, containers: readonly string[]): Scenario['sections'] {
@@ -169,7 +164,7 @@ function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
   const shared = (m.get('shared')?.seq() ?? []).map((s) => {
     const sm = s.map(['name', 'size', 'access']);
     const accessNode = sm.req('access');
-    const am = accessNode.map(anyKey(accessNode));
+    const am = accessNode.map(null);
     const access = am.keys().map((component) => {
       if (!components.some((c) => c.name === component)) am.key(component)!.fail(`shared '${sm.req('name').value}': unknown component '${component}'`);
       return { component, access: am.req(component).oneOf(['r', 'w', 'rw'] as const) };
@@ -206,7 +201,7 @@ function readStep(node: Node, ctx: StepContext): Step {
     if (word === 'frame') return { kind: 'frame', line, budget: null };
   }
   if (!node.isMap()) node.fail(`${node.what}: a step is a one-key map like 'alloc: {...}' (or the word check, sample or frame)`);
-  const keys = (node.yaml as { items: { key: { value: unknown } }[] }).items.map((p) => String(p.key?.value));
+  const keys = node.map(null).keys();
   const kind = keys[0];
   if (keys.length !== 1) node.fail(`${node.what}: a step has exactly one key, found ${keys.length} (${keys.join(', ')})`);
   if (Object.hasOwn(LATER_STEPS, kind)) node.fail(`${node.what}: '${kind}' steps (${LATER_STEPS[kind]}) are not supported yet`);
@@ -266,7 +261,7 @@ function readStep(node: Node, ctx: StepContext): Step {
       return { kind, line, budget: m.get('budget')?.duration(ctx.scenario.target.cpu.clockHz) ?? null };
     }
     default: // check, sample: no arguments
-      if (body.value !== null && !(body.isMap() && anyKey(body).length === 0)) body.fail(`${kind} takes no arguments`);
+      if (body.value !== null && !(body.isMap() && body.map(null).keys().length === 0)) body.fail(`${kind} takes no arguments`);
       return { kind: kind as 'check' | 'sample', line };
   }
 }
@@ -326,7 +321,7 @@ function readExpect(node: Node, target: Target): Expect {
   }
   const metrics = m.get('metrics');
   if (metrics) {
-    const mm: MapNode = metrics.map(anyKey(metrics));
+    const mm: MapNode = metrics.map(null);
     for (const metric of mm.keys()) {
       const b = mm.req(metric);
       const bound = b.map(['min', 'max', 'equals']);

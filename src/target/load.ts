@@ -1,6 +1,6 @@
 /** Loads and checks a target file: schema, numbers, and a memory map without overlaps. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type SourcePos } from '../input/errors.js';
@@ -37,8 +37,9 @@ function isFile(path: string): boolean {
   return existsSync(path) && statSync(path).isFile();
 }
 
+/** The names of the shipped targets: the files in targets/. */
 export function knownTargets(): string[] {
-  return ['psx', 'psp', 'dreamcast', 'bare-metal', 'qnx'];
+  return readdirSync(BUILTIN_TARGETS).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 
 export function loadTarget(file: string): Target {
