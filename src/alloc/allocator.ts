@@ -22,13 +22,33 @@ export function resetWork(work: Work): void {
   work.writes = 0;
 }
 
+/**
+ * Placement modes of an alloc step (the PSP's sceKernelAllocPartitionMemory types, numbered as there).
+ * Only allocators whose entry says `modes` look at them; the others always place as they choose.
+ */
+export const MODES = ['low', 'high', 'addr', 'low-aligned', 'high-aligned'] as const;
+export type ModeName = (typeof MODES)[number];
+export const MODE_LOW = 0;
+export const MODE_HIGH = 1;
+export const MODE_ADDR = 2;
+export const MODE_LOW_ALIGNED = 3;
+export const MODE_HIGH_ALIGNED = 4;
+
 export interface Allocator {
-  /** Returns the address of a block of at least `size` bytes aligned to `align`, or -1. */
-  alloc(size: number, align: number, work: Work): number;
+  /**
+   * Returns the address of a block of at least `size` bytes aligned to `align`, or -1.
+   * `mode` (a MODE_* number, or any other number the real API would reject) and `at` (the address
+   * for MODE_ADDR) matter only to allocators with modes.
+   */
+  alloc(size: number, align: number, work: Work, mode?: number, at?: number): number;
   /** Bytes the most recent successful alloc took: header, padding and rounding included. */
   readonly lastBlock: number;
+  /** Where the allocator models a real API: the error code of the most recent failed alloc. */
+  readonly lastError?: number;
   /** Releases the block at `addr` (a live block's address); returns the bytes it gave back. */
   free(addr: number, work: Work): number;
+  /** Bytes managed: usedBytes() + freeBytes() always equals this (control structures count as used). */
+  capacity(): number;
   /** Bytes taken by live blocks and their overhead (what the heap has lost to them). */
   usedBytes(): number;
   /** Bytes that could still be handed out, in all free blocks together. */
@@ -39,6 +59,10 @@ export interface Allocator {
   check(): string[];
   /** Scope support (bump only): checkpoint, and release back to it. */
   readonly scopes?: Scopes;
+  /** Growable memory (wasm only): adds `pages`; returns the page count before, or -1 when refused. */
+  grow?(pages: number, work: Work): number;
+  /** The allocator's own counters for the summary (o1heap's diagnostics, pages, blocks), in a fixed key order. */
+  diagnostics?(): Record<string, number>;
 }
 
 export interface Scopes {
@@ -54,15 +78,57 @@ export interface Scopes {
   cost(size: number, align: number): number;
 }
 
-export type AllocatorOptions = Record<string, number | string | boolean>;
+export type AllocatorOptions = Record<string, number | boolean>;
+
+/** One key a heap's `options:` may give, checked when the scenario is read. */
+export interface OptionSpec {
+  kind: 'size' | 'int' | 'bool';
+  min?: number;
+  max?: number;
+  pow2?: boolean;
+  /** What the option does, for error messages. */
+  about: string;
+}
+
+/** What an allocator is created with besides its memory. */
+export interface AllocatorContext {
+  /** The scenario's growth policy (wasm's default page limit depends on it). */
+  policy: 'std' | 'no_std_alloc' | 'no_alloc';
+}
+
+/** A published worst-case heap size: enough memory that no request sequence can fail. */
+export interface WorstCaseBound {
+  /** The formula as written in the source, for reports. */
+  formula: string;
+  source: string;
+  /** Bytes needed for peak live bytes `m` and largest/smallest request ratio `n`. */
+  bytes(m: number, n: number): number;
+}
 
 export interface AllocatorEntry {
   /** Keys accepted under a heap's `options:`. */
-  options: string[];
+  options: Readonly<Record<string, OptionSpec>>;
   scopes: boolean;
   /** Whether free gives a block back (bump's free is a no-op): only then are leaks meaningful. */
   freesBlocks: boolean;
-  create(base: number, size: number, options: AllocatorOptions): Allocator;
+  /**
+   * Whether alloc steps may give `mode` and `at`, and the allocator judges size and alignment itself
+   * (size 0 and non-power-of-two alignments reach it and fail as on the console).
+   */
+  modes: boolean;
+  /** Whether failures carry the real API's error code (`lastError`, recorded in the alloc event). */
+  errorCodes: boolean;
+  /** The error code the real API returns for a free of an unknown block. */
+  invalidFreeError?: number;
+  /** Whether the heap takes `grow` steps. */
+  grows: boolean;
+  /** Whether freeing a block and asking again for the same size and alignment must succeed. */
+  reuseGuaranteed: boolean;
+  /** The allocator's own published worst-case bound, where there is one. */
+  bound: WorstCaseBound | null;
+  /** Why `size` bytes cannot hold this allocator with these options (control structure, pool), or null. */
+  misfit?(size: number, options: AllocatorOptions, context: AllocatorContext): string | null;
+  create(base: number, size: number, options: AllocatorOptions, context: AllocatorContext): Allocator;
 }
 
 export function alignUp(n: number, align: number): number {

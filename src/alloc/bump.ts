@@ -48,6 +48,10 @@ export class BumpAllocator implements Allocator, Scopes {
     return 0;
   }
 
+  capacity(): number {
+    return this.end - this.base;
+  }
+
   usedBytes(): number {
     return this.top - this.base;
   }
@@ -100,8 +104,13 @@ export class BumpAllocator implements Allocator, Scopes {
 }
 
 export const bump: AllocatorEntry = {
-  options: ['max_scopes'],
+  options: { max_scopes: { kind: 'int', min: 1, max: 64, about: 'the nesting limit of scopes' } },
   freesBlocks: false,
   scopes: true,
+  modes: false,
+  errorCodes: false,
+  grows: false,
+  reuseGuaranteed: false,
+  bound: null,
   create: (base, size, options) => new BumpAllocator(base, size, (options.max_scopes as number | undefined) ?? 16),
 };

@@ -31,15 +31,15 @@ export class FirstFitAllocator implements Allocator {
   /** Live blocks by payload address. */
   private readonly used = new Map<number, Block>();
   private readonly start: number;
-  private readonly capacity: number;
+  private readonly managed: number;
   private freeTotal: number;
   lastBlock = 0;
 
   constructor(base: number, size: number) {
     this.start = alignUp(base, GRAIN);
-    this.capacity = Math.floor((base + size - this.start) / GRAIN) * GRAIN;
-    this.head = this.capacity >= MIN_BLOCK ? block(this.start, this.capacity) : null;
-    this.freeTotal = this.head ? this.capacity : 0;
+    this.managed = Math.floor((base + size - this.start) / GRAIN) * GRAIN;
+    this.head = this.managed >= MIN_BLOCK ? block(this.start, this.managed) : null;
+    this.freeTotal = this.head ? this.managed : 0;
   }
 
   alloc(size: number, align: number, work: Work): number {
@@ -89,8 +89,12 @@ export class FirstFitAllocator implements Allocator {
     return released;
   }
 
+  capacity(): number {
+    return this.managed;
+  }
+
   usedBytes(): number {
-    return this.capacity - this.freeTotal;
+    return this.managed - this.freeTotal;
   }
 
   freeBytes(): number {
@@ -217,8 +221,13 @@ function alignedPayload(addr: number, align: number): number {
 }
 
 export const firstFit: AllocatorEntry = {
-  options: [],
+  options: {},
   freesBlocks: true,
   scopes: false,
+  modes: false,
+  errorCodes: false,
+  grows: false,
+  reuseGuaranteed: true,
+  bound: { formula: 'M(1 + ceil(log2 n))', source: 'Robson 1977, cited by the o1heap README', bytes: (m, n) => m * (1 + Math.ceil(Math.log2(n))) },
   create: (base, size) => new FirstFitAllocator(base, size),
 };

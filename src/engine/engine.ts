@@ -146,7 +146,7 @@ class Engine {
       const heap = new Heap({
         name: spec.name,
         allocatorName: spec.allocator,
-        allocator: entry.create(at.base, at.size, spec.options),
+        allocator: entry.create(at.base, at.size, spec.options, { policy: this.scenario.policy }),
         base: at.base,
         size: at.size,
         region: at.region,

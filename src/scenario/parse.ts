@@ -128,10 +128,18 @@ function readHeap(node: Node, scenario: Scenario, containers: readonly string[])
   const options: HeapSpec['options'] = {};
   const optNode = m.get('options');
   if (optNode) {
-    const om = optNode.map(entry.options);
+    const om = optNode.map(Object.keys(entry.options));
     for (const key of om.keys()) {
       const v = om.req(key);
-      options[key] = typeof v.value === 'boolean' ? v.bool() : typeof v.value === 'number' ? v.int() : v.size();
+      const spec = entry.options[key];
+      if (spec.kind === 'bool') {
+        options[key] = v.bool();
+        continue;
+      }
+      const n = spec.kind === 'int' ? v.int() : v.size();
+      if (n < (spec.min ?? 0) || n > (spec.max ?? Number.MAX_SAFE_INTEGER)) v.fail(`${allocator} option ${key} (${spec.about}): ${n} is outside ${spec.min ?? 0}..${spec.max ?? 'any'}`);
+      if (spec.pow2 && !isPow2(n)) v.fail(`${allocator} option ${key} (${spec.about}): ${n} is not a power of two`);
+      options[key] = n;
     }
   }
   const budget = m.get('budget');

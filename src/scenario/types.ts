@@ -1,4 +1,5 @@
 /** A scenario as validated from scenarios/NAME.yaml. Every step keeps its source line. */
+import type { AllocatorOptions } from '../alloc/allocator.js';
 import type { Target } from '../target/types.js';
 
 export const POLICIES = ['std', 'no_std_alloc', 'no_alloc'] as const;
@@ -30,7 +31,7 @@ export interface HeapSpec {
   budget: string | null;
   /** std policy: in-use bytes above this warn. */
   softLimit: number | null;
-  options: Record<string, number | string | boolean>;
+  options: AllocatorOptions;
   line: number;
 }
 

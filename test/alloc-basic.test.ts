@@ -1,8 +1,8 @@
 import test from 'ava';
-import fc from 'fast-check';
-import { newWork, type Allocator } from '../src/alloc/allocator.js';
+import { newWork } from '../src/alloc/allocator.js';
 import { BumpAllocator } from '../src/alloc/bump.js';
 import { FirstFitAllocator } from '../src/alloc/first-fit.js';
+import { checkAgainstModel } from './helpers/allocator-model.js';
 
 const BASE = 0x1000;
 
@@ -76,45 +76,10 @@ test('first-fit: work grows with the free list walked', (t) => {
   t.true(long.reads > short.reads * 10);
 });
 
-/** A reference model: the live blocks an allocator handed out, as intervals. */
-function checkAgainstModel(t: import('ava').ExecutionContext, make: () => Allocator, capacity: number, freesReturnMemory: boolean) {
-  const op = fc.oneof(
-    fc.record({ kind: fc.constant('alloc' as const), size: fc.integer({ min: 1, max: 2048 }), alignLog: fc.integer({ min: 0, max: 8 }) }),
-    fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }),
-  );
-  fc.assert(
-    fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
-      const allocator = make();
-      const live: { addr: number; size: number }[] = [];
-      const w = newWork();
-      for (const o of ops) {
-        if (o.kind === 'alloc') {
-          const align = 2 ** o.alignLog;
-          const addr = allocator.alloc(o.size, align, w);
-          if (addr < 0) continue;
-          if (addr % align !== 0) return false;
-          if (addr < BASE || addr + o.size > BASE + capacity) return false;
-          if (live.some((b) => addr < b.addr + b.size && b.addr < addr + o.size)) return false;
-          live.push({ addr, size: o.size });
-        } else if (live.length > 0) {
-          const [b] = live.splice(o.pick % live.length, 1);
-          allocator.free(b.addr, w);
-        }
-        if (allocator.usedBytes() + allocator.freeBytes() !== capacity) return false;
-        if (allocator.check().length > 0) return false;
-        if (freesReturnMemory && live.length === 0 && allocator.usedBytes() !== 0) return false;
-      }
-      return true;
-    }),
-    { numRuns: 2000, seed: 42 },
-  );
-  t.pass();
-}
-
 test('property: first-fit never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
-  checkAgainstModel(t, () => new FirstFitAllocator(BASE, 16384), 16384, true);
+  checkAgainstModel(t, { make: () => new FirstFitAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: true, reuseGuaranteed: true });
 });
 
 test('property: bump never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
-  checkAgainstModel(t, () => new BumpAllocator(BASE, 16384), 16384, false);
+  checkAgainstModel(t, { make: () => new BumpAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: false, reuseGuaranteed: false });
 });

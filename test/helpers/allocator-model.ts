@@ -1,0 +1,94 @@
+/**
+ * The reference model every allocator is checked against with fast-check: the live blocks it handed
+ * out, as intervals. After every step: blocks never overlap, stay inside the heap, honour the
+ * requested alignment; used + free bytes equal the capacity; live blocks are paid for in used bytes;
+ * the allocator's own integrity walk is clean; and where the allocator guarantees it, a block freed
+ * and asked for again with the same size and alignment is granted.
+ */
+import type { ExecutionContext } from 'ava';
+import fc from 'fast-check';
+import { newWork, type Allocator, type Work } from '../../src/alloc/allocator.js';
+
+export interface ModelOptions {
+  make: () => Allocator;
+  /** The heap's memory: every block must lie in [base, base + size). */
+  base: number;
+  size: number;
+  /** Largest request size drawn, and the largest alignment as a power of two. */
+  maxRequest?: number;
+  maxAlignLog?: number;
+  /** Whether freeing everything gives all memory back (false for bump). */
+  freesBlocks: boolean;
+  /** Whether free-then-same-request must succeed (AllocatorEntry.reuseGuaranteed). */
+  reuseGuaranteed: boolean;
+  /** How a request is made (psp-sysmem chooses a mode); default allocator.alloc(size, align, work). */
+  request?: (allocator: Allocator, size: number, align: number, work: Work) => number;
+  numRuns?: number;
+  maxSteps?: number;
+}
+
+type Step =
+  | { kind: 'alloc'; size: number; alignLog: number }
+  | { kind: 'free'; pick: number }
+  | { kind: 'free-and-ask-again'; pick: number };
+
+interface Live {
+  addr: number;
+  size: number;
+  align: number;
+}
+
+export function checkAgainstModel(t: ExecutionContext, o: ModelOptions): void {
+  const request = o.request ?? ((a, size, align, work) => a.alloc(size, align, work));
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('alloc' as const), size: fc.integer({ min: 1, max: o.maxRequest ?? 2048 }), alignLog: fc.integer({ min: 0, max: o.maxAlignLog ?? 8 }) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('free-and-ask-again' as const), pick: fc.nat() }) },
+  );
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: o.maxSteps ?? 120 }), (steps) => {
+      const allocator = o.make();
+      const work = newWork();
+      const baseline = allocator.usedBytes();
+      const live: Live[] = [];
+      const grant = (size: number, align: number): boolean => {
+        const addr = request(allocator, size, align, work);
+        if (addr < 0) return false;
+        expect(addr % align === 0, `${addr} is not aligned to ${align}`);
+        expect(addr >= o.base && addr + size <= o.base + o.size, `block [${addr}, ${addr + size}) leaves the heap`);
+        const clash = live.find((b) => addr < b.addr + b.size && b.addr < addr + size);
+        expect(!clash, `block [${addr}, ${addr + size}) overlaps [${clash?.addr}, ${(clash?.addr ?? 0) + (clash?.size ?? 0)})`);
+        expect(allocator.lastBlock >= size, `lastBlock ${allocator.lastBlock} is less than the ${size} bytes requested`);
+        live.push({ addr, size, align });
+        return true;
+      };
+      for (const s of steps) {
+        if (s.kind === 'alloc') {
+          grant(s.size, 2 ** s.alignLog);
+        } else if (live.length > 0) {
+          const [b] = live.splice(s.pick % live.length, 1);
+          allocator.free(b.addr, work);
+          if (s.kind === 'free-and-ask-again') {
+            const granted = grant(b.size, b.align);
+            expect(granted || !o.reuseGuaranteed, `freeing ${b.size} bytes at ${b.addr} and asking again failed`);
+          }
+        }
+        const used = allocator.usedBytes();
+        expect(used + allocator.freeBytes() === allocator.capacity(), `used ${used} + free ${allocator.freeBytes()} != capacity ${allocator.capacity()}`);
+        expect(allocator.largestFree() <= allocator.freeBytes(), 'largest free block exceeds free bytes');
+        const liveBytes = live.reduce((sum, b) => sum + b.size, 0);
+        if (o.freesBlocks) expect(used - baseline >= liveBytes, `used ${used - baseline} bytes for ${liveBytes} live bytes`);
+        if (o.freesBlocks && live.length === 0) expect(used === baseline, `all blocks freed but ${used - baseline} bytes still used`);
+        const problems = allocator.check();
+        expect(problems.length === 0, `check(): ${problems.join('; ')}`);
+      }
+      return true;
+    }),
+    { numRuns: o.numRuns ?? 2000, seed: 42 },
+  );
+  t.pass();
+}
+
+function expect(ok: boolean, message: string): asserts ok {
+  if (!ok) throw new Error(message);
+}
