@@ -2,7 +2,7 @@
  * The engine: lays out the scenario, runs its operations in order, owns the cycle clock, and emits
  * every event to the trace sinks. Nothing here reads the wall clock or unordered state.
  */
-import { newWork, resetWork, type Work } from '../alloc/allocator.js';
+import { MODES, newWork, resetWork, type Work } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
 import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
@@ -10,7 +10,8 @@ import { formatBytes, hex } from '../input/literals.js';
 import { buildLayout } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
 import { expand, type Op } from '../scenario/expand.js';
-import type { Scenario } from '../scenario/types.js';
+import { VERIFICATION_PERCENT, type Scenario } from '../scenario/types.js';
+import { isPow2 } from '../target/load.js';
 import { MetadataLatencyModel, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
 import type { TraceSink } from '../trace/writer.js';
@@ -88,6 +89,10 @@ class Engine {
   private readonly budgets: BudgetTracker;
   private readonly timing: CycleModel;
   private readonly work: Work = newWork();
+  /** Every request grows by the verification level's byte overhead (percent). */
+  private readonly verificationPercent: number;
+  /** `full` verification walks the heap an operation touched right after it. */
+  private readonly walkEveryOp: boolean;
   private scopeSerial = 0;
   private clock = 0;
   private op = 0;
@@ -108,6 +113,8 @@ class Engine {
     this.sinks = options.sinks;
     this.budgets = new BudgetTracker(scenario.budgets);
     this.timing = new MetadataLatencyModel(scenario.verification);
+    this.verificationPercent = VERIFICATION_PERCENT[scenario.verification];
+    this.walkEveryOp = scenario.verification === 'full';
   }
 
   run(): RunResult {
@@ -140,19 +147,25 @@ class Engine {
       this.fault(layout.failure.kind, layout.failure.line, 'precise', null, null, layout.failure.detail);
       throw new Halt();
     }
+    const context = { policy: this.scenario.policy };
     for (const spec of this.scenario.heaps) {
       const at = layout.heaps.get(spec.name)!;
       const entry = ALLOCATORS.get(spec.allocator)!;
+      const misfit = entry.misfit?.(at.size, spec.options, context);
+      if (misfit) {
+        this.fault('layout-invalid', spec.line, 'precise', spec.name, null, `heap '${spec.name}' (${spec.allocator}, ${formatBytes(at.size)} at ${hex(at.base)}): ${misfit}`);
+        throw new Halt();
+      }
       const heap = new Heap({
         name: spec.name,
         allocatorName: spec.allocator,
-        allocator: entry.create(at.base, at.size, spec.options, { policy: this.scenario.policy }),
+        allocator: entry.create(at.base, at.size, spec.options, context),
+        entry,
         base: at.base,
         size: at.size,
         region: at.region,
         crate: spec.budget,
         softLimit: spec.softLimit,
-        freesBlocks: entry.freesBlocks,
       });
       this.heaps.set(spec.name, heap);
     }
@@ -187,6 +200,8 @@ class Engine {
         return this.scopeEnter(op);
       case 'scope-exit':
         return this.scopeExit(op);
+      case 'grow':
+        return this.grow(op);
       case 'check':
         return this.check(op.line);
       case 'sample':
@@ -208,40 +223,49 @@ class Engine {
       this.disown(previous);
     }
     const crate = op.budget ?? heap.crate;
-    const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id);
+    const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id, op.mode ?? 0, op.at ?? 0);
     this.bind(op.id, heap, addr, op.size, crate, op.line);
-    this.emit({
+    const event = {
       seq: this.seq++, op: this.op, cycle: this.clock, type: 'alloc', line: op.line,
       heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles,
-    });
+    };
+    // An allocator modelling a real API adds the call's placement mode and its error code.
+    if (heap.entry.errorCodes) this.emit({ ...event, mode: MODES[op.mode ?? 0] ?? op.mode, at: op.at, error: addr < 0 ? heap.allocator.lastError : null });
+    else this.emit(event);
     this.clock += cycles;
+    this.verify(heap, op.line);
   }
 
   /**
    * The allocation path shared by alloc and realloc: crate and scope budgets, the allocator, the
    * failure's classification and the growth policy. Returns addr -1 when the allocation failed.
    */
-  private allocate(heap: Heap, size: number, align: number, crate: string | null, line: number, id: string): { addr: number; cycles: number; block: number } {
+  private allocate(heap: Heap, size: number, align: number, crate: string | null, line: number, id: string, mode = 0, at = 0): { addr: number; cycles: number; block: number } {
     if (crate !== null && !this.budgets.charge(crate, size)) {
       heap.recordFailure(size, 0);
       this.failAlloc('budget-exceeded', heap, id, line, `crate ${crate}: ${size} bytes requested, ${this.budgets.left(crate)} of ${this.budgets.limit(crate)} left`);
       return { addr: -1, cycles: 0, block: 0 };
     }
-    const overBudget = this.scopeOverBudget(heap, size, align);
+    const request = size + Math.ceil((size * this.verificationPercent) / 100);
+    const overBudget = this.scopeOverBudget(heap, request, align);
     if (overBudget) {
       if (crate !== null) this.budgets.release(crate, size);
       heap.recordFailure(size, 0);
       this.failAlloc('budget-exceeded', heap, id, line, overBudget);
       return { addr: -1, cycles: 0, block: 0 };
     }
-    const addr = heap.allocator.alloc(size, align, this.work);
+    const addr = heap.allocator.alloc(request, align, this.work, mode, at);
     const cycles = this.spent(heap);
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
       heap.recordFailure(size, cycles);
+      // A real API's refusal of its arguments is an error return (in the alloc event), not a memory fault.
+      if (heap.entry.modes && (size === 0 || !isPow2(align) || !(mode >= 0 && mode < MODES.length))) return { addr: -1, cycles, block: 0 };
       const free = heap.allocator.freeBytes();
-      const kind = free >= size ? 'fragmented' : 'oom';
-      this.failAlloc(kind, heap, id, line, `${size} bytes requested (align ${align}); ${formatBytes(free)} free in total, largest free block ${formatBytes(heap.allocator.largestFree())}`);
+      const kind = free >= request ? 'fragmented' : 'oom';
+      const code = heap.entry.errorCodes ? ` (error ${hex(heap.allocator.lastError!)})` : '';
+      const what = request === size ? `${size} bytes requested` : `${size} bytes requested, ${request} with verification`;
+      this.failAlloc(kind, heap, id, line, `${what} (align ${align})${code}; ${formatBytes(free)} free in total, largest free block ${formatBytes(heap.allocator.largestFree())}${this.heapDiagnostics(heap)}`);
       return { addr: -1, cycles, block: 0 };
     }
     heap.recordAlloc(addr, size, cycles);
@@ -275,7 +299,7 @@ class Engine {
     return null;
   }
 
-  private failAlloc(kind: FaultKind, heap: Heap, id: string, line: number, detail: string): void {
+  private failAlloc(kind: FaultKind, heap: Heap, id: string | null, line: number, detail: string): void {
     const policy = this.scenario.policy;
     const suffix = policy === 'std' ? ' (std: out-of-memory exception raised, the run goes on)' : policy === 'no_std_alloc' ? ' (allocation returned null)' : '';
     this.fault(kind, line, 'precise', heap.name, id, detail + suffix);
@@ -310,6 +334,7 @@ class Engine {
     const { released, cycles } = this.release(op.id, block);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles });
     this.clock += cycles;
+    this.verify(heap, op.line);
   }
 
   /** Gives a live block back to its allocator and its crate. */
@@ -358,6 +383,7 @@ class Engine {
     }
     this.bind(op.id, heap, addr, op.size, crate, op.line);
     this.emitRealloc(op, heap.name, old.addr, addr, block, cycles);
+    this.verify(heap, op.line);
   }
 
   private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, cycles: number): void {
@@ -378,6 +404,7 @@ class Engine {
       return;
     }
     heap.openScopes.push({ serial: ++this.scopeSerial, budget: op.budget, ids: [] });
+    this.verify(heap, op.line);
   }
 
   private scopeExit(op: Extract<Op, { kind: 'scope-exit' }>): void {
@@ -395,6 +422,30 @@ class Engine {
     }
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'scope-exit', line: op.line, heap: heap.name, depth: heap.allocator.scopes!.depth, released, blocks, cycles });
     this.clock += cycles;
+    this.verify(heap, op.line);
+  }
+
+  /** memory.grow: the page count before, or -1 (a grow-failed fault, handled like a failed allocation). */
+  private grow(op: Extract<Op, { kind: 'grow' }>): void {
+    const heap = this.heaps.get(op.heap)!;
+    const before = heap.allocator.grow!(op.pages, this.work);
+    const cycles = this.spent(heap);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'grow', line: op.line, heap: heap.name, pages: op.pages, old_pages: before, capacity: heap.allocator.capacity(), cycles });
+    this.clock += cycles;
+    if (before < 0) this.failAlloc('grow-failed', heap, null, op.line, `memory.grow(${op.pages}) returned -1${this.heapDiagnostics(heap)}`);
+    this.verify(heap, op.line);
+  }
+
+  /** The allocator's own counters, for fault details. */
+  private heapDiagnostics(heap: Heap): string {
+    const diagnostics = heap.allocator.diagnostics?.();
+    return diagnostics ? ` [${Object.entries(diagnostics).map(([k, v]) => `${k} ${v}`).join(', ')}]` : '';
+  }
+
+  /** With `full` verification, the heap an operation touched is walked right after it. */
+  private verify(heap: Heap, line: number): void {
+    if (!this.walkEveryOp) return;
+    for (const problem of heap.allocator.check()) this.fault('heap-corrupt', line, 'precise', heap.name, null, `integrity walk after op ${this.op}: ${problem}`);
   }
 
   private check(line: number): void {
@@ -428,7 +479,7 @@ class Engine {
   private checkLeaks(): void {
     if (!this.scenario.leakCheck) return;
     for (const heap of this.heaps.values()) {
-      if (!heap.freesBlocks) continue;
+      if (!heap.entry.freesBlocks) continue;
       const leaked: [string, LiveBlock][] = [];
       for (const entry of this.blocks.entries()) if (entry[1].heap === heap && entry[1].addr >= 0) leaked.push(entry);
       if (leaked.length === 0) continue;

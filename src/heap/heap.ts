@@ -1,5 +1,5 @@
 /** A heap: one allocator over one block of memory, with the bookkeeping its metrics need. */
-import type { Allocator } from '../alloc/allocator.js';
+import type { Allocator, AllocatorEntry } from '../alloc/allocator.js';
 import type { Region } from '../target/types.js';
 import { Distribution } from './distribution.js';
 
@@ -23,6 +23,7 @@ export interface HeapSummary {
   requested: number;
   peak_requested: number;
   peak_request_size: number;
+  min_request_size: number;
   high_water: number;
   allocs: number;
   frees: number;
@@ -33,6 +34,10 @@ export interface HeapSummary {
   ext_frag_ppm: number;
   int_frag_ppm: number;
   peak_ratio_ppm: number;
+  /** Heap sizes that no request sequence with this run's peak live bytes and size ratio can exhaust. */
+  bounds: WorstCaseBounds | null;
+  /** The allocator's own counters (o1heap diagnostics, pages, pool blocks), if it keeps any. */
+  diagnostics: Record<string, number> | null;
   alloc_cycles: ReturnType<Distribution['summary']>;
   free_cycles: ReturnType<Distribution['summary']>;
 }
@@ -42,6 +47,8 @@ export interface HeapSetup {
   name: string;
   allocatorName: string;
   allocator: Allocator;
+  /** What the allocator's kind supports (modes, error codes, grow, whether free gives blocks back). */
+  entry: AllocatorEntry;
   base: number;
   size: number;
   /** The region holding the heap and its metadata. */
@@ -50,8 +57,17 @@ export interface HeapSetup {
   crate: string | null;
   /** With the std policy, in-use bytes above this emit a warning. */
   softLimit: number | null;
-  /** Whether blocks are given back one by one (bump's free does nothing), so leaks mean something. */
-  freesBlocks: boolean;
+}
+
+/**
+ * Worst-case heap sizes for peak live bytes M and largest/smallest request ratio n: Robson's bound for
+ * any allocator (N = M(1 + log2(n)/2) - n + 1, SQLite's malloc.html citing Robson 1974) and the
+ * allocator's own published bound where there is one. Whole bytes, rounded up.
+ */
+export interface WorstCaseBounds {
+  robson: number;
+  allocator: number | null;
+  allocator_formula: string | null;
 }
 
 // The class gets the setup's fields (declaration merging), assigned in the constructor.
@@ -67,6 +83,8 @@ export class Heap {
   peakRequested = 0;
   peakInUse = 0;
   peakRequestSize = 0;
+  /** Smallest non-zero request, for the size ratio n of the worst-case bounds. */
+  minRequestSize = 0;
   /** Highest payload end reached, as an offset from the heap's base. */
   highWater = 0;
   readonly allocCycles = new Distribution();
@@ -84,6 +102,7 @@ export class Heap {
     this.requested += size;
     if (this.requested > this.peakRequested) this.peakRequested = this.requested;
     if (size > this.peakRequestSize) this.peakRequestSize = size;
+    if (size > 0 && (size < this.minRequestSize || this.minRequestSize === 0)) this.minRequestSize = size;
     const used = this.allocator.usedBytes();
     if (used > this.peakInUse) this.peakInUse = used;
     const end = addr + size - this.base;
@@ -106,6 +125,16 @@ export class Heap {
   recordFree(cycles: number): void {
     this.frees++;
     this.freeCycles.add(cycles);
+  }
+
+  /** Null for allocators that never reuse freed memory (bump): the bounds are about reuse. */
+  bounds(): WorstCaseBounds | null {
+    if (!this.entry.freesBlocks) return null;
+    const m = this.peakRequested;
+    const n = this.minRequestSize > 0 ? this.peakRequestSize / this.minRequestSize : 1;
+    const own = this.entry.bound;
+    const cap = (bytes: number) => Math.min(Math.ceil(bytes), Number.MAX_SAFE_INTEGER);
+    return { robson: cap(robsonBound(m, this.minRequestSize, this.peakRequestSize)), allocator: own ? cap(own.bytes(m, n)) : null, allocator_formula: own?.formula ?? null };
   }
 
   snapshot(): HeapSnapshot {
@@ -134,6 +163,7 @@ export class Heap {
       requested: this.requested,
       peak_requested: this.peakRequested,
       peak_request_size: this.peakRequestSize,
+      min_request_size: this.minRequestSize,
       high_water: this.highWater,
       allocs: this.allocs,
       frees: this.frees,
@@ -145,10 +175,21 @@ export class Heap {
       int_frag_ppm: ppm(s.in_use - Math.min(this.requested, s.in_use), s.in_use),
       // Johnstone & Wilson's measure 4: heap high-water mark over peak live bytes.
       peak_ratio_ppm: ppm(this.highWater, this.peakRequested),
+      bounds: this.bounds(),
+      diagnostics: this.allocator.diagnostics?.() ?? null,
       alloc_cycles: this.allocCycles.summary(),
       free_cycles: this.freeCycles.summary(),
     };
   }
+}
+
+/**
+ * Robson's bound in bytes. The formula counts in units of the smallest request s, so its "- n + 1"
+ * is -(n - 1)s bytes: the largest request less the smallest.
+ */
+export function robsonBound(m: number, smallest: number, largest: number): number {
+  if (m === 0 || smallest === 0) return m;
+  return m * (1 + Math.log2(largest / smallest) / 2) - largest + smallest;
 }
 
 /** A ratio in parts per million, as an integer (traces hold no formatted floats). */

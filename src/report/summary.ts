@@ -21,6 +21,24 @@ export function formatSummary(result: RunResult): string {
       ]);
     }
     lines.push(table(rows));
+    lines.push('', 'worst-case heap sizes (Robson for any allocator, and the allocator\'s own), for this run\'s peak requested bytes and request sizes:');
+    const bounds = [['heap', 'capacity', 'sizes', 'Robson', 'own bound', 'verdict']];
+    for (const h of summary.heaps) {
+      const b = h.bounds;
+      const sizes = `${group(h.min_request_size)}..${group(h.peak_request_size)}`;
+      if (!b) {
+        bounds.push([h.name, group(h.capacity), sizes, '-', '-', 'freed memory is not reused']);
+        continue;
+      }
+      const own = b.allocator === null ? '-' : `${group(b.allocator)} = ${b.allocator_formula}`;
+      const strictest = Math.max(b.robson, b.allocator ?? 0);
+      const verdict = h.capacity >= strictest ? 'cannot fail' : h.capacity >= b.robson ? 'above Robson, below own bound' : 'below Robson: some sequence fails';
+      bounds.push([h.name, group(h.capacity), sizes, group(b.robson), own, verdict]);
+    }
+    lines.push(table(bounds));
+    for (const h of summary.heaps) {
+      if (h.diagnostics) lines.push(`${h.name}: ` + Object.entries(h.diagnostics).map(([k, v]) => `${k} ${group(v)}`).join(', '));
+    }
   }
   if (summary.budgets.length > 0) {
     lines.push('', 'budgets: ' + summary.budgets.map((b) => `${b.crate} ${group(b.used)}/${group(b.limit)}`).join(', '));

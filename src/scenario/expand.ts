@@ -6,11 +6,12 @@ import { drawSize, type Rng, type Streams } from '../rng/streams.js';
 import type { FreeOrder, Step } from './types.js';
 
 export type Op =
-  | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null }
+  | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null }
   | { kind: 'free'; line: number; id: string }
   | { kind: 'realloc'; line: number; id: string; size: number }
   | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
   | { kind: 'scope-exit'; line: number; heap: string }
+  | { kind: 'grow'; line: number; heap: string; pages: number }
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }
@@ -22,7 +23,7 @@ export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = [
   for (const step of steps) {
     switch (step.kind) {
       case 'alloc':
-        yield { kind: 'alloc', line: step.line, id: fill(step.id, vars), heap: step.heap, size: drawSize(step.size, streams.get(step.stream)), align: step.align, budget: step.budget };
+        yield { kind: 'alloc', line: step.line, id: fill(step.id, vars), heap: step.heap, size: drawSize(step.size, streams.get(step.stream)), align: step.align, budget: step.budget, mode: step.mode, at: step.at };
         break;
       case 'free':
         yield { kind: 'free', line: step.line, id: fill(step.id, vars) };
@@ -72,7 +73,7 @@ function* randomWorkload(step: Extract<Step, { kind: 'random' }>, rng: Rng): Gen
     if (allocate) {
       const slot = freeSlots.length ? freeSlots.pop()! : nextSlot++;
       live.add(slot);
-      yield { kind: 'alloc', line, id: `${step.stream}#${slot}`, heap: step.heap, size: drawSize(step.size, rng), align: step.align, budget: null };
+      yield { kind: 'alloc', line, id: `${step.stream}#${slot}`, heap: step.heap, size: drawSize(step.size, rng), align: step.align, budget: null, mode: null, at: null };
     } else {
       const slot = live.take();
       freeSlots.push(slot);

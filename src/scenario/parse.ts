@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
+import { MODES, type AllocatorEntry } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { loadTarget, resolveTarget, knownTargets } from '../target/load.js';
 import type { Target } from '../target/types.js';
@@ -191,10 +192,10 @@ interface StepContext {
   randomCounts: Map<string, number>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'check', 'sample', 'idle', 'frame'];
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'check', 'sample', 'idle', 'frame'];
 const LATER_STEPS: Record<string, string> = {
   read: 'memory accesses', write: 'memory accesses', copy: 'memory accesses', dma: 'DMA', cache: 'cache operations',
-  grow: 'wasm heaps', segment: 'dynamic layouts', replay: 'field-log replay',
+  segment: 'dynamic layouts', replay: 'field-log replay',
 };
 
 function readSteps(node: Node, ctx: StepContext): Step[] {
@@ -217,11 +218,23 @@ function readStep(node: Node, ctx: StepContext): Step {
   const heapRef = (n: Node) => checkHeap(n, ctx.scenario);
   switch (kind) {
     case 'alloc': {
-      const m = body.map(['id', 'heap', 'size', 'align', 'budget', 'stream']);
+      const m = body.map(['id', 'heap', 'size', 'align', 'budget', 'stream', 'mode', 'at']);
       const id = readId(m.req('id'), ctx);
+      const heap = heapRef(m.req('heap'));
       const budget = m.get('budget');
       if (budget) checkBudgetName(budget, ctx.scenario);
-      return { kind, line, id, heap: heapRef(m.req('heap')), size: readSizeSpec(m.req('size')), align: readAlign(m.get('align')), budget: budget?.name() ?? null, stream: m.get('stream')?.name() ?? `size:${id}` };
+      // An allocator with placement modes models a real API: it judges size and alignment itself.
+      const modes = allocatorOf(heap, ctx.scenario).modes;
+      if (!modes) for (const key of ['mode', 'at']) if (m.has(key)) m.req(key).fail(`alloc: '${key}' is for allocators with placement modes (psp-sysmem); heap '${heap}' uses ${heapSpec(heap, ctx.scenario).allocator}`);
+      const alignNode = m.get('align');
+      const align = modes && alignNode ? alignNode.int() : readAlign(alignNode);
+      return { kind, line, id, heap, size: readSizeSpec(m.req('size')), align, budget: budget?.name() ?? null, stream: m.get('stream')?.name() ?? `size:${id}`, mode: readMode(m.get('mode')), at: m.get('at')?.size() ?? null };
+    }
+    case 'grow': {
+      const m = body.map(['heap', 'pages']);
+      const heap = heapRef(m.req('heap'));
+      if (!allocatorOf(heap, ctx.scenario).grows) m.req('heap').fail(`grow: heap '${heap}' uses ${heapSpec(heap, ctx.scenario).allocator}, which cannot grow (use a wasm heap)`);
+      return { kind, line, heap, pages: m.req('pages').int() };
     }
     case 'free':
       return { kind, line, id: readId(body, ctx) };
@@ -233,8 +246,7 @@ function readStep(node: Node, ctx: StepContext): Step {
     case 'scope': {
       const m = body.map(['heap', 'budget', 'steps']);
       const heap = heapRef(m.req('heap'));
-      const spec = ctx.scenario.heaps.find((h) => h.name === heap)!;
-      if (!ALLOCATORS.get(spec.allocator)!.scopes) m.req('heap').fail(`scope: heap '${heap}' uses ${spec.allocator}, which has no scopes (use a bump heap)`);
+      if (!allocatorOf(heap, ctx.scenario).scopes) m.req('heap').fail(`scope: heap '${heap}' uses ${heapSpec(heap, ctx.scenario).allocator}, which has no scopes (use a bump heap)`);
       return { kind, line, heap, budget: m.get('budget')?.size() ?? null, steps: readSteps(m.req('steps'), ctx) };
     }
     case 'repeat': {
@@ -289,6 +301,21 @@ function readId(node: Node, ctx: StepContext): string {
     if (!ctx.variables.includes(m[1])) node.fail(`id '${id}': '\${${m[1]}}' is not the variable of an enclosing repeat${ctx.variables.length ? ` (in scope: ${ctx.variables.join(', ')})` : ''}`);
   }
   return id;
+}
+
+function heapSpec(name: string, scenario: Scenario): HeapSpec {
+  return scenario.heaps.find((h) => h.name === name)!;
+}
+
+function allocatorOf(heap: string, scenario: Scenario): AllocatorEntry {
+  return ALLOCATORS.get(heapSpec(heap, scenario).allocator)!;
+}
+
+/** A placement mode by name, or by the PSP's type number (numbers it rejects reach the allocator). */
+function readMode(node: Node | undefined): number | null {
+  if (!node) return null;
+  if (typeof node.value === 'number') return node.int();
+  return MODES.indexOf(node.oneOf(MODES));
 }
 
 function readAlign(node: Node | undefined): number {

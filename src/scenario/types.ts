@@ -8,6 +8,12 @@ export type Policy = (typeof POLICIES)[number];
 export const VERIFICATION_LEVELS = ['none', 'minimal', 'standard', 'full'] as const;
 export type Verification = (typeof VERIFICATION_LEVELS)[number];
 
+/**
+ * Overhead of the verification levels (seed 000): none 0%, minimal ~1%, standard ~5%, full ~10%,
+ * charged both in bytes (every request grows by it) and in allocator cycles.
+ */
+export const VERIFICATION_PERCENT: Record<Verification, number> = { none: 0, minimal: 1, standard: 5, full: 10 };
+
 /** A request size: fixed, or drawn from the seeded generator. */
 export type SizeSpec =
   | { kind: 'fixed'; bytes: number }
@@ -96,12 +102,13 @@ export interface Expect {
 }
 
 export type Step =
-  | { kind: 'alloc'; line: number; id: string; heap: string; size: SizeSpec; align: number; budget: string | null; stream: string }
+  | { kind: 'alloc'; line: number; id: string; heap: string; size: SizeSpec; align: number; budget: string | null; stream: string; mode: number | null; at: number | null }
   | { kind: 'free'; line: number; id: string }
   | { kind: 'realloc'; line: number; id: string; size: SizeSpec; stream: string }
   | { kind: 'scope'; line: number; heap: string; budget: number | null; steps: Step[] }
   | { kind: 'repeat'; line: number; times: number; variable: string; steps: Step[] }
   | { kind: 'random'; line: number; heap: string; count: number; size: SizeSpec; align: number; maxLive: number; freeOrder: FreeOrder; stream: string; drain: boolean }
+  | { kind: 'grow'; line: number; heap: string; pages: number }
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }

@@ -4,16 +4,13 @@
  * that holds the metadata) and the verification level's overhead. It is refined behind this interface.
  */
 import type { Work } from '../alloc/allocator.js';
-import type { Verification } from '../scenario/types.js';
+import { VERIFICATION_PERCENT, type Verification } from '../scenario/types.js';
 import type { Region } from '../target/types.js';
 
 export interface CycleModel {
   /** Cycles for allocator work whose metadata lives in `region`. */
   allocator(work: Work, region: Region): number;
 }
-
-/** Per-operation overhead of the verification levels (seed 000): 0, ~1, ~5, ~10 percent. */
-const VERIFICATION_PERCENT: Record<Verification, number> = { none: 0, minimal: 1, standard: 5, full: 10 };
 
 export class MetadataLatencyModel implements CycleModel {
   private readonly overheadPercent: number;
