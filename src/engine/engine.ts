@@ -259,8 +259,9 @@ class Engine {
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
       heap.recordFailure(size, cycles);
-      // A real API's refusal of its arguments is an error return (in the alloc event), not a memory fault.
-      if (heap.entry.modes && (size === 0 || !isPow2(align) || !(mode >= 0 && mode < MODES.length))) return { addr: -1, cycles, block: 0 };
+      // malloc(0) may return null, and a real API's refusal of its arguments is an error return (in
+      // the alloc event): neither is a memory fault.
+      if (size === 0 || (heap.entry.modes && (!isPow2(align) || !(mode >= 0 && mode < MODES.length)))) return { addr: -1, cycles, block: 0 };
       const free = heap.allocator.freeBytes();
       const kind = free >= request ? 'fragmented' : 'oom';
       const code = heap.entry.errorCodes ? ` (error ${hex(heap.allocator.lastError!)})` : '';

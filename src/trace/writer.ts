@@ -1,7 +1,7 @@
 /** Streams encoded events to a file in large chunks; memory stays flat however long the run. */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { REUSE_BUFFER_MODE, RESET_BUFFER_MODE } from 'msgpackr';
 import { packr } from './codec.js';
+import { EventEncoder } from './encode.js';
 
 export interface TraceSink {
   write(event: object): void;
@@ -13,6 +13,7 @@ const CHUNK = 1 << 20;
 export class TraceFileWriter implements TraceSink {
   private readonly fd: number;
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
+  private readonly encoder = new EventEncoder(this.buffer);
   private used = 0;
   bytes = 0;
 
@@ -21,17 +22,21 @@ export class TraceFileWriter implements TraceSink {
   }
 
   write(event: object): void {
-    // Packs into msgpackr's own buffer, reused for every event (no per-event Buffer), then copies.
-    const target = packr.pack(event, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as Buffer & { start: number; end: number };
-    const length = target.end - target.start;
-    if (this.used + length > CHUNK) this.flush();
-    if (length > CHUNK) {
-      writeSync(this.fd, target, target.start, length);
-    } else {
-      target.copy(this.buffer, this.used, target.start, target.end);
-      this.used += length;
+    // Encoded straight into the chunk; when the chunk is full, it is flushed and the event tried again.
+    let end = this.encoder.encode(event, this.used, CHUNK);
+    if (end < 0) {
+      this.flush();
+      end = this.encoder.encode(event, 0, CHUNK);
     }
-    this.bytes += length;
+    if (end < 0) {
+      // An event larger than a chunk (never seen in practice): written on its own.
+      const bytes = packr.pack(event);
+      writeSync(this.fd, bytes);
+      this.bytes += bytes.length;
+      return;
+    }
+    this.bytes += end - this.used;
+    this.used = end;
   }
 
   close(): void {

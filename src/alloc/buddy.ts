@@ -1,0 +1,337 @@
+/**
+ * Binary buddy allocator (Knowlton 1965; Knuth's TAOCP 2.5 algorithms R and S) on a 32-bit target.
+ *
+ * Layout: the arena starts at `origin`, the heap base aligned up to min_block. The managed bytes are
+ * `units` min_block units, covered by the largest power-of-two top-level blocks that fit, in address
+ * order (the binary digits of units × min_block: a 3808-byte cover is 2048 + 1024 + 512 + 128 + 64 + 32).
+ * Every block of order k sits at an offset from `origin` that is a multiple of 2^k, so its buddy is at
+ * offset ^ 2^k, and a buddy pair never straddles two top-level blocks.
+ *
+ * Block sizes live out of band, not in a header: the control structure is one byte per min_block unit
+ * (the order of the block that starts there and a free bit, Knuth's TAG and KVAL), one free-list head
+ * per order and a word of non-empty-order bits. It sits after the blocks, at the end of the heap, so it
+ * does not spoil the arena's alignment, and counts as used. A used block therefore carries no header:
+ * its only overhead is rounding up to 2^k (lastBlock = 2^k), and a payload starts on its block.
+ * Free blocks hold their doubly linked list links (next, prev) in their first two words, which is why
+ * min_block is at least 8.
+ *
+ * Alloc takes the lowest non-empty order >= the one needed (one bit scan), splitting it down and
+ * pushing the upper halves on their (empty) lists; free merges with the buddy while the buddy is free
+ * and whole (its table byte says free at the same order), so both cost O(orders).
+ *
+ * Alignment: a block of order k is aligned to min(2^k, alignment of origin), so an alignment is
+ * honoured by taking order >= log2(align) whenever origin is aligned at least that much. A larger
+ * alignment than origin has cannot be given by any block of that order, and the request fails.
+ * Leftover bytes below one min_block (and the alignment slack before origin) are not managed.
+ */
+import { alignUp, type Allocator, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
+
+const POINTER = 4;
+/** Table byte: bit 7 marks a free block; the low bits are its order above min_block. */
+const FREE = 0x80;
+const LEVEL = 0x7f;
+const NONE = -1;
+const DEFAULT_MIN_BLOCK = 16;
+/** Fixed cost of alloc: size to order (clz), mask scan, list pop, address arithmetic. */
+const ALLOC_INSTRUCTIONS = 14;
+/** Per split level: halve, compute the buddy, push it. */
+const SPLIT_INSTRUCTIONS = 5;
+/** Fixed cost of free: address to unit, table lookup, final push. */
+const FREE_INSTRUCTIONS = 10;
+/** Per merge level: buddy address, compare its table byte, unlink it. */
+const MERGE_INSTRUCTIONS = 6;
+
+/** Bytes of the control structure for `units` units: list heads per order, the order mask, the table. */
+export function buddyControlBytes(units: number): number {
+  if (units <= 0) return 0;
+  return POINTER * (ordersOf(units) + 1) + alignUp(units, POINTER);
+}
+
+/** The most min_block units that fit in `avail` bytes together with their control structure. */
+export function buddyUnits(avail: number, minBlock: number): number {
+  const most = Math.floor(avail / minBlock);
+  if (most <= 0) return 0;
+  // Control for `most` units is at least that for the answer, so this is a count that fits.
+  let units = Math.max(0, Math.floor((avail - buddyControlBytes(most)) / minBlock));
+  while ((units + 1) * minBlock + buddyControlBytes(units + 1) <= avail) units++;
+  return units;
+}
+
+export class BuddyAllocator implements Allocator {
+  private readonly origin: number;
+  private readonly minBlock: number;
+  private readonly minLog: number;
+  /** min_block units managed (the cover is units × min_block bytes). */
+  private readonly units: number;
+  private readonly control: number;
+  /** The order of the largest top-level block (orders counted above min_block). */
+  private readonly topLevel: number;
+  /** The largest alignment every offset-aligned block inherits from origin. */
+  private readonly originAlign: number;
+  /** Per unit: FREE | order of the block starting there (meaningful at block starts only). */
+  private readonly table: Uint8Array;
+  /** Free-list links per unit, kept in the free blocks themselves. */
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly heads: Int32Array;
+  /** Bit k set when the list of order k is non-empty. */
+  private mask = 0;
+  private allocated = 0;
+  private freeBlocks = 0;
+  lastBlock = 0;
+
+  constructor(base: number, size: number, minBlock = DEFAULT_MIN_BLOCK) {
+    this.minBlock = minBlock;
+    this.minLog = Math.log2(minBlock);
+    this.origin = alignUp(base, minBlock);
+    this.units = buddyUnits(base + size - this.origin, minBlock);
+    this.control = buddyControlBytes(this.units);
+    const orders = this.units > 0 ? ordersOf(this.units) : 0;
+    this.topLevel = orders - 1;
+    this.originAlign = largestPow2Dividing(this.origin);
+    this.table = new Uint8Array(this.units);
+    this.next = new Int32Array(this.units).fill(NONE);
+    this.prev = new Int32Array(this.units).fill(NONE);
+    this.heads = new Int32Array(orders).fill(NONE);
+    // The top-level blocks, largest first: one per set bit of units.
+    let u = 0;
+    for (let level = this.topLevel; level >= 0; level--) {
+      if ((this.units & (1 << level)) === 0) continue;
+      this.table[u] = FREE | level;
+      this.heads[level] = u;
+      this.mask |= 1 << level;
+      this.freeBlocks++;
+      u += 1 << level;
+    }
+  }
+
+  alloc(size: number, align: number, work: Work): number {
+    work.instructions += ALLOC_INSTRUCTIONS;
+    if (align > this.originAlign) return -1;
+    const need = Math.max(size, align, this.minBlock);
+    if (need > this.units * this.minBlock) return -1;
+    const level = ceilLog2(need) - this.minLog;
+    work.reads += 1; // the order mask
+    let mask = this.mask;
+    const suitable = mask & ~((1 << level) - 1);
+    if (suitable === 0) return -1;
+    let l = 31 - Math.clz32(suitable & -suitable);
+    const u = this.heads[l];
+    const after = this.next[u];
+    work.reads += 2; // the list head and its next link
+    this.heads[l] = after;
+    work.writes += 1;
+    if (after !== NONE) {
+      this.prev[after] = NONE;
+      work.writes += 1;
+    } else {
+      mask &= ~(1 << l);
+    }
+    this.freeBlocks--;
+    // Split down: each upper half goes on its order's list, which was empty (l was the lowest non-empty).
+    while (l > level) {
+      l--;
+      const half = u + (1 << l);
+      this.next[half] = NONE;
+      this.prev[half] = NONE;
+      this.heads[l] = half;
+      this.table[half] = FREE | l;
+      mask |= 1 << l;
+      this.freeBlocks++;
+      work.writes += 4;
+      work.instructions += SPLIT_INSTRUCTIONS;
+    }
+    this.table[u] = level;
+    work.writes += 1;
+    if (mask !== this.mask) {
+      this.mask = mask;
+      work.writes += 1;
+    }
+    const bytes = this.minBlock * 2 ** level;
+    this.allocated += bytes;
+    this.lastBlock = bytes;
+    return this.origin + u * this.minBlock;
+  }
+
+  free(addr: number, work: Work): number {
+    work.instructions += FREE_INSTRUCTIONS;
+    let u = (addr - this.origin) / this.minBlock;
+    let l = this.table[u] & LEVEL;
+    work.reads += 2; // the table byte and the order mask
+    const bytes = this.minBlock * 2 ** l;
+    this.allocated -= bytes;
+    let mask = this.mask;
+    while (l < this.topLevel) {
+      const span = 1 << l;
+      const b = u ^ span;
+      // A buddy reaching past the cover belongs to no pair: u's block is a top-level block.
+      if (b + span > this.units) break;
+      work.reads += 1;
+      if (this.table[b] !== (FREE | l)) break;
+      const n = this.next[b];
+      const p = this.prev[b];
+      work.reads += 2;
+      if (p !== NONE) this.next[p] = n;
+      else this.heads[l] = n;
+      work.writes += 1;
+      if (n !== NONE) {
+        this.prev[n] = p;
+        work.writes += 1;
+      }
+      if (p === NONE && n === NONE) mask &= ~(1 << l);
+      this.freeBlocks--;
+      work.instructions += MERGE_INSTRUCTIONS;
+      if (b < u) u = b;
+      l++;
+    }
+    const head = this.heads[l];
+    work.reads += 1;
+    this.next[u] = head;
+    this.prev[u] = NONE;
+    if (head !== NONE) {
+      this.prev[head] = u;
+      work.writes += 1;
+    }
+    this.heads[l] = u;
+    this.table[u] = FREE | l;
+    work.writes += 4;
+    mask |= 1 << l;
+    this.freeBlocks++;
+    if (mask !== this.mask) {
+      this.mask = mask;
+      work.writes += 1;
+    }
+    return bytes;
+  }
+
+  capacity(): number {
+    return this.units * this.minBlock + this.control;
+  }
+
+  usedBytes(): number {
+    return this.control + this.allocated;
+  }
+
+  freeBytes(): number {
+    return this.units * this.minBlock - this.allocated;
+  }
+
+  largestFree(): number {
+    return this.mask === 0 ? 0 : this.minBlock * 2 ** (31 - Math.clz32(this.mask));
+  }
+
+  diagnostics(): Record<string, number> {
+    return { min_block: this.minBlock, orders: this.topLevel + 1, top_blocks: popcount(this.units), free_blocks: this.freeBlocks };
+  }
+
+  /**
+   * Walks the blocks by their table bytes (the tree), then every free list, and checks that the two
+   * agree: each listed block is a free block start of the list's order, links run both ways, counts
+   * per order and the order mask match, no free pair of buddies was left unmerged, and the byte
+   * totals match the accounting.
+   */
+  check(): string[] {
+    const problems: string[] = [];
+    const orders = this.topLevel + 1;
+    /** Per unit: 1 + order of a free block starting there, or 0. */
+    const freeStart = new Uint8Array(this.units);
+    const freeCount = new Int32Array(Math.max(orders, 1));
+    let usedSum = 0;
+    let freeSum = 0;
+    let blocks = 0;
+    for (let u = 0; u < this.units; ) {
+      const e = this.table[u];
+      const l = e & LEVEL;
+      const span = 2 ** l;
+      if (l > this.topLevel || u % span !== 0 || u + span > this.units) {
+        problems.push(`block at ${this.at(u)} of order ${l} is misplaced or leaves the cover`);
+        break;
+      }
+      if (e & FREE) {
+        freeStart[u] = l + 1;
+        freeCount[l]++;
+        freeSum += span * this.minBlock;
+        blocks++;
+      } else {
+        usedSum += span * this.minBlock;
+      }
+      u += span;
+    }
+    for (let u = 0; u < this.units; u++) {
+      const l = freeStart[u] - 1;
+      if (l < 0 || l >= this.topLevel) continue;
+      const b = u ^ (1 << l);
+      if (b + (1 << l) <= this.units && freeStart[b] === l + 1) problems.push(`free buddies at ${this.at(Math.min(u, b))} and ${this.at(Math.max(u, b))} (order ${l}) were not merged`);
+    }
+    for (let l = 0; l < orders; l++) {
+      let n = 0;
+      let last = NONE;
+      for (let u = this.heads[l]; u !== NONE; u = this.next[u]) {
+        if (u < 0 || u >= this.units || n > this.units) {
+          problems.push(`free list of order ${l} runs off the heap or loops`);
+          break;
+        }
+        if (freeStart[u] !== l + 1) problems.push(`block at ${this.at(u)} is on the order-${l} free list but the table says ${this.table[u] & FREE ? 'free' : 'used'} order ${this.table[u] & LEVEL}`);
+        if (this.prev[u] !== last) problems.push(`broken prev link at ${this.at(u)} on the order-${l} free list`);
+        last = u;
+        n++;
+      }
+      if (n !== freeCount[l]) problems.push(`order ${l}: ${n} blocks listed, ${freeCount[l]} free in the table`);
+      if (((this.mask >>> l) & 1) !== (this.heads[l] === NONE ? 0 : 1)) problems.push(`order mask bit ${l} disagrees with its free list`);
+    }
+    if (this.mask >>> Math.max(orders, 0) !== 0) problems.push(`order mask has bits above order ${this.topLevel}`);
+    if (blocks !== this.freeBlocks) problems.push(`${blocks} free blocks in the table, accounting says ${this.freeBlocks}`);
+    if (usedSum !== this.allocated) problems.push(`used blocks hold ${usedSum} bytes, accounting says ${this.allocated}`);
+    if (freeSum !== this.freeBytes()) problems.push(`free blocks hold ${freeSum} bytes, accounting says ${this.freeBytes()}`);
+    return problems;
+  }
+
+  private at(u: number): string {
+    return `0x${(this.origin + u * this.minBlock).toString(16)}`;
+  }
+}
+
+/** Orders 0..floor(log2 units): how many list heads the control structure keeps. */
+function ordersOf(units: number): number {
+  return 32 - Math.clz32(units);
+}
+
+function ceilLog2(n: number): number {
+  return n <= 1 ? 0 : n > 2 ** 31 ? 32 : 32 - Math.clz32(n - 1);
+}
+
+function largestPow2Dividing(n: number): number {
+  if (n === 0) return 2 ** 32;
+  let a = 1;
+  while (a < 2 ** 32 && n % (a * 2) === 0) a *= 2;
+  return a;
+}
+
+function popcount(n: number): number {
+  let c = 0;
+  for (let v = n >>> 0; v !== 0; v &= v - 1) c++;
+  return c;
+}
+
+function minBlockOf(options: AllocatorOptions): number {
+  return (options.min_block as number | undefined) ?? DEFAULT_MIN_BLOCK;
+}
+
+export const buddy: AllocatorEntry = {
+  options: { min_block: { kind: 'size', min: 8, max: 4096, pow2: true, about: 'the smallest block handed out, a power of two' } },
+  freesBlocks: true,
+  scopes: false,
+  modes: false,
+  errorCodes: false,
+  grows: false,
+  reuseGuaranteed: true,
+  // The facts give only the ~2x internal-fragmentation ceiling for buddies, not a heap size that never fails.
+  bound: null,
+  // misfit does not see the base: it assumes one aligned to min_block (create aligns it up and may manage less).
+  misfit: (size, options) => {
+    const min = minBlockOf(options);
+    if (buddyUnits(size, min) > 0) return null;
+    return `the buddy needs ${min + buddyControlBytes(1)} bytes for one ${min}-byte block and its control structure`;
+  },
+  create: (base, size, options) => new BuddyAllocator(base, size, minBlockOf(options)),
+};
