@@ -1,0 +1,229 @@
+/**
+ * The block format and free-list machinery shared by the address-ordered free-list allocators
+ * (first-fit, best-fit); they differ only in which free block an allocation takes (`choose`).
+ * Each block starts with an 8-byte header (its size with an in-use bit, and the previous block's size
+ * for coalescing); a free block also holds next/prev free-list links in its payload, so the
+ * minimum block is 16 bytes. The free list is kept in address order: free walks it to the insertion
+ * point (unless a free neighbour's place can be taken), and a freed block merges with free neighbours
+ * at once (boundary tags), so no two free blocks are ever adjacent.
+ */
+import { alignUp, type Allocator, type Work } from './allocator.js';
+
+export const HEADER = 8;
+export const MIN_BLOCK = 16;
+export const GRAIN = 8;
+const ALLOC_INSTRUCTIONS = 12;
+const FREE_INSTRUCTIONS = 10;
+/** Per visited free-list node when searching for the first match: compare, branch, advance. */
+export const VISIT_INSTRUCTIONS = 4;
+
+export interface FreeBlock {
+  addr: number;
+  size: number;
+  free: boolean;
+  prevPhys: FreeBlock | null;
+  nextPhys: FreeBlock | null;
+  prevFree: FreeBlock | null;
+  nextFree: FreeBlock | null;
+}
+
+export abstract class FreeListAllocator implements Allocator {
+  protected head: FreeBlock | null;
+  /** Live blocks by payload address. */
+  private readonly used = new Map<number, FreeBlock>();
+  private readonly start: number;
+  private readonly managed: number;
+  private freeTotal: number;
+  lastBlock = 0;
+
+  constructor(base: number, size: number) {
+    this.start = alignUp(base, GRAIN);
+    this.managed = Math.floor((base + size - this.start) / GRAIN) * GRAIN;
+    this.head = this.managed >= MIN_BLOCK ? block(this.start, this.managed) : null;
+    this.freeTotal = this.head ? this.managed : 0;
+  }
+
+  /**
+   * The free block to take `need` bytes (header included, rounded) at `align` from, or null when
+   * none fits. Charges the list walk to `work`; the caller charges the fixed cost and the split.
+   */
+  protected abstract choose(need: number, align: number, work: Work): FreeBlock | null;
+
+  alloc(size: number, align: number, work: Work): number {
+    work.instructions += ALLOC_INSTRUCTIONS;
+    const need = Math.max(MIN_BLOCK, alignUp(size + HEADER, GRAIN));
+    let b = this.choose(need, align, work);
+    if (!b) return -1;
+    const payload = alignedPayload(b.addr, align);
+    const front = payload - HEADER - b.addr;
+    if (front > 0) b = this.splitFront(b, front, work);
+    this.takeFromFree(b, need, work);
+    this.lastBlock = b.size;
+    this.used.set(payload, b);
+    return payload;
+  }
+
+  free(addr: number, work: Work): number {
+    work.instructions += FREE_INSTRUCTIONS;
+    const b = this.used.get(addr)!;
+    this.used.delete(addr);
+    const released = b.size;
+    this.freeTotal += released;
+    b.free = true;
+    work.reads += 1;
+    work.writes += 1;
+    const next = b.nextPhys;
+    const prev = b.prevPhys;
+    if (next?.free) {
+      // Absorb the next block and take its place in the list: address order is kept.
+      work.reads += 1;
+      this.replaceInList(next, b);
+      absorb(b, next);
+      work.writes += 3;
+    } else if (!prev?.free) {
+      this.insertInOrder(b, work);
+    }
+    if (prev?.free) {
+      work.reads += 1;
+      if (b.prevFree || b.nextFree || this.head === b) this.unlink(b);
+      absorb(prev, b);
+      work.writes += 2;
+    }
+    return released;
+  }
+
+  capacity(): number {
+    return this.managed;
+  }
+
+  usedBytes(): number {
+    return this.managed - this.freeTotal;
+  }
+
+  freeBytes(): number {
+    return this.freeTotal;
+  }
+
+  largestFree(): number {
+    let largest = 0;
+    for (let b = this.head; b; b = b.nextFree) largest = Math.max(largest, b.size);
+    return largest;
+  }
+
+  /** Number of blocks on the free list (what the allocator walks). */
+  freeListLength(): number {
+    let n = 0;
+    for (let b = this.head; b; b = b.nextFree) n++;
+    return n;
+  }
+
+  check(): string[] {
+    const problems: string[] = [];
+    let freeSum = 0;
+    let last: FreeBlock | null = null;
+    for (let b = this.head; b; b = b.nextFree) {
+      if (!b.free) problems.push(`block at ${b.addr} is on the free list but marked used`);
+      if (last && last.addr >= b.addr) problems.push(`free list out of address order at ${b.addr}`);
+      if (b.prevFree !== last) problems.push(`broken prev link at ${b.addr}`);
+      if (b.nextPhys?.free) problems.push(`free blocks at ${b.addr} and ${b.nextPhys.addr} were not coalesced`);
+      freeSum += b.size;
+      last = b;
+    }
+    if (freeSum !== this.freeTotal) problems.push(`free list holds ${freeSum} bytes, accounting says ${this.freeTotal}`);
+    return problems;
+  }
+
+  /** Splits `front` bytes off the start of free block b; the front stays free, the rest is returned. */
+  private splitFront(b: FreeBlock, front: number, work: Work): FreeBlock {
+    const rest = block(b.addr + front, b.size - front);
+    b.size = front;
+    linkPhysAfter(b, rest);
+    rest.nextFree = b.nextFree;
+    rest.prevFree = b;
+    if (b.nextFree) b.nextFree.prevFree = rest;
+    b.nextFree = rest;
+    work.writes += 4;
+    return rest;
+  }
+
+  /** Takes `need` bytes from the start of free block b, leaving any usable tail on the list. */
+  private takeFromFree(b: FreeBlock, need: number, work: Work): void {
+    const tail = b.size - need;
+    if (tail >= MIN_BLOCK) {
+      const rest = block(b.addr + need, tail);
+      b.size = need;
+      linkPhysAfter(b, rest);
+      this.replaceInList(b, rest);
+      work.writes += 4;
+    } else {
+      this.unlink(b);
+      work.writes += 2;
+    }
+    b.free = false;
+    work.writes += 1;
+    this.freeTotal -= b.size;
+  }
+
+  private insertInOrder(b: FreeBlock, work: Work): void {
+    let prev: FreeBlock | null = null;
+    let cur = this.head;
+    while (cur && cur.addr < b.addr) {
+      work.instructions += VISIT_INSTRUCTIONS;
+      work.reads += 2;
+      prev = cur;
+      cur = cur.nextFree;
+    }
+    b.prevFree = prev;
+    b.nextFree = cur;
+    if (cur) cur.prevFree = b;
+    if (prev) prev.nextFree = b;
+    else this.head = b;
+    work.writes += 4;
+  }
+
+  private replaceInList(old: FreeBlock, replacement: FreeBlock): void {
+    replacement.prevFree = old.prevFree;
+    replacement.nextFree = old.nextFree;
+    if (old.prevFree) old.prevFree.nextFree = replacement;
+    else this.head = replacement;
+    if (old.nextFree) old.nextFree.prevFree = replacement;
+    old.prevFree = old.nextFree = null;
+  }
+
+  private unlink(b: FreeBlock): void {
+    if (b.prevFree) b.prevFree.nextFree = b.nextFree;
+    else this.head = b.nextFree;
+    if (b.nextFree) b.nextFree.prevFree = b.prevFree;
+    b.prevFree = b.nextFree = null;
+  }
+}
+
+/** Whether free block b can hold `need` bytes with its payload aligned to `align`. */
+export function fits(b: FreeBlock, need: number, align: number): boolean {
+  return alignedPayload(b.addr, align) - HEADER - b.addr + need <= b.size;
+}
+
+function block(addr: number, size: number): FreeBlock {
+  return { addr, size, free: true, prevPhys: null, nextPhys: null, prevFree: null, nextFree: null };
+}
+
+function linkPhysAfter(b: FreeBlock, rest: FreeBlock): void {
+  rest.prevPhys = b;
+  rest.nextPhys = b.nextPhys;
+  if (b.nextPhys) b.nextPhys.prevPhys = rest;
+  b.nextPhys = rest;
+}
+
+/** Merges physically-next block `next` into `b`. */
+function absorb(b: FreeBlock, next: FreeBlock): void {
+  b.size += next.size;
+  b.nextPhys = next.nextPhys;
+  if (next.nextPhys) next.nextPhys.prevPhys = b;
+}
+
+/** The first payload address in a block at `addr` that is aligned and leaves no unusable sliver in front. */
+function alignedPayload(addr: number, align: number): number {
+  let payload = alignUp(addr + HEADER, align);
+  while (payload - HEADER - addr > 0 && payload - HEADER - addr < MIN_BLOCK) payload += align;
+  return payload;
+}
