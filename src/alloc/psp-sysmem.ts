@@ -1,0 +1,286 @@
+/**
+ * The PSP kernel's partition allocator (sceKernelAllocPartitionMemory / sceKernelFreePartitionMemory)
+ * as the console behaves in the pspautotests tests/sysmem results. The partition is handed out in
+ * 256-byte grains with no header inside it (the control blocks live in kernel memory), so two 1-byte
+ * blocks are 0x100 apart. Placement types, numbered as on the console: 0 Low (lowest fitting address),
+ * 1 High (the block ends at the top of the highest fitting free range), 2 Addr (at a given address,
+ * rounded down to the grain), 3 LowAligned and 4 HighAligned (any power-of-two alignment). Failures
+ * return the console's error codes. The blocks, free and used, form one address-ordered doubly linked
+ * list as in PPSSPP's BlockAllocator: Low and Addr walk it from the bottom, High from the top, and free
+ * finds its block by walking from the bottom, so every call slows down as the number of blocks grows.
+ */
+import {
+  alignUp,
+  MODE_ADDR,
+  MODE_HIGH,
+  MODE_HIGH_ALIGNED,
+  MODE_LOW,
+  MODE_LOW_ALIGNED,
+  type Allocator,
+  type AllocatorEntry,
+  type Work,
+} from './allocator.js';
+
+/** The partition's allocation unit (pspautotests sysmem/partition: "Minimum difference: 100"). */
+export const GRAIN = 0x100;
+
+/** Error codes (PPSSPP's names; values as printed by pspautotests sysmem/partition.expected). */
+export const SCE_KERNEL_ERROR_UNKNOWN_UID = 0x800200cb;
+export const SCE_KERNEL_ERROR_ILLEGAL_MEMBLOCKTYPE = 0x800200d8;
+export const SCE_KERNEL_ERROR_MEMBLOCK_ALLOC_FAILED = 0x800200d9;
+export const SCE_KERNEL_ERROR_ILLEGAL_ALIGNMENT_SIZE = 0x800200e4;
+
+/** Argument checks (type, alignment, size), rounding, and the call's fixed bookkeeping. */
+const ALLOC_INSTRUCTIONS = 24;
+const FREE_INSTRUCTIONS = 16;
+/** Per visited block: test taken, compute the aligned start, compare with the end, advance. */
+const VISIT_INSTRUCTIONS = 5;
+/** Per visited block: its start, its size and taken flag, and the link to follow. */
+const VISIT_READS = 3;
+/** A new control block (start, size, prev, next) and the two links that point at it. */
+const INSERT_WRITES = 6;
+
+interface Block {
+  start: number;
+  size: number;
+  taken: boolean;
+  prev: Block | null;
+  next: Block | null;
+}
+
+export class PspSysmemAllocator implements Allocator {
+  private bottom: Block | null;
+  private top: Block | null;
+  private readonly start: number;
+  private readonly managed: number;
+  private used = 0;
+  lastBlock = 0;
+  /** The error code of the most recent failed alloc; 0 after a success. */
+  lastError = 0;
+
+  constructor(base: number, size: number) {
+    this.start = alignUp(base, GRAIN);
+    this.managed = Math.max(0, Math.floor((base + size - this.start) / GRAIN) * GRAIN);
+    this.bottom = this.managed > 0 ? { start: this.start, size: this.managed, taken: false, prev: null, next: null } : null;
+    this.top = this.bottom;
+  }
+
+  /**
+   * `mode` is the console's type number (default Low); `align` is the alignment of types 3 and 4 (the
+   * console passes it in the address argument); `at` is the address of type 2.
+   */
+  alloc(size: number, align: number, work: Work, mode: number = MODE_LOW, at = 0): number {
+    work.instructions += ALLOC_INSTRUCTIONS;
+    // The console checks the type first (sysmem/partition.expected: "Type 5: Failed (800200D8)",
+    // "Type -1: Failed (800200D8)"), then the alignment of the aligned types ("Type 3: Failed (800200E4)"
+    // with alignment 0; "Align 0x00000003 low: Failed (800200E4)"), then the size.
+    if (!Number.isInteger(mode) || mode < MODE_LOW || mode > MODE_HIGH_ALIGNED) return this.fail(SCE_KERNEL_ERROR_ILLEGAL_MEMBLOCKTYPE);
+    let alignment = GRAIN;
+    const fromTop = mode === MODE_HIGH || mode === MODE_HIGH_ALIGNED;
+    // Any power of two is accepted, even below the grain ("Align 0x00000001 low: OK"); the grain still
+    // applies, so alignments up to 256 change nothing. Low, High and Addr take no alignment on the
+    // console (the argument that carries it is ignored by Low and High, "Wrong type: OK (low)", and is
+    // the address for Addr); the grain gives them 256. emu's choice: an `align` above 256 given with
+    // Low or High is honoured as LowAligned or HighAligned would honour it (power-of-two check
+    // included); Addr ignores `align`.
+    if (mode === MODE_LOW_ALIGNED || mode === MODE_HIGH_ALIGNED || (mode !== MODE_ADDR && align > GRAIN)) {
+      if (!isPow2(align)) return this.fail(SCE_KERNEL_ERROR_ILLEGAL_ALIGNMENT_SIZE);
+      alignment = Math.max(align, GRAIN);
+    }
+    // Size 0 and sizes beyond the partition fail as "no memory" ("Size 0x00000000: Failed (800200D9)",
+    // "Size 0xFFFFFFFF: Failed (800200D9)").
+    if (!(size > 0) || size > this.managed) return this.fail(SCE_KERNEL_ERROR_MEMBLOCK_ALLOC_FAILED);
+    const need = alignUp(size, GRAIN);
+    let b: Block | null;
+    if (mode === MODE_ADDR) b = this.placeAt(at, need, work);
+    else if (fromTop) b = this.placeHigh(need, alignment, work);
+    else b = this.placeLow(need, alignment, work);
+    // An occupied, partly free or out-of-partition address fails like a full partition ("Below low:
+    // Failed (800200D9)", "Second at low: Failed (800200D9)"), and so does an alignment no free range
+    // can meet ("Align 0x04000000 low: Failed (800200D9)").
+    if (!b) return this.fail(SCE_KERNEL_ERROR_MEMBLOCK_ALLOC_FAILED);
+    this.used += b.size;
+    this.lastBlock = b.size;
+    this.lastError = 0;
+    return b.start;
+  }
+
+  free(addr: number, work: Work): number {
+    work.instructions += FREE_INSTRUCTIONS;
+    let b = this.bottom;
+    while (b && b.start < addr) b = this.visit(b, work).next;
+    if (!b || b.start !== addr || !b.taken) return 0;
+    this.visit(b, work);
+    const released = b.size;
+    this.used -= released;
+    b.taken = false;
+    work.writes += 1;
+    // Merge with free neighbours: no two free blocks are ever adjacent.
+    const prev = b.prev;
+    if (prev && !prev.taken) {
+      work.reads += 1;
+      prev.size += b.size;
+      this.unlink(b, work);
+      b = prev;
+    }
+    const next = b.next;
+    if (next && !next.taken) {
+      work.reads += 1;
+      b.size += next.size;
+      this.unlink(next, work);
+    }
+    return released;
+  }
+
+  capacity(): number {
+    return this.managed;
+  }
+
+  usedBytes(): number {
+    return this.used;
+  }
+
+  freeBytes(): number {
+    return this.managed - this.used;
+  }
+
+  largestFree(): number {
+    let largest = 0;
+    for (let b = this.bottom; b; b = b.next) if (!b.taken) largest = Math.max(largest, b.size);
+    return largest;
+  }
+
+  check(): string[] {
+    const problems: string[] = [];
+    let expected = this.start;
+    let used = 0;
+    let last: Block | null = null;
+    for (let b = this.bottom; b; b = b.next) {
+      if (b.start !== expected) problems.push(`block at ${hex(b.start)} should start at ${hex(expected)}: the blocks do not tile the partition`);
+      if (b.size <= 0 || b.size % GRAIN !== 0 || b.start % GRAIN !== 0) problems.push(`block at ${hex(b.start)} (${b.size} bytes) is not whole grains`);
+      if (b.prev !== last) problems.push(`broken prev link at ${hex(b.start)}`);
+      if (!b.taken && last && !last.taken) problems.push(`free blocks at ${hex(last.start)} and ${hex(b.start)} were not merged`);
+      if (b.taken) used += b.size;
+      expected = b.start + b.size;
+      last = b;
+    }
+    if (this.top !== last) problems.push('the top pointer is not the last block');
+    if (expected !== this.start + this.managed) problems.push(`the blocks end at ${hex(expected)}, the partition at ${hex(this.start + this.managed)}`);
+    if (used !== this.used) problems.push(`used blocks hold ${used} bytes, accounting says ${this.used}`);
+    return problems;
+  }
+
+  /** Block counts for the summary: all control blocks, and the free ones among them. */
+  diagnostics(): Record<string, number> {
+    let blocks = 0;
+    let free = 0;
+    for (let b = this.bottom; b; b = b.next) {
+      blocks++;
+      if (!b.taken) free++;
+    }
+    return { blocks, free_blocks: free };
+  }
+
+  private fail(code: number): number {
+    this.lastError = code;
+    return -1;
+  }
+
+  private visit(b: Block, work: Work): Block {
+    work.instructions += VISIT_INSTRUCTIONS;
+    work.reads += VISIT_READS;
+    return b;
+  }
+
+  /** Types 0 and 3: the first free block from the bottom with room at the first aligned address in it. */
+  private placeLow(need: number, alignment: number, work: Work): Block | null {
+    for (let b = this.bottom; b; b = b.next) {
+      this.visit(b, work);
+      if (b.taken) continue;
+      const front = alignUp(b.start, alignment) - b.start;
+      if (front + need <= b.size) return this.carve(b, front, need, work);
+    }
+    return null;
+  }
+
+  /** Types 1 and 4: the first free block from the top with room; the block goes as high as it can. */
+  private placeHigh(need: number, alignment: number, work: Work): Block | null {
+    for (let b = this.top; b; b = b.prev) {
+      this.visit(b, work);
+      if (b.taken) continue;
+      const head = Math.floor((b.start + b.size - need) / alignment) * alignment;
+      if (head >= b.start) return this.carve(b, head - b.start, need, work);
+    }
+    return null;
+  }
+
+  /**
+   * Type 2: the address is rounded down to the grain, as PPSSPP does (`alignment &= ~0xFF` before
+   * BlockAllocator::AllocAt), and the block must lie inside one free block.
+   */
+  private placeAt(at: number, need: number, work: Work): Block | null {
+    if (!Number.isFinite(at)) return null;
+    const head = Math.floor(at / GRAIN) * GRAIN;
+    let b = this.bottom;
+    while (b && b.start + b.size <= head) b = this.visit(b, work).next;
+    if (!b || b.taken || b.start > head || head + need > b.start + b.size) return null;
+    this.visit(b, work);
+    return this.carve(b, head - b.start, need, work);
+  }
+
+  /** Takes `need` bytes at `front` bytes into free block b; what is left on either side stays free. */
+  private carve(b: Block, front: number, need: number, work: Work): Block {
+    if (front > 0) {
+      const before: Block = { start: b.start, size: front, taken: false, prev: b.prev, next: b };
+      if (b.prev) b.prev.next = before;
+      else this.bottom = before;
+      b.prev = before;
+      b.start += front;
+      b.size -= front;
+      work.writes += INSERT_WRITES + 2; // and b's start and size
+    }
+    if (b.size > need) {
+      const after: Block = { start: b.start + need, size: b.size - need, taken: false, prev: b, next: b.next };
+      if (b.next) b.next.prev = after;
+      else this.top = after;
+      b.next = after;
+      b.size = need;
+      work.writes += INSERT_WRITES + 1; // and b's size
+    }
+    b.taken = true;
+    work.writes += 1;
+    return b;
+  }
+
+  /** Removes b (already merged into a neighbour) from the list. */
+  private unlink(b: Block, work: Work): void {
+    if (b.prev) b.prev.next = b.next;
+    else this.bottom = b.next;
+    if (b.next) b.next.prev = b.prev;
+    else this.top = b.prev;
+    work.writes += 3; // the neighbour's size and the two links
+  }
+}
+
+function isPow2(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && n === 2 ** Math.round(Math.log2(n));
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+export const pspSysmem: AllocatorEntry = {
+  options: {},
+  freesBlocks: true,
+  scopes: false,
+  modes: true,
+  errorCodes: true,
+  // sysmem/partition.expected: "Free deleted: 800200CB", "Free invalid: 800200CB".
+  invalidFreeError: SCE_KERNEL_ERROR_UNKNOWN_UID,
+  grows: false,
+  reuseGuaranteed: true,
+  bound: null,
+  misfit: (size) => (size < GRAIN ? `${size} bytes cannot hold one ${GRAIN}-byte grain of the partition` : null),
+  create: (base, size) => new PspSysmemAllocator(base, size),
+};
