@@ -254,8 +254,13 @@ class Engine {
       this.failAlloc('budget-exceeded', heap, id, line, overBudget);
       return { addr: -1, cycles: 0, block: 0 };
     }
+    const capacityBefore = heap.entry.grows ? heap.allocator.capacity() : 0;
     const addr = heap.allocator.alloc(request, align, this.work, mode, at);
     const cycles = this.spent(heap);
+    if (heap.entry.grows && heap.allocator.capacity() !== capacityBefore) {
+      // The allocator grew its memory to serve the request (wasm's auto_grow); its cost is in the alloc's.
+      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'grow', line, heap: heap.name, auto: true, old_capacity: capacityBefore, capacity: heap.allocator.capacity() });
+    }
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
       heap.recordFailure(size, cycles);

@@ -68,20 +68,23 @@ function* randomWorkload(step: Extract<Step, { kind: 'random' }>, rng: Rng): Gen
   const freeSlots: number[] = [];
   let nextSlot = 0;
   const line = step.line;
+  // One string per slot, made once: the block table hashes it once, not at every operation.
+  const ids: string[] = [];
+  const slotId = (slot: number) => (ids[slot] ??= `${step.stream}#${slot}`);
   for (let n = 0; n < step.count; n++) {
     const allocate = live.size === 0 || (live.size < step.maxLive && rng.next() < 0.5);
     if (allocate) {
       const slot = freeSlots.length ? freeSlots.pop()! : nextSlot++;
       live.add(slot);
-      yield { kind: 'alloc', line, id: `${step.stream}#${slot}`, heap: step.heap, size: drawSize(step.size, rng), align: step.align, budget: null, mode: null, at: null };
+      yield { kind: 'alloc', line, id: slotId(slot), heap: step.heap, size: drawSize(step.size, rng), align: step.align, budget: null, mode: null, at: null };
     } else {
       const slot = live.take();
       freeSlots.push(slot);
-      yield { kind: 'free', line, id: `${step.stream}#${slot}` };
+      yield { kind: 'free', line, id: slotId(slot) };
     }
   }
   if (step.drain) {
-    while (live.size > 0) yield { kind: 'free', line, id: `${step.stream}#${live.take()}` };
+    while (live.size > 0) yield { kind: 'free', line, id: slotId(live.take()) };
   }
 }
 
