@@ -19,15 +19,20 @@ export class Streams {
   get(name: string): Rng {
     let rng = this.streams.get(name);
     if (!rng) {
-      // alea: fast, and its output is fixed by seedrandom's published algorithm.
-      const alea = seedrandom.alea(`${this.seed}/${name}`);
-      rng = {
-        next: () => alea(),
-        int: (lo, hi) => lo + Math.floor(alea() * (hi - lo + 1)),
-      };
+      rng = this.fresh(name);
       this.streams.set(name, rng);
     }
     return rng;
+  }
+
+  /** A new generator at the start of `name`'s sequence, shared with nobody (a named workload). */
+  fresh(name: string): Rng {
+    // alea: fast, and its output is fixed by seedrandom's published algorithm.
+    const alea = seedrandom.alea(`${this.seed}/${name}`);
+    return {
+      next: () => alea(),
+      int: (lo, hi) => lo + Math.floor(alea() * (hi - lo + 1)),
+    };
   }
 }
 

@@ -42,7 +42,7 @@ export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = [
         }
         break;
       case 'random':
-        yield* randomWorkload(step, streams.get(step.stream));
+        yield* randomWorkload(step, step.workload ? streams.fresh(`workload/${step.stream}`) : streams.get(step.stream));
         break;
       default:
         yield step;
@@ -70,7 +70,7 @@ function* randomWorkload(step: Extract<Step, { kind: 'random' }>, rng: Rng): Gen
   const line = step.line;
   // One string per slot, made once: the block table hashes it once, not at every operation.
   const ids: string[] = [];
-  const slotId = (slot: number) => (ids[slot] ??= `${step.stream}#${slot}`);
+  const slotId = (slot: number) => (ids[slot] ??= `${step.ids}#${slot}`);
   for (let n = 0; n < step.count; n++) {
     const allocate = live.size === 0 || (live.size < step.maxLive && rng.next() < 0.5);
     if (allocate) {

@@ -258,10 +258,15 @@ function readStep(node: Node, ctx: StepContext): Step {
       return { kind, line, times: m.req('times').int(0), variable, steps };
     }
     case 'random': {
-      const m = body.map(['count', 'heap', 'size', 'align', 'max_live', 'free_order', 'stream', 'drain']);
+      const m = body.map(['count', 'heap', 'size', 'align', 'max_live', 'free_order', 'stream', 'workload', 'drain']);
       const heap = heapRef(m.req('heap'));
       const n = (ctx.randomCounts.get(heap) ?? 0) + 1;
       ctx.randomCounts.set(heap, n);
+      // A named workload replays the same requests wherever it appears (to compare allocators);
+      // a stream goes on where its last draw stopped.
+      const workload = m.get('workload');
+      if (workload && m.has('stream')) workload.fail(`random: give 'stream' (a sequence that continues) or 'workload' (the same sequence each time), not both`);
+      const stream = workload?.name() ?? m.get('stream')?.name() ?? `random:${heap}:${n}`;
       return {
         kind, line, heap,
         count: m.req('count').int(0),
@@ -269,8 +274,10 @@ function readStep(node: Node, ctx: StepContext): Step {
         align: readAlign(m.get('align')),
         maxLive: m.get('max_live')?.int(1) ?? 64,
         freeOrder: m.get('free_order')?.oneOf(FREE_ORDERS) ?? 'random',
-        stream: m.get('stream')?.name() ?? `random:${heap}:${n}`,
+        stream,
         drain: m.get('drain')?.bool() ?? true,
+        workload: workload !== undefined,
+        ids: workload ? `${stream}@${heap}` : stream,
       };
     }
     case 'idle':

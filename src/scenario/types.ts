@@ -107,7 +107,7 @@ export type Step =
   | { kind: 'realloc'; line: number; id: string; size: SizeSpec; stream: string }
   | { kind: 'scope'; line: number; heap: string; budget: number | null; steps: Step[] }
   | { kind: 'repeat'; line: number; times: number; variable: string; steps: Step[] }
-  | { kind: 'random'; line: number; heap: string; count: number; size: SizeSpec; align: number; maxLive: number; freeOrder: FreeOrder; stream: string; drain: boolean }
+  | { kind: 'random'; line: number; heap: string; count: number; size: SizeSpec; align: number; maxLive: number; freeOrder: FreeOrder; stream: string; drain: boolean; workload: boolean; ids: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
