@@ -1,10 +1,13 @@
 /**
- * `npm run bench`: replays a random first-fit workload at two sizes (1M and 10M operations, or 500k
- * and 2M with --quick) with the trace streamed to a file, and prints throughput and peak memory.
- * Memory must not grow with the number of operations (steps are expanded lazily, the trace is
- * streamed), so the larger run's peak RSS must stay within 1.5x of the smaller one's.
- *
- * Each size runs in its own child process so that maxRSS (a per-process high-water mark) is per run.
+ * `npm run bench`, two parts, each run in its own child process so that maxRSS (a per-process
+ * high-water mark) is per run:
+ * 1. Every allocator that frees blocks replays the same random workload of 1,000,000 operations
+ *    (sizes 16..4096, at most 256 live, 8 MiB heap on the PSP) with the trace streamed to a file,
+ *    and the simulated alloc+free operations per second are printed side by side. TLSF must reach
+ *    1,000,000 operations per second.
+ * 2. Memory must not grow with the number of operations (steps are expanded lazily, the trace is
+ *    streamed): the same TLSF workload at 1M and 10M operations (500k and 2M with --quick), and the
+ *    larger run's peak RSS must stay within 1.5x of the smaller one's.
  * Wall time is measured here only: nothing in src/ may read the clock.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,8 +21,23 @@ import { loadScenario } from '../src/scenario/parse.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
 
 const MAX_RATIO = 1.5;
+const TLSF_MIN_OPS_PER_SECOND = 1_000_000;
+const WORKLOAD_OPS = 1_000_000;
+
+/** Every allocator whose free gives memory back (bump's does not), with the options the workload needs. */
+const HEAPS: Record<string, string> = {
+  tlsf: '',
+  'first-fit': '',
+  'best-fit': '',
+  buddy: '',
+  'half-fit': '',
+  pool: ', options: {block: 4096}',
+  'psp-sysmem': '',
+  wasm: ', options: {initial_pages: 128, max_pages: 128}',
+};
 
 interface Measurement {
+  allocator: string;
   count: number;
   ops: number;
   seconds: number;
@@ -28,25 +46,25 @@ interface Measurement {
   events: number;
 }
 
-/** The scenario: one 8 MiB first-fit heap in PSP user memory, random sizes, at most 256 blocks live. */
-function scenarioYaml(count: number): string {
-  return `name: bench-${count}
+/** The workload: one 8 MiB heap in PSP user memory, random sizes, at most 256 blocks live. */
+function scenarioYaml(allocator: string, count: number): string {
+  return `name: bench-${allocator}-${count}
 target: psp
 seed: 1
 leak_check: false
 heaps:
-  - {name: main, allocator: first-fit, in: user, size: 8M}
+  - {name: main, allocator: ${allocator}, in: user, size: 8M${HEAPS[allocator]}}
 steps:
-  - random: {heap: main, count: ${count}, size: {uniform: [16, 4096]}, max_live: 256, stream: bench}
+  - random: {heap: main, count: ${count}, size: {uniform: [16, 4096]}, max_live: 256, workload: bench}
 `;
 }
 
 /** Child: one run, its figures as one JSON line on stdout. */
-function measure(count: number): Measurement {
+function measure(allocator: string, count: number): Measurement {
   const dir = mkdtempSync(join(tmpdir(), 'emu-bench-'));
   try {
     const file = join(dir, 'bench.yaml');
-    writeFileSync(file, scenarioYaml(count));
+    writeFileSync(file, scenarioYaml(allocator, count));
     const scenario = loadScenario(file);
     const tracePath = join(dir, 'bench.trace');
     const writer = new TraceFileWriter(tracePath);
@@ -59,6 +77,7 @@ function measure(count: number): Measurement {
     }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return {
+      allocator,
       count,
       ops: result.summary.ops, // count plus the frees that drain the live set at the end
       seconds,
@@ -72,41 +91,58 @@ function measure(count: number): Measurement {
 }
 
 /** Parent: runs a child for one size and reads back its measurement. */
-function spawnMeasurement(count: number): Measurement {
+function spawnMeasurement(allocator: string, count: number): Measurement {
   const self = fileURLToPath(import.meta.url);
-  const child = spawnSync(process.execPath, [...process.execArgv, self, '--child', String(count)], {
+  const child = spawnSync(process.execPath, [...process.execArgv, self, '--child', allocator, String(count)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
     maxBuffer: 1 << 20,
   });
-  if (child.status !== 0) throw new Error(`bench child for ${count} operations failed (status ${child.status}, signal ${child.signal})`);
+  if (child.status !== 0) throw new Error(`bench child for ${allocator}, ${count} operations failed (status ${child.status}, signal ${child.signal})`);
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as Measurement;
 }
 
 function report(rows: Measurement[]): string {
-  const head = ['operations', 'wall s', 'ops/s', 'peak RSS MiB', 'trace bytes', 'events'];
-  return table([head, ...rows.map((m) => [group(m.ops), m.seconds.toFixed(2), group(Math.round(m.ops / m.seconds)), m.peakMiB.toFixed(1), group(m.traceBytes), group(m.events)])]);
+  const head = ['allocator', 'operations', 'wall s', 'ops/s', 'peak RSS MiB', 'trace bytes', 'events'];
+  return table([head, ...rows.map((m) => [m.allocator, group(m.ops), m.seconds.toFixed(2), group(opsPerSecond(m)), m.peakMiB.toFixed(1), group(m.traceBytes), group(m.events)])]);
+}
+
+function opsPerSecond(m: Measurement): number {
+  return Math.round(m.ops / m.seconds);
 }
 
 function main(): void {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
-    process.stdout.write(JSON.stringify(measure(Number(args[1]))) + '\n');
+    process.stdout.write(JSON.stringify(measure(args[1], Number(args[2]))) + '\n');
     return;
   }
+  let pass = true;
+  console.log(`emu bench on node ${process.version}: random workload on the psp (8 MiB heap, sizes 16..4096, max 256 live), trace streamed to a file\n`);
+  const rows: Measurement[] = [];
+  for (const allocator of Object.keys(HEAPS)) {
+    console.error(`running ${allocator}...`);
+    rows.push(spawnMeasurement(allocator, WORKLOAD_OPS));
+  }
+  console.log(report(rows));
+  const tlsf = opsPerSecond(rows[0]);
+  const fast = tlsf >= TLSF_MIN_OPS_PER_SECOND;
+  console.log(`\ntlsf: ${group(tlsf)} ops/s (at least ${group(TLSF_MIN_OPS_PER_SECOND)}): ${fast ? 'PASS' : 'FAIL'}\n`);
+  pass &&= fast;
+
   // The smaller run must be past V8's heap warm-up (RSS plateaus by about 500k operations here);
   // below that the ratio measures the garbage collector sizing its heap, not growth with the run.
   const [small, large] = args.includes('--quick') ? [500_000, 2_000_000] : [1_000_000, 10_000_000];
-  console.log(`emu bench: random first-fit workload on psp (8 MiB heap, max 256 live), trace streamed to a file; node ${process.version}\n`);
-  const rows: Measurement[] = [];
+  const sizes: Measurement[] = [];
   for (const count of [small, large]) {
-    console.error(`running ${group(count)} operations...`);
-    rows.push(spawnMeasurement(count));
+    console.error(`running tlsf with ${group(count)} operations...`);
+    sizes.push(spawnMeasurement('tlsf', count));
   }
-  console.log(report(rows));
-  const ratio = rows[1].peakMiB / rows[0].peakMiB;
-  const pass = ratio <= MAX_RATIO;
-  console.log(`\npeak memory ${group(large)} / ${group(small)} ops: ${ratio.toFixed(2)}x (limit ${MAX_RATIO}x): ${pass ? 'PASS' : 'FAIL'}`);
+  console.log(report(sizes));
+  const ratio = sizes[1].peakMiB / sizes[0].peakMiB;
+  const flat = ratio <= MAX_RATIO;
+  console.log(`\npeak memory ${group(large)} / ${group(small)} ops: ${ratio.toFixed(2)}x (limit ${MAX_RATIO}x): ${flat ? 'PASS' : 'FAIL'}`);
+  pass &&= flat;
   if (!pass) process.exitCode = 1;
 }
 

@@ -179,3 +179,23 @@ steps: [{alloc: {id: a, heap: h, size: 64}}]
 `);
   t.is(result.summary.heaps[0].bounds, null);
 });
+
+test('random: a named workload replays the same requests on every heap; a stream continues', (t) => {
+  const sizes = (key: string) => {
+    const { events } = runText(`
+target: psp
+heaps: [{name: a, allocator: first-fit, in: .wrt_scratch, size: 64K}, {name: b, allocator: half-fit, in: .wrt_instances, size: 64K}]
+steps:
+  - random: {heap: a, count: 20, size: {uniform: [16, 512]}, max_live: 4, ${key}}
+  - random: {heap: b, count: 20, size: {uniform: [16, 512]}, max_live: 4, ${key}}
+`);
+    const on = (heap: string) => ofType(events, 'alloc').filter((e) => e.heap === heap).map((e) => e.size);
+    return { a: on('a'), b: on('b'), ids: ofType(events, 'alloc').map((e) => e.id) };
+  };
+  const workload = sizes('workload: w');
+  t.true(workload.a.length > 5);
+  t.deepEqual(workload.a, workload.b);
+  t.true(workload.ids.includes('w@a#0') && workload.ids.includes('w@b#0'));
+  const stream = sizes('stream: s');
+  t.notDeepEqual(stream.a, stream.b);
+});

@@ -328,3 +328,37 @@ regions: []
   // The flow map opened on line 2 must end before the next block key: line 3, column 1.
   assertInputError(t, r, join(r.dir, 'my-target.yaml'), 3, 1, /YAML syntax: .*end with a \}/);
 });
+
+// ---- the allocator family's keys ----
+
+test('alloc with a placement mode on a heap whose allocator has none', (t) => {
+  const r = runEmu(t, { 'scenario.yaml': MINIMAL.replace('size: 16}', 'size: 16, mode: high}') });
+  // "  - alloc: {id: a, heap: main, size: 16, mode: high}": '{' at 12; "id: a, " 13-19;
+  // "heap: main, " 20-31; "size: 16, " 32-41; "mode: " 42-47; its value 'high' at 48.
+  assertInputError(t, r, r.scenario, 5, 48, "alloc: 'mode' is for allocators with placement modes (psp-sysmem); heap 'main' uses first-fit");
+});
+
+test('grow on a heap that cannot grow', (t) => {
+  const r = runEmu(t, { 'scenario.yaml': MINIMAL.replace('  - free: a\n', '  - free: a\n  - grow: {heap: main, pages: 1}\n') });
+  // "  - grow: {heap: main, pages: 1}": '{' at 11, 'heap' value 'main' at 18.
+  assertInputError(t, r, r.scenario, 7, 18, "grow: heap 'main' uses first-fit, which cannot grow (use a wasm heap)");
+});
+
+test('an allocator option outside its range, and one that must be a power of two', (t) => {
+  const range = runEmu(t, { 'scenario.yaml': MINIMAL.replace('allocator: first-fit, in: user, size: 64K}', 'allocator: wasm, in: user, size: 64K, options: {instance_limit: 200M}}') });
+  // "  - {name: main, allocator: wasm, in: user, size: 64K, options: {instance_limit: 200M}}":
+  // '{' 5; "name: main, " 6-17; "allocator: wasm, " 18-34; "in: user, " 35-44; "size: 64K, " 45-55;
+  // "options: " 56-64; '{' 65; "instance_limit: " 66-81; the value at 82.
+  assertInputError(t, range, range.scenario, 3, 82, 'wasm option instance_limit');
+  t.regex(range.stderr, /209715200 is outside 0\.\.104857600/);
+  const pow2 = runEmu(t, { 'scenario.yaml': MINIMAL.replace('allocator: first-fit, in: user, size: 64K}', 'allocator: buddy, in: user, size: 64K, options: {min_block: 48}}') });
+  // "allocator: buddy, " 18-35; "in: user, " 36-45; "size: 64K, " 46-56; "options: " 57-65; '{' 66; "min_block: " 67-77; 48 at 78.
+  assertInputError(t, pow2, pow2.scenario, 3, 78, 'buddy option min_block');
+});
+
+test('random with both a stream and a workload', (t) => {
+  const r = runEmu(t, { 'scenario.yaml': MINIMAL.replace('  - free: a\n', '  - free: a\n  - random: {heap: main, count: 4, size: 16, stream: s, workload: w}\n') });
+  // "  - random: {heap: main, count: 4, size: 16, stream: s, workload: w}": '{' 13; "heap: main, " 14-25;
+  // "count: 4, " 26-35; "size: 16, " 36-45; "stream: s, " 46-56; "workload: " 57-66; 'w' at 67.
+  assertInputError(t, r, r.scenario, 7, 67, "random: give 'stream' (a sequence that continues) or 'workload' (the same sequence each time), not both");
+});
