@@ -5,10 +5,6 @@ import { FirstFitAllocator } from '../src/alloc/first-fit.js';
 import { TlsfAllocator, tlsf, tlsfParameters } from '../src/alloc/tlsf.js';
 import { checkAgainstModel } from './helpers/allocator-model.js';
 
-// fast-check's default size caps the model's step arrays at 10 steps (its maxSteps is 120): medium
-// lets them run up to 100, long enough to fragment the heap. This file runs in its own worker.
-fc.configureGlobal({ baseSize: 'medium' });
-
 const BASE = 0x1000;
 const CONTEXT = { policy: 'std' } as const;
 const total = (w: Work) => w.instructions + w.reads + w.writes;
@@ -262,9 +258,9 @@ test('tlsf: entry, options and the worst-case bound', (t) => {
   t.is(h.alloc(5, 1, newWork()) % 8, 0);
 });
 
-test('tlsf: a heap above 32 MiB indexes live blocks by hashing, with the same results', (t) => {
+test('tlsf: a heap above 64 MiB indexes live blocks by hashing, with the same results', (t) => {
   const w = newWork();
-  const big = new TlsfAllocator(BASE, 40 << 20);
+  const big = new TlsfAllocator(BASE, 80 << 20);
   const small = new TlsfAllocator(BASE, 1 << 20);
   let seed = 3;
   const next32 = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
@@ -283,6 +279,7 @@ test('tlsf: a heap above 32 MiB indexes live blocks by hashing, with the same re
   }
   t.true(live.length > 100);
   t.is(big.free(BASE + 12345, w), 0); // no live block there
+  t.is(small.free(live[0][1] + 4, w), 0); // inside a live block's bucket, but not its address
   t.deepEqual(big.check(), []);
   t.is(big.usedBytes() - 3196, small.usedBytes() - 3196);
 });

@@ -7,10 +7,12 @@ import { firstFit } from './first-fit.js';
 import { halfFit } from './half-fit.js';
 import { pool } from './pool.js';
 import { pspSysmem } from './psp-sysmem.js';
+import { tlsf } from './tlsf.js';
 import { wasm } from './wasm.js';
 
 export const ALLOCATORS: ReadonlyMap<string, AllocatorEntry> = new Map([
   ['bump', bump],
+  ['tlsf', tlsf],
   ['first-fit', firstFit],
   ['best-fit', bestFit],
   ['buddy', buddy],

@@ -46,7 +46,8 @@ export function checkAgainstModel(t: ExecutionContext, o: ModelOptions): void {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('free-and-ask-again' as const), pick: fc.nat() }) },
   );
   fc.assert(
-    fc.property(fc.array(step, { maxLength: o.maxSteps ?? 120 }), (steps) => {
+    // size 'max': without it fast-check draws arrays of about ten steps whatever the maximum.
+    fc.property(fc.array(step, { maxLength: o.maxSteps ?? 120, size: 'max' }), (steps) => {
       const allocator = o.make();
       const work = newWork();
       const baseline = allocator.usedBytes();

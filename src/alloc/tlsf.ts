@@ -1,0 +1,783 @@
+/**
+ * Two-level segregated fit (TLSF; Masmano, Ripoll, Crespo, Real 2004), laid out as mattconte/tlsf is
+ * on a 32-bit target: the control structure (null block, first-level bitmap, one second-level bitmap
+ * per first-level class, and a free-list head per (fl, sl) pair) sits at the start of the heap and
+ * is charged as used; the pool after it holds the blocks and a zero-size sentinel.
+ *
+ * A block is one 4-byte size word (bit 0: this block is free, bit 1: the previous block is free)
+ * followed by its payload. A free block keeps next_free/prev_free in its payload, and its last word
+ * is the next block's prev_phys pointer, so a used block costs 4 bytes and the minimum block holds a
+ * 12-byte payload. Sizes below the small-block threshold (SL_COUNT x align) map linearly to the
+ * second level; larger ones by fls. Allocation rounds the request up to the next list boundary
+ * ("good fit") and takes the head of the first non-empty list at or above it: O(1) with two bitmap
+ * searches, and it can fail although a big-enough block sits in the request's own list (the known
+ * TLSF failure, kept). Free merges with both physical neighbours and pushes the result on its list.
+ *
+ * The point of TLSF in emu is that its cost stays flat while first-fit's grows with the free list:
+ * the work below counts the bitmap words and block words each call touches as tlsf.c does, plus
+ * fixed instruction counts per step.
+ *
+ * Alignment option: with `align` = 4 the layout is tlsf.c's exactly. A larger `align` keeps the
+ * 4-byte header and makes block sizes (header + payload) multiples of `align`, so every payload
+ * stays aligned (payload sizes are align - 4 modulo align); FL_INDEX_SHIFT = sl_log2 + log2(align).
+ * Requests aligned above `align` take tlsf_memalign's route: search for size + align + one minimum
+ * block, then trim the leading gap back to the free lists as a block of its own.
+ *
+ * Block metadata lives in typed arrays indexed by a block slot (slot 0 is the control structure's
+ * null block, as in tlsf.c); live blocks are found from their address through a LiveIndex.
+ */
+import { type Allocator, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type Work } from './allocator.js';
+
+/** Bits of the size word. */
+const FREE_BIT = 1;
+const PREV_FREE_BIT = 2;
+const SIZE_MASK = ~3;
+/** block_header_overhead: the size word every block keeps. */
+const HEADER = 4;
+/** block_size_min on 32-bit: next_free, prev_free and the next block's prev_phys. */
+const BLOCK_SIZE_MIN = 12;
+const FL_INDEX_MAX = 30;
+/** block_size_max: requests at or above it fail; pool blocks stay below it. */
+const BLOCK_SIZE_MAX = 2 ** FL_INDEX_MAX;
+/** The null block's slot: empty lists point at it, as at &control->block_null. */
+const NULL = 0;
+const DEFAULT_SL_LOG2 = 5;
+const DEFAULT_ALIGN = 4;
+
+/*
+ * Instruction costs (besides the metadata words counted as reads and writes). Counting each memory
+ * access as one instruction, the longest malloc path (a request of SMALL_BLOCK_SIZE or more, so
+ * rounded up, served from one huge free block: a second-level miss, a first-level ffs, the list
+ * emptied on both levels, a split, the remainder inserted) comes to 134 instructions + 16 reads +
+ * 18 writes = 168, the published "at most 168 x86 instructions" for TLSF malloc; tlsf-bsd's
+ * malloc_worst pattern (the same with a small request) comes to 158. The constants are calibrated
+ * to that figure (call/return and argument set-up of tlsf.c's helpers included), not taken from a
+ * compiler listing. The worst free (both neighbours merged, each alone in its first-level class)
+ * comes to 161. Requests aligned above `align` pay for the memalign steps on top.
+ */
+/** tlsf_malloc/tlsf_free entry and exit, adjust_request_size (align up, clamp to min and max). */
+const MALLOC_INSTRUCTIONS = 22;
+const FREE_INSTRUCTIONS = 12;
+/** mapping_insert below the small-block threshold: compare, shift. */
+const MAP_SMALL_INSTRUCTIONS = 5;
+/** mapping_insert above it: compare, fls (bsr), subtract, shift, xor, subtract. */
+const MAP_LARGE_INSTRUCTIONS = 9;
+/** mapping_search's round-up: fls, subtract, shift, decrement, add. */
+const ROUND_INSTRUCTIONS = 6;
+/** search_suitable_block: ~0 << sl, and with the second-level map, test, branch; ffs; list index. */
+const SEARCH_INSTRUCTIONS = 12;
+/** The first-level fallback: ~0 << (fl + 1), and, test, branch, ffs. */
+const SEARCH_FL_INSTRUCTIONS = 7;
+/** remove_free_block: unlink, compare with the head, branches. */
+const REMOVE_INSTRUCTIONS = 13;
+/** Clearing one bitmap bit: shift, not, and, test/branch. */
+const CLEAR_BIT_INSTRUCTIONS = 5;
+/** insert_free_block: list index, link, two bitmap bits set (shift, or each). */
+const INSERT_INSTRUCTIONS = 16;
+/** block_trim_free / block_can_split: add, compare, branch. */
+const TRIM_INSTRUCTIONS = 5;
+/** block_split: remaining block address and size, flag masks. */
+const SPLIT_INSTRUCTIONS = 18;
+/** block_mark_as_used / block_mark_as_free: next block address, flag masks. */
+const MARK_INSTRUCTIONS = 7;
+/** block_merge_prev / block_merge_next: flag test, branch; block_absorb's add when taken. */
+const MERGE_TEST_INSTRUCTIONS = 3;
+const ABSORB_INSTRUCTIONS = 5;
+/** tlsf_memalign: size with gap, align_ptr, gap test, the second align_ptr when the gap is too small. */
+const MEMALIGN_INSTRUCTIONS = 14;
+const REALIGN_INSTRUCTIONS = 8;
+
+const SL_LOG2_OPTION: OptionSpec = { kind: 'int', min: 1, max: 5, about: 'log2 of the number of second-level lists per first-level class (SL_INDEX_COUNT_LOG2)' };
+const ALIGN_OPTION: OptionSpec = { kind: 'size', min: 4, max: 64, pow2: true, about: 'alignment of every block size and payload address (ALIGN_SIZE)' };
+
+/** The parameters tlsf.c derives from SL_INDEX_COUNT_LOG2 and ALIGN_SIZE_LOG2. */
+export interface TlsfParameters {
+  slLog2: number;
+  alignLog2: number;
+  /** FL_INDEX_SHIFT = SL_INDEX_COUNT_LOG2 + ALIGN_SIZE_LOG2. */
+  flShift: number;
+  /** FL_INDEX_COUNT = FL_INDEX_MAX - FL_INDEX_SHIFT + 1. */
+  flCount: number;
+  /** SMALL_BLOCK_SIZE = 1 << FL_INDEX_SHIFT. */
+  smallBlock: number;
+  /** sizeof(control_t) on 32-bit. */
+  controlBytes: number;
+  /** Smallest payload: block_size_min, kept align - 4 modulo align. */
+  minPayload: number;
+}
+
+export function tlsfParameters(slLog2 = DEFAULT_SL_LOG2, align = DEFAULT_ALIGN): TlsfParameters {
+  const alignLog2 = 31 - Math.clz32(align);
+  const flShift = slLog2 + alignLog2;
+  const flCount = FL_INDEX_MAX - flShift + 1;
+  // control_t: block_null (prev_phys, size, next_free, prev_free), fl_bitmap, sl_bitmap[FL],
+  // blocks[FL][SL]: all 4-byte words on 32-bit, so no padding.
+  const controlBytes = 4 * 4 + 4 + 4 * flCount + 4 * flCount * (1 << slLog2);
+  return { slLog2, alignLog2, flShift, flCount, smallBlock: 1 << flShift, controlBytes, minPayload: payloadFor(BLOCK_SIZE_MIN, align) };
+}
+
+/** The smallest payload of at least `size` bytes whose block (header + payload) is a multiple of align. */
+function payloadFor(size: number, align: number): number {
+  return Math.ceil((size + HEADER) / align) * align - HEADER;
+}
+
+/** Where the pool's blocks go in a heap of `size` bytes at offset 0 of aligned memory. */
+function poolLayout(size: number, p: TlsfParameters, align: number): { firstHeader: number; firstPayload: number } {
+  // The first payload follows the control structure and the first block's size word, aligned.
+  const payload = Math.ceil((p.controlBytes + HEADER) / align) * align;
+  // The sentinel's size word must fit before the end (payload + size + 4 <= heap size), and the
+  // block (size + 4) is a multiple of align so the sentinel's payload address stays aligned too.
+  return { firstHeader: payload - HEADER, firstPayload: Math.floor((size - payload) / align) * align - HEADER };
+}
+
+export class TlsfAllocator implements Allocator {
+  readonly params: TlsfParameters;
+  readonly alignSize: number;
+  private readonly slLog2: number;
+  private readonly alignLog2: number;
+  private readonly flShift: number;
+  private readonly flCount: number;
+  private readonly smallBlock: number;
+  private readonly minPayload: number;
+  /** Bytes of the smallest block, header included (tlsf_memalign's gap_minimum, block_can_split's margin). */
+  private readonly minBlock: number;
+  private readonly start: number;
+  /** start modulo 2^30, for alignment arithmetic in 32 bits. */
+  private readonly startLow: number;
+  private readonly managed: number;
+  /** Offset of the first block's size word from start, and the pool's end (the sentinel's word end). */
+  private readonly poolStart: number;
+  private readonly poolEnd: number;
+
+  private flBitmap = 0;
+  private readonly slBitmap: Int32Array;
+  /** blocks[fl][sl], flattened: fl << sl_log2 | sl. */
+  private readonly heads: Int32Array;
+
+  // Block records by slot. `hdr` is the size word itself: payload size | FREE_BIT | PREV_FREE_BIT.
+  private hdr: Int32Array;
+  /** Payload offset from start (the size word is 4 bytes below). */
+  private off: Int32Array;
+  private nextPhys: Int32Array;
+  private prevPhys: Int32Array;
+  private nextFree: Int32Array;
+  private prevFree: Int32Array;
+  private slotTop = 1;
+  /** Recycled slots, chained through nextFree; -1 when none. */
+  private spare = -1;
+  private readonly firstBlock: number;
+  /** Live blocks: payload offset from start -> slot. */
+  private readonly used: LiveIndex;
+  private freeTotal = 0;
+  private freeCount = 0;
+  /** mapping_insert's results. */
+  private fli = 0;
+  private sli = 0;
+  lastBlock = 0;
+
+  constructor(base: number, size: number, slLog2 = DEFAULT_SL_LOG2, align = DEFAULT_ALIGN) {
+    const p = tlsfParameters(slLog2, align);
+    this.params = p;
+    this.alignSize = align;
+    this.slLog2 = slLog2;
+    this.alignLog2 = p.alignLog2;
+    this.flShift = p.flShift;
+    this.flCount = p.flCount;
+    this.smallBlock = p.smallBlock;
+    this.minPayload = p.minPayload;
+    this.minBlock = p.minPayload + HEADER;
+    this.start = Math.ceil(base / align) * align;
+    this.startLow = this.start % BLOCK_SIZE_MAX;
+    this.managed = Math.max(0, base + size - this.start);
+    this.used = new LiveIndex(this.managed, this.minBlock);
+    this.slBitmap = new Int32Array(p.flCount);
+    this.heads = new Int32Array(p.flCount << slLog2);
+    const initial = 64;
+    this.hdr = new Int32Array(initial);
+    this.off = new Int32Array(initial);
+    this.nextPhys = new Int32Array(initial);
+    this.prevPhys = new Int32Array(initial);
+    this.nextFree = new Int32Array(initial);
+    this.prevFree = new Int32Array(initial);
+
+    const pool = poolLayout(this.managed, p, align);
+    const firstPayload = Math.min(pool.firstPayload, BLOCK_SIZE_MAX - HEADER);
+    this.poolStart = pool.firstHeader;
+    this.firstBlock = NULL;
+    this.poolEnd = this.poolStart;
+    if (firstPayload < this.minPayload) return; // too small for a pool (misfit says so): every alloc fails
+    // tlsf_add_pool: one free block over the pool, then the zero-size used sentinel after it.
+    const first = this.newSlot();
+    const sentinel = this.newSlot();
+    this.firstBlock = first;
+    this.poolEnd = pool.firstHeader + HEADER + firstPayload + HEADER;
+    this.off[first] = pool.firstHeader + HEADER;
+    this.hdr[first] = firstPayload | FREE_BIT;
+    this.off[sentinel] = this.poolEnd;
+    this.hdr[sentinel] = 0 | PREV_FREE_BIT;
+    this.nextPhys[first] = sentinel;
+    this.prevPhys[sentinel] = first;
+    this.nextPhys[sentinel] = NULL;
+    this.prevPhys[first] = NULL;
+    this.mapInsert(firstPayload);
+    this.insertFree(first, firstPayload, this.fli, this.sli, { instructions: 0, reads: 0, writes: 0 });
+  }
+
+  alloc(size: number, align: number, work: Work): number {
+    work.instructions += MALLOC_INSTRUCTIONS;
+    if (!(size < BLOCK_SIZE_MAX)) return this.fail();
+    // adjust_request_size (a zero-byte request takes the minimum block, as the other emu allocators do).
+    const a = this.alignSize;
+    let adjust = ((size + HEADER + a - 1) & -a) - HEADER;
+    if (adjust < this.minPayload) adjust = this.minPayload;
+    if (adjust >= BLOCK_SIZE_MAX) return this.fail();
+    // Alignments are powers of two (the scenario reader checks); one at or above block_size_max cannot fit.
+    const aligned = align > a;
+    let want = adjust;
+    if (aligned) {
+      // tlsf_memalign: room for the request, the alignment and a leading block to trim off.
+      work.instructions += MEMALIGN_INSTRUCTIONS;
+      if (align >= BLOCK_SIZE_MAX) return this.fail();
+      want = (adjust + align + this.minBlock + align - 1) & -align;
+      if (want >= BLOCK_SIZE_MAX) return this.fail();
+    }
+
+    // block_locate_free: mapping_search, search_suitable_block, remove_free_block.
+    this.mapSearch(want, work);
+    let fl = this.fli;
+    if (fl >= this.flCount) return this.fail();
+    const sl = this.sli;
+    work.instructions += SEARCH_INSTRUCTIONS;
+    work.reads += 1; // sl_bitmap[fl]
+    let slMap = this.slBitmap[fl] & (-1 << sl);
+    if (slMap === 0) {
+      work.instructions += SEARCH_FL_INSTRUCTIONS;
+      work.reads += 1; // fl_bitmap
+      const flMap = this.flBitmap & (-1 << (fl + 1));
+      if (flMap === 0) return this.fail();
+      fl = 31 - Math.clz32(flMap & -flMap);
+      work.reads += 1; // sl_bitmap of the class found
+      slMap = this.slBitmap[fl];
+    }
+    const sl2 = 31 - Math.clz32(slMap & -slMap);
+    work.reads += 1; // blocks[fl][sl]
+    let block = this.heads[(fl << this.slLog2) | sl2];
+    let blockSize = this.hdr[block] & SIZE_MASK;
+    this.removeFree(block, blockSize, fl, sl2, work);
+
+    if (aligned) {
+      // The payload address aligned up; a gap too small to be a block moves one more alignment on.
+      // (startLow keeps the address arithmetic in 32 bits: align < 2^30 divides 2^30.)
+      let gap = (align - ((this.startLow + this.off[block]) & (align - 1))) & (align - 1);
+      if (gap !== 0 && gap < this.minBlock) {
+        work.instructions += REALIGN_INSTRUCTIONS;
+        gap += (Math.max(this.minBlock - gap, align) + align - 1) & -align;
+      }
+      if (gap !== 0) {
+        // block_trim_free_leading: the gap (less the new block's header) goes back as a free block.
+        const lead = block;
+        block = this.split(lead, gap - HEADER, work);
+        this.hdr[block] |= PREV_FREE_BIT;
+        this.mapInsert(gap - HEADER, work);
+        this.insertFree(lead, gap - HEADER, this.fli, this.sli, work);
+        blockSize -= gap;
+      }
+    }
+
+    // block_prepare_used: block_trim_free, then block_mark_as_used.
+    work.instructions += TRIM_INSTRUCTIONS;
+    work.reads += 1; // the block's size word
+    if (blockSize >= adjust + this.minBlock) {
+      const rest = this.split(block, adjust, work);
+      const restSize = blockSize - adjust - HEADER;
+      this.hdr[rest] |= PREV_FREE_BIT;
+      this.mapInsert(restSize, work);
+      this.insertFree(rest, restSize, this.fli, this.sli, work);
+      blockSize = adjust;
+    }
+    work.instructions += MARK_INSTRUCTIONS;
+    work.reads += 1; // next block's size word
+    work.writes += 2; // its prev-free bit cleared, this block's free bit cleared
+    this.hdr[this.nextPhys[block]] &= ~PREV_FREE_BIT;
+    this.hdr[block] &= ~FREE_BIT;
+    const offset = this.off[block];
+    this.used.set(offset, block);
+    this.lastBlock = blockSize + HEADER;
+    return this.start + offset;
+  }
+
+  free(addr: number, work: Work): number {
+    const key = addr - this.start;
+    let block = this.used.get(key);
+    if (block === 0 || this.off[block] !== key) return 0; // not a live block's address
+    this.used.remove(key);
+    work.instructions += FREE_INSTRUCTIONS + MARK_INSTRUCTIONS + 2 * MERGE_TEST_INSTRUCTIONS;
+    const hdr = this.hdr;
+    let size = hdr[block] & SIZE_MASK;
+    const released = size + HEADER;
+    // block_mark_as_free: the next block learns this one is free and where it starts.
+    const next = this.nextPhys[block];
+    work.reads += 2; // this size word, next size word
+    work.writes += 3; // next's prev_phys, next's size word, this size word
+    hdr[next] |= PREV_FREE_BIT;
+    hdr[block] |= FREE_BIT;
+
+    // block_merge_prev.
+    if (hdr[block] & PREV_FREE_BIT) {
+      const prev = this.prevPhys[block];
+      const prevSize = hdr[prev] & SIZE_MASK;
+      work.instructions += ABSORB_INSTRUCTIONS;
+      work.reads += 2; // prev_phys, prev's size word
+      work.writes += 2; // prev's size word, next's prev_phys
+      this.mapInsert(prevSize, work);
+      this.removeFree(prev, prevSize, this.fli, this.sli, work);
+      size += prevSize + HEADER;
+      hdr[prev] += size - prevSize; // flags kept
+      this.nextPhys[prev] = next;
+      this.prevPhys[next] = prev;
+      this.dropSlot(block);
+      block = prev;
+    }
+    // block_merge_next.
+    work.reads += 1; // next's size word
+    if (hdr[next] & FREE_BIT) {
+      const nextSize = hdr[next] & SIZE_MASK;
+      work.instructions += ABSORB_INSTRUCTIONS;
+      work.writes += 2; // this size word, the block after next: its prev_phys
+      this.mapInsert(nextSize, work);
+      this.removeFree(next, nextSize, this.fli, this.sli, work);
+      size += nextSize + HEADER;
+      hdr[block] += nextSize + HEADER;
+      const after = this.nextPhys[next];
+      this.nextPhys[block] = after;
+      this.prevPhys[after] = block;
+      this.dropSlot(next);
+    }
+    // block_insert.
+    this.mapInsert(size, work);
+    this.insertFree(block, size, this.fli, this.sli, work);
+    return released;
+  }
+
+  capacity(): number {
+    return this.managed;
+  }
+
+  usedBytes(): number {
+    return this.managed - this.freeTotal;
+  }
+
+  /** Payload bytes of all free blocks (what tlsf_walk_pool reports); their size words count as used. */
+  freeBytes(): number {
+    return this.freeTotal;
+  }
+
+  /** The largest free payload: the highest non-empty list, searched for its biggest block. */
+  largestFree(): number {
+    if (this.flBitmap === 0) return 0;
+    const fl = 31 - Math.clz32(this.flBitmap);
+    const sl = 31 - Math.clz32(this.slBitmap[fl]);
+    let largest = 0;
+    for (let b = this.heads[(fl << this.slLog2) | sl]; b !== NULL; b = this.nextFree[b]) {
+      const size = this.hdr[b] & SIZE_MASK;
+      if (size > largest) largest = size;
+    }
+    return largest;
+  }
+
+  diagnostics(): Record<string, number> {
+    return { control_bytes: this.params.controlBytes, free_blocks: this.freeCount };
+  }
+
+  /** mapping_insert, for tests: the (fl, sl) list a free block of `size` payload bytes sits in. */
+  mapping(size: number): [number, number] {
+    this.mapInsert(size);
+    return [this.fli, this.sli];
+  }
+
+  /** mapping_search, for tests: the first list an allocation of `size` payload bytes looks in. */
+  searchMapping(size: number): [number, number] {
+    this.mapSearch(size, { instructions: 0, reads: 0, writes: 0 });
+    return [this.fli, this.sli];
+  }
+
+  /** Number of free blocks (what the bitmaps index). */
+  freeBlockCount(): number {
+    return this.freeCount;
+  }
+
+  /** tlsf_check and tlsf_check_pool: bitmaps against lists, list members, then the physical walk. */
+  check(): string[] {
+    const problems: string[] = [];
+    const hdr = this.hdr;
+    const slCount = 1 << this.slLog2;
+    const limit = this.slotTop + 1;
+    let listed = 0;
+    let listedBytes = 0;
+    if (this.flBitmap >>> this.flCount !== 0 && this.flCount < 32) problems.push(`first-level bitmap has bits above class ${this.flCount - 1}`);
+    for (let i = 0; i < this.flCount; i++) {
+      const flBit = (this.flBitmap >>> i) & 1;
+      const slList = this.slBitmap[i];
+      if (!flBit && slList !== 0) problems.push(`first-level bit ${i} is clear but its second-level map is ${slList >>> 0}`);
+      if (flBit && slList === 0) problems.push(`first-level bit ${i} is set but its second-level map is empty`);
+      if (slCount < 32 && slList >>> slCount !== 0) problems.push(`second-level map ${i} has bits above list ${slCount - 1}`);
+      for (let j = 0; j < slCount; j++) {
+        const slBit = (slList >>> j) & 1;
+        let b = this.heads[(i << this.slLog2) | j];
+        if (!slBit) {
+          if (b !== NULL) problems.push(`list (${i}, ${j}) is marked empty but holds the block at ${this.addrOf(b)}`);
+          continue;
+        }
+        if (b === NULL) problems.push(`list (${i}, ${j}) is marked non-empty but is empty`);
+        let prev = NULL;
+        for (let steps = 0; b !== NULL; steps++) {
+          if (steps > limit) {
+            problems.push(`list (${i}, ${j}) does not end`);
+            break;
+          }
+          const at = this.addrOf(b);
+          const size = hdr[b] & SIZE_MASK;
+          if (!(hdr[b] & FREE_BIT)) problems.push(`block at ${at} is on list (${i}, ${j}) but not marked free`);
+          if (hdr[b] & PREV_FREE_BIT) problems.push(`block at ${at} and the free block before it were not coalesced`);
+          const next = this.nextPhys[b];
+          if (hdr[next] & FREE_BIT) problems.push(`block at ${at} and the free block after it were not coalesced`);
+          if (!(hdr[next] & PREV_FREE_BIT)) problems.push(`block after the free block at ${at} does not have its prev-free bit set`);
+          if (size < this.minPayload) problems.push(`free block at ${at} is ${size} bytes, below the minimum ${this.minPayload}`);
+          this.mapInsert(size);
+          if (this.fli !== i || this.sli !== j) problems.push(`free block at ${at} (${size} bytes) belongs in list (${this.fli}, ${this.sli}), found in (${i}, ${j})`);
+          if (this.prevFree[b] !== prev) problems.push(`free block at ${at} has a broken prev_free link`);
+          listed++;
+          listedBytes += size;
+          prev = b;
+          b = this.nextFree[b];
+        }
+      }
+    }
+    if (listed !== this.freeCount) problems.push(`the lists hold ${listed} free blocks, the count says ${this.freeCount}`);
+    if (listedBytes !== this.freeTotal) problems.push(`the lists hold ${listedBytes} free bytes, accounting says ${this.freeTotal}`);
+    this.walkPool(problems, listed);
+    return problems;
+  }
+
+  /** tlsf_walk_pool with tlsf_check_pool's walker: prev-free bits, sizes adding up to the pool. */
+  private walkPool(problems: string[], listed: number): void {
+    if (this.firstBlock === NULL) return;
+    const hdr = this.hdr;
+    let expected = this.poolStart + HEADER;
+    let prevFree = false;
+    let prev = NULL;
+    let free = 0;
+    let freeBytes = 0;
+    let usedBlocks = 0;
+    let b = this.firstBlock;
+    for (let steps = 0; ; steps++) {
+      if (steps > this.slotTop) {
+        problems.push('the physical block chain does not end at the sentinel');
+        return;
+      }
+      const size = hdr[b] & SIZE_MASK;
+      const at = this.start + this.off[b];
+      if (this.off[b] !== expected) problems.push(`block at ${at} should start at ${this.start + expected}: the sizes before it do not add up`);
+      if (at % this.alignSize !== 0) problems.push(`block at ${at} is not aligned to ${this.alignSize}`);
+      if (!!(hdr[b] & PREV_FREE_BIT) !== prevFree) problems.push(`block at ${at} has its prev-free bit ${prevFree ? 'clear' : 'set'} but the block before it is ${prevFree ? 'free' : 'used'}`);
+      if (this.prevPhys[b] !== prev) problems.push(`block at ${at} has a broken prev_phys link`);
+      if (size === 0) break; // the sentinel
+      const isFree = (hdr[b] & FREE_BIT) !== 0;
+      if (isFree && prevFree) problems.push(`free blocks before ${at} and at ${at} were not coalesced`);
+      if ((size + HEADER) % this.alignSize !== 0) problems.push(`block at ${at} is ${size} bytes: its block is not a multiple of ${this.alignSize}`);
+      if (isFree) {
+        free++;
+        freeBytes += size;
+      } else {
+        usedBlocks++;
+        if (this.used.get(this.off[b]) !== b) problems.push(`used block at ${at} is not among the live blocks`);
+      }
+      expected = this.off[b] + size + HEADER;
+      prevFree = isFree;
+      prev = b;
+      b = this.nextPhys[b];
+    }
+    if (expected !== this.poolEnd) problems.push(`the sentinel is at ${this.start + expected}, the pool ends at ${this.start + this.poolEnd}`);
+    if (free !== listed) problems.push(`the pool holds ${free} free blocks, the lists ${listed}`);
+    if (freeBytes !== this.freeTotal) problems.push(`the pool holds ${freeBytes} free bytes, accounting says ${this.freeTotal}`);
+    if (usedBlocks !== this.used.size) problems.push(`the pool holds ${usedBlocks} used blocks, ${this.used.size} are live`);
+  }
+
+  private addrOf(b: number): number {
+    return this.start + this.off[b];
+  }
+
+  private fail(): number {
+    this.lastBlock = 0;
+    return -1;
+  }
+
+  private mapInsert(size: number, work?: Work): void {
+    if (size < this.smallBlock) {
+      if (work) work.instructions += MAP_SMALL_INSTRUCTIONS;
+      this.fli = 0;
+      this.sli = size >>> this.alignLog2;
+    } else {
+      if (work) work.instructions += MAP_LARGE_INSTRUCTIONS;
+      const fl = 31 - Math.clz32(size);
+      this.sli = (size >>> (fl - this.slLog2)) ^ (1 << this.slLog2);
+      this.fli = fl - (this.flShift - 1);
+    }
+  }
+
+  /** mapping_search: round up to the next list boundary, so any block found is big enough. */
+  private mapSearch(size: number, work: Work): void {
+    if (size >= this.smallBlock) {
+      work.instructions += ROUND_INSTRUCTIONS;
+      size += (1 << (31 - Math.clz32(size) - this.slLog2)) - 1;
+    }
+    this.mapInsert(size, work);
+  }
+
+  /** remove_free_block. */
+  private removeFree(b: number, size: number, fl: number, sl: number, work: Work): void {
+    work.instructions += REMOVE_INSTRUCTIONS;
+    work.reads += 3; // prev_free, next_free, the list head
+    work.writes += 2; // next->prev_free, prev->next_free
+    const prev = this.prevFree[b];
+    const next = this.nextFree[b];
+    this.prevFree[next] = prev;
+    this.nextFree[prev] = next;
+    const i = (fl << this.slLog2) | sl;
+    if (this.heads[i] === b) {
+      work.writes += 1;
+      this.heads[i] = next;
+      if (next === NULL) {
+        work.instructions += CLEAR_BIT_INSTRUCTIONS;
+        work.reads += 1;
+        work.writes += 1;
+        const map = (this.slBitmap[fl] &= ~(1 << sl));
+        if (map === 0) {
+          work.instructions += CLEAR_BIT_INSTRUCTIONS;
+          work.reads += 1;
+          work.writes += 1;
+          this.flBitmap &= ~(1 << fl);
+        }
+      }
+    }
+    this.freeTotal -= size;
+    this.freeCount--;
+  }
+
+  /** insert_free_block: push on the head of its list and set both bitmap bits. */
+  private insertFree(b: number, size: number, fl: number, sl: number, work: Work): void {
+    work.instructions += INSERT_INSTRUCTIONS;
+    work.reads += 3; // the list head, fl_bitmap, sl_bitmap[fl]
+    work.writes += 6; // b->next_free, b->prev_free, head->prev_free, the head, both bitmaps
+    const i = (fl << this.slLog2) | sl;
+    const current = this.heads[i];
+    this.nextFree[b] = current;
+    this.prevFree[b] = NULL;
+    this.prevFree[current] = b;
+    this.heads[i] = b;
+    this.flBitmap |= 1 << fl;
+    this.slBitmap[fl] |= 1 << sl;
+    this.freeTotal += size;
+    this.freeCount++;
+  }
+
+  /**
+   * block_split: block b keeps `keep` payload bytes; the rest becomes a new free block after it
+   * (linked physically, not yet on a list), which is returned. The caller sets its prev-free bit.
+   */
+  private split(b: number, keep: number, work: Work): number {
+    work.instructions += SPLIT_INSTRUCTIONS;
+    work.reads += 2; // b's size word, the next block's size word
+    work.writes += 5; // rest's size word, b's size word, next's prev_phys and size word, rest's prev_phys
+    const r = this.newSlot();
+    const hdr = this.hdr;
+    const total = hdr[b] & SIZE_MASK;
+    this.off[r] = this.off[b] + keep + HEADER;
+    hdr[r] = (total - keep - HEADER) | FREE_BIT;
+    hdr[b] = keep | (hdr[b] & 3);
+    const next = this.nextPhys[b];
+    hdr[next] |= PREV_FREE_BIT;
+    this.nextPhys[r] = next;
+    this.prevPhys[next] = r;
+    this.prevPhys[r] = b;
+    this.nextPhys[b] = r;
+    return r;
+  }
+
+  private newSlot(): number {
+    const s = this.spare;
+    if (s >= 0) {
+      this.spare = this.nextFree[s];
+      return s;
+    }
+    if (this.slotTop === this.hdr.length) this.growSlots();
+    return this.slotTop++;
+  }
+
+  private dropSlot(s: number): void {
+    this.nextFree[s] = this.spare;
+    this.spare = s;
+  }
+
+  private growSlots(): void {
+    const n = this.hdr.length * 2;
+    const grow = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.hdr = grow(this.hdr);
+    this.off = grow(this.off);
+    this.nextPhys = grow(this.nextPhys);
+    this.prevPhys = grow(this.prevPhys);
+    this.nextFree = grow(this.nextFree);
+    this.prevFree = grow(this.prevFree);
+  }
+}
+
+function optionsOf(options: AllocatorOptions): { slLog2: number; align: number } {
+  return { slLog2: Number(options.sl_log2 ?? DEFAULT_SL_LOG2), align: Number(options.align ?? DEFAULT_ALIGN) };
+}
+
+/**
+ * Why a heap of `size` bytes cannot hold TLSF: the control structure, the pool overhead (the first
+ * block's size word and the sentinel's) and one minimum block must fit, and the pool's block must
+ * stay below block_size_max (tlsf_add_pool refuses a bigger pool).
+ */
+function misfit(size: number, options: AllocatorOptions): string | null {
+  const { slLog2, align } = optionsOf(options);
+  const p = tlsfParameters(slLog2, align);
+  const pool = poolLayout(size, p, align);
+  const needed = pool.firstHeader + 2 * HEADER + p.minPayload;
+  if (pool.firstPayload < p.minPayload) {
+    const gap = pool.firstHeader - p.controlBytes;
+    return `TLSF needs ${needed} bytes: a ${p.controlBytes}-byte control structure, ${2 * HEADER} bytes of pool overhead${gap > 0 ? `, ${gap} bytes to align the pool` : ''} and a ${p.minPayload}-byte minimum block`;
+  }
+  if (pool.firstPayload >= BLOCK_SIZE_MAX) return `a TLSF pool holds blocks below ${BLOCK_SIZE_MAX} bytes (block_size_max); ${size} bytes is too big for one pool`;
+  return null;
+}
+
+export const tlsf: AllocatorEntry = {
+  options: { sl_log2: SL_LOG2_OPTION, align: ALIGN_OPTION },
+  freesBlocks: true,
+  scopes: false,
+  modes: false,
+  errorCodes: false,
+  grows: false,
+  // Good fit rounds a request up to the next list: a block freed alone between used neighbours sits
+  // in its own size's list, below the rounded search, so asking again can fail (see the tests).
+  reuseGuaranteed: false,
+  bound: {
+    // M(n - 2) is Robson's best-fit figure, asymptotic in n; below n = 4 it drops under Robson's
+    // bound for every allocator, M(1 + log2(n) / 2), which no allocator beats: take the larger.
+    formula: 'M(n - 2), at least M(1 + log2(n)/2)',
+    source: 'o1heap README (best fit / TLSF), Robson 1974 for small n',
+    bytes: (m, n) => m * Math.max(n - 2, 1 + Math.log2(Math.max(1, n)) / 2),
+  },
+  misfit: (size, options) => misfit(size, options),
+  create: (base, size, options) => {
+    const { slLog2, align } = optionsOf(options);
+    return new TlsfAllocator(base, size, slLog2, align);
+  },
+};
+
+/** Heaps with up to this many minimum-block-sized buckets index their live blocks directly. */
+const DENSE_INDEX_MAX = 1 << 22;
+
+/**
+ * Live blocks by payload offset. Two live payloads are at least one minimum block (16 bytes, or the
+ * alignment when larger) apart, so offset >> log2(minimum block) names at most one live block: up
+ * to DENSE_INDEX_MAX buckets (64 MiB of heap) a direct Int32Array holds slot numbers (0 = none; a
+ * quarter of a byte per heap byte, its untouched pages cost nothing), and the caller confirms the
+ * block's offset. Bigger heaps use linear probing over typed arrays with backward-shift deletion.
+ * Either way no per-operation objects: a Map was most of the time of an alloc + free pair.
+ */
+class LiveIndex {
+  private readonly dense: Int32Array;
+  private readonly bucketLog2: number;
+  private keys = new Int32Array(0);
+  private values = new Int32Array(0);
+  private mask = 0;
+  private shift = 0;
+  size = 0;
+
+  constructor(capacity: number, minBlock: number) {
+    this.bucketLog2 = 31 - Math.clz32(minBlock);
+    const buckets = Math.floor(capacity / minBlock) + 1;
+    if (buckets <= DENSE_INDEX_MAX) {
+      this.dense = new Int32Array(buckets);
+    } else {
+      this.dense = new Int32Array(0);
+      this.keys = new Int32Array(64).fill(-1);
+      this.values = new Int32Array(64);
+      this.mask = 63;
+      this.shift = 26;
+    }
+  }
+
+  set(key: number, slot: number): void {
+    this.size++;
+    if (this.dense.length !== 0) {
+      this.dense[key >>> this.bucketLog2] = slot;
+      return;
+    }
+    if (this.size * 2 > this.mask + 1) this.rehash();
+    this.put(key, slot);
+  }
+
+  /** The slot of the live block at `key`, or 0; a dense index may answer with the block whose bucket it is. */
+  get(key: number): number {
+    if (this.dense.length !== 0) {
+      const i = key >>> this.bucketLog2;
+      return key >= 0 && i < this.dense.length ? this.dense[i] : 0;
+    }
+    const keys = this.keys;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (keys[i] !== key && keys[i] !== -1) i = (i + 1) & this.mask;
+    return keys[i] === -1 ? 0 : this.values[i];
+  }
+
+  /** Forgets the live block at `key` (which get() just confirmed). */
+  remove(key: number): void {
+    this.size--;
+    if (this.dense.length !== 0) {
+      this.dense[key >>> this.bucketLog2] = 0;
+      return;
+    }
+    const keys = this.keys;
+    const values = this.values;
+    const mask = this.mask;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (keys[i] !== key) i = (i + 1) & mask;
+    // Backward shift: pull later entries of the probe run into the hole when their home allows it.
+    let hole = i;
+    for (let j = (i + 1) & mask; keys[j] !== -1; j = (j + 1) & mask) {
+      const home = Math.imul(keys[j], 0x9e3779b1) >>> this.shift;
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        keys[hole] = keys[j];
+        values[hole] = values[j];
+        hole = j;
+      }
+    }
+    keys[hole] = -1;
+  }
+
+  private put(key: number, slot: number): void {
+    const keys = this.keys;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (keys[i] !== -1) i = (i + 1) & this.mask;
+    keys[i] = key;
+    this.values[i] = slot;
+  }
+
+  private rehash(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    const n = oldKeys.length * 2;
+    this.keys = new Int32Array(n).fill(-1);
+    this.values = new Int32Array(n);
+    this.mask = n - 1;
+    this.shift--;
+    for (let i = 0; i < oldKeys.length; i++) if (oldKeys[i] !== -1) this.put(oldKeys[i], oldValues[i]);
+  }
+}
