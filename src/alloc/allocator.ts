@@ -122,6 +122,8 @@ export interface AllocatorEntry {
   invalidFreeError?: number;
   /** Whether the heap takes `grow` steps. */
   grows: boolean;
+  /** All blocks one size (pool): any free block serves any request it can, so there is no external fragmentation. */
+  fixedBlocks?: boolean;
   /** Whether freeing a block and asking again for the same size and alignment must succeed. */
   reuseGuaranteed: boolean;
   /** The allocator's own published worst-case bound, where there is one. */

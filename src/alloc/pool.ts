@@ -166,6 +166,7 @@ export const pool: AllocatorEntry = {
   modes: false,
   errorCodes: false,
   grows: false,
+  fixedBlocks: true,
   reuseGuaranteed: true,
   // A pool never fragments for requests up to its block size: capacity x block is exactly what it needs.
   bound: null,

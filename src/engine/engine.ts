@@ -431,14 +431,15 @@ class Engine {
     this.verify(heap, op.line);
   }
 
-  /** memory.grow: the page count before, or -1 (a grow-failed fault, handled like a failed allocation). */
+  /** memory.grow: the page count before, or -1 (a grow-failed fault; the program sees -1 and goes on). */
   private grow(op: Extract<Op, { kind: 'grow' }>): void {
     const heap = this.heaps.get(op.heap)!;
+    const oldCapacity = heap.allocator.capacity();
     const before = heap.allocator.grow!(op.pages, this.work);
     const cycles = this.spent(heap);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'grow', line: op.line, heap: heap.name, pages: op.pages, old_pages: before, capacity: heap.allocator.capacity(), cycles });
+    if (before < 0) this.fault('grow-failed', op.line, 'precise', heap.name, null, `memory.grow(${op.pages}) returned -1${this.heapDiagnostics(heap)}`);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'grow', line: op.line, heap: heap.name, pages: op.pages, old_pages: before, old_capacity: oldCapacity, capacity: heap.allocator.capacity(), cycles });
     this.clock += cycles;
-    if (before < 0) this.failAlloc('grow-failed', heap, null, op.line, `memory.grow(${op.pages}) returned -1${this.heapDiagnostics(heap)}`);
     this.verify(heap, op.line);
   }
 

@@ -23,7 +23,11 @@ export interface HeapSummary {
   requested: number;
   peak_requested: number;
   peak_request_size: number;
-  min_request_size: number;
+  /** Smallest and largest request granted: the size ratio n of the worst-case bounds. */
+  min_granted_size: number;
+  max_granted_size: number;
+  /** Bytes the allocator holds before any allocation (control structure, pool overhead). */
+  fixed_overhead: number;
   high_water: number;
   allocs: number;
   frees: number;
@@ -83,8 +87,11 @@ export class Heap {
   peakRequested = 0;
   peakInUse = 0;
   peakRequestSize = 0;
-  /** Smallest non-zero request, for the size ratio n of the worst-case bounds. */
-  minRequestSize = 0;
+  /** Smallest non-zero and largest granted requests, for the size ratio n of the worst-case bounds. */
+  minGranted = 0;
+  maxGranted = 0;
+  /** What the allocator uses before any allocation; internal fragmentation leaves it out. */
+  readonly fixedOverhead: number;
   /** Highest payload end reached, as an offset from the heap's base. */
   highWater = 0;
   readonly allocCycles = new Distribution();
@@ -94,6 +101,7 @@ export class Heap {
 
   constructor(setup: HeapSetup) {
     Object.assign(this, setup);
+    this.fixedOverhead = setup.allocator.usedBytes();
   }
 
   recordAlloc(addr: number, size: number, cycles: number): void {
@@ -102,7 +110,8 @@ export class Heap {
     this.requested += size;
     if (this.requested > this.peakRequested) this.peakRequested = this.requested;
     if (size > this.peakRequestSize) this.peakRequestSize = size;
-    if (size > 0 && (size < this.minRequestSize || this.minRequestSize === 0)) this.minRequestSize = size;
+    if (size > 0 && (size < this.minGranted || this.minGranted === 0)) this.minGranted = size;
+    if (size > this.maxGranted) this.maxGranted = size;
     const used = this.allocator.usedBytes();
     if (used > this.peakInUse) this.peakInUse = used;
     const end = addr + size - this.base;
@@ -131,10 +140,10 @@ export class Heap {
   bounds(): WorstCaseBounds | null {
     if (!this.entry.freesBlocks) return null;
     const m = this.peakRequested;
-    const n = this.minRequestSize > 0 ? this.peakRequestSize / this.minRequestSize : 1;
+    const n = this.minGranted > 0 ? this.maxGranted / this.minGranted : 1;
     const own = this.entry.bound;
     const cap = (bytes: number) => Math.min(Math.ceil(bytes), Number.MAX_SAFE_INTEGER);
-    return { robson: cap(robsonBound(m, this.minRequestSize, this.peakRequestSize)), allocator: own ? cap(own.bytes(m, n)) : null, allocator_formula: own?.formula ?? null };
+    return { robson: cap(robsonBound(m, this.minGranted, this.maxGranted)), allocator: own ? cap(own.bytes(m, n)) : null, allocator_formula: own?.formula ?? null };
   }
 
   snapshot(): HeapSnapshot {
@@ -145,7 +154,7 @@ export class Heap {
       in_use: this.allocator.usedBytes(),
       free,
       largest_free: largest,
-      ext_frag_ppm: ppm(free - Math.min(largest, free), free),
+      ext_frag_ppm: this.entry.fixedBlocks ? 0 : ppm(free - Math.min(largest, free), free),
       live_blocks: this.liveBlocks,
       requested: this.requested,
     };
@@ -163,7 +172,9 @@ export class Heap {
       requested: this.requested,
       peak_requested: this.peakRequested,
       peak_request_size: this.peakRequestSize,
-      min_request_size: this.minRequestSize,
+      min_granted_size: this.minGranted,
+      max_granted_size: this.maxGranted,
+      fixed_overhead: this.fixedOverhead,
       high_water: this.highWater,
       allocs: this.allocs,
       frees: this.frees,
@@ -172,7 +183,8 @@ export class Heap {
       free: s.free,
       largest_free: s.largest_free,
       ext_frag_ppm: s.ext_frag_ppm,
-      int_frag_ppm: ppm(s.in_use - Math.min(this.requested, s.in_use), s.in_use),
+      // Headers, rounding and padding of the live blocks, as a share of the bytes they take.
+      int_frag_ppm: ppm(Math.max(0, s.in_use - this.fixedOverhead - this.requested), s.in_use - this.fixedOverhead),
       // Johnstone & Wilson's measure 4: heap high-water mark over peak live bytes.
       peak_ratio_ppm: ppm(this.highWater, this.peakRequested),
       bounds: this.bounds(),

@@ -25,7 +25,7 @@ export function formatSummary(result: RunResult): string {
     const bounds = [['heap', 'capacity', 'sizes', 'Robson', 'own bound', 'verdict']];
     for (const h of summary.heaps) {
       const b = h.bounds;
-      const sizes = `${group(h.min_request_size)}..${group(h.peak_request_size)}`;
+      const sizes = `${group(h.min_granted_size)}..${group(h.max_granted_size)}`;
       if (!b) {
         bounds.push([h.name, group(h.capacity), sizes, '-', '-', 'freed memory is not reused']);
         continue;
