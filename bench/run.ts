@@ -26,7 +26,7 @@ const WORKLOAD_OPS = 1_000_000;
 
 /** Every allocator whose free gives memory back (bump's does not), with the options the workload needs. */
 const HEAPS: Record<string, string> = {
-  tlsf: '',
+  tlsf: ', options: {align: 8}',
   'first-fit': '',
   'best-fit': '',
   buddy: '',
