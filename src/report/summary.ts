@@ -11,11 +11,12 @@ export function formatSummary(result: RunResult): string {
   lines.push(`ops ${group(summary.ops)}   cycles ${group(summary.cycles)}${frames}   events ${group(result.events)}${summary.halted ? '   HALTED' : ''}`);
   if (summary.heaps.length > 0) {
     lines.push('');
-    const rows = [['heap', 'allocator', 'capacity', 'peak in use', 'peak requested', 'allocs', 'frees', 'failed', 'ext frag', 'int frag', 'alloc cycles p50/p99/max', 'free p50/max']];
+    const rows = [['heap', 'allocator', 'capacity', 'peak in use', 'peak requested', 'allocs', 'frees', 'failed', 'ext frag', 'int frag', 'heap/live', 'alloc cycles p50/p99/max', 'free p50/max']];
     for (const h of summary.heaps) {
       rows.push([
         h.name, h.allocator, formatBytes(h.capacity), group(h.peak_in_use), group(h.peak_requested), group(h.allocs), group(h.frees), group(h.failed),
-        percent(h.ext_frag_ppm), percent(h.int_frag_ppm),
+        // Johnstone and Wilson's measure 4: the heap's high-water mark over peak live bytes.
+        percent(h.ext_frag_ppm), percent(h.int_frag_ppm), `${(h.peak_ratio_ppm / 1_000_000).toFixed(2)}x`,
         `${group(h.alloc_cycles.p50)}/${group(h.alloc_cycles.p99)}/${group(h.alloc_cycles.max)}`,
         `${group(h.free_cycles.p50)}/${group(h.free_cycles.max)}`,
       ]);
