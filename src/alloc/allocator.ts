@@ -118,8 +118,6 @@ export interface AllocatorEntry {
   modes: boolean;
   /** Whether failures carry the real API's error code (`lastError`, recorded in the alloc event). */
   errorCodes: boolean;
-  /** The error code the real API returns for a free of an unknown block. */
-  invalidFreeError?: number;
   /** Whether the heap takes `grow` steps. */
   grows: boolean;
   /** All blocks one size (pool): any free block serves any request it can, so there is no external fragmentation. */

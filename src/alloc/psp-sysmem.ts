@@ -25,7 +25,6 @@ import {
 export const GRAIN = 0x100;
 
 /** Error codes (PPSSPP's names; values as printed by pspautotests sysmem/partition.expected). */
-export const SCE_KERNEL_ERROR_UNKNOWN_UID = 0x800200cb;
 export const SCE_KERNEL_ERROR_ILLEGAL_MEMBLOCKTYPE = 0x800200d8;
 export const SCE_KERNEL_ERROR_MEMBLOCK_ALLOC_FAILED = 0x800200d9;
 export const SCE_KERNEL_ERROR_ILLEGAL_ALIGNMENT_SIZE = 0x800200e4;
@@ -277,7 +276,6 @@ export const pspSysmem: AllocatorEntry = {
   modes: true,
   errorCodes: true,
   // sysmem/partition.expected: "Free deleted: 800200CB", "Free invalid: 800200CB".
-  invalidFreeError: SCE_KERNEL_ERROR_UNKNOWN_UID,
   grows: false,
   reuseGuaranteed: true,
   bound: null,
