@@ -163,7 +163,7 @@ test('best-fit: check() reports a corrupted free list', (t) => {
 test('best-fit: entry and bound', (t) => {
   t.deepEqual(bestFit.options, {});
   t.true(bestFit.freesBlocks && bestFit.reuseGuaranteed);
-  t.false(bestFit.scopes || bestFit.modes || bestFit.errorCodes || bestFit.grows);
+  t.falsy(bestFit.scopes || bestFit.modes || bestFit.errorCodes || bestFit.grows);
   const bound = bestFit.bound!;
   t.is(bound.formula, 'M(n - 2)');
   t.is(bound.bytes(1000, 10), 8000); // as published from n = 4 on

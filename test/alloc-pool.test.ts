@@ -120,7 +120,7 @@ test('pool: a capacity larger than fits is clamped when created directly', (t) =
 test('pool: entry', (t) => {
   t.deepEqual(Object.keys(pool.options), ['block', 'capacity', 'align']);
   t.true(pool.freesBlocks && pool.reuseGuaranteed);
-  t.false(pool.scopes || pool.modes || pool.errorCodes || pool.grows);
+  t.falsy(pool.scopes || pool.modes || pool.errorCodes || pool.grows);
   t.is(pool.bound, null);
   const p = pool.create(BASE, 1024, {}, CTX);
   t.deepEqual(p.diagnostics!(), { block_size: 64, blocks: 16, blocks_used: 0, peak_blocks_used: 0 });

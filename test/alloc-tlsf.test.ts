@@ -247,7 +247,7 @@ test('tlsf: misfit for a heap too small for control, pool overhead and one block
 test('tlsf: entry, options and the worst-case bound', (t) => {
   t.deepEqual(Object.keys(tlsf.options), ['sl_log2', 'align']);
   t.true(tlsf.freesBlocks);
-  t.false(tlsf.scopes || tlsf.modes || tlsf.errorCodes || tlsf.grows);
+  t.falsy(tlsf.scopes || tlsf.modes || tlsf.errorCodes || tlsf.grows);
   const bound = tlsf.bound!;
   t.is(bound.bytes(1000, 10), 8000); // M(n - 2)
   t.is(bound.bytes(1000, 1), 1000); // Robson's M(1 + log2(n) / 2) takes over below n = 4

@@ -105,21 +105,22 @@ export interface WorstCaseBound {
   bytes(m: number, n: number): number;
 }
 
+/** What an allocator kind is and supports; the optional flags are false when left out. */
 export interface AllocatorEntry {
   /** Keys accepted under a heap's `options:`. */
   options: Readonly<Record<string, OptionSpec>>;
-  scopes: boolean;
+  scopes?: boolean;
   /** Whether free gives a block back (bump's free is a no-op): only then are leaks meaningful. */
   freesBlocks: boolean;
   /**
    * Whether alloc steps may give `mode` and `at`, and the allocator judges size and alignment itself
    * (size 0 and non-power-of-two alignments reach it and fail as on the console).
    */
-  modes: boolean;
+  modes?: boolean;
   /** Whether failures carry the real API's error code (`lastError`, recorded in the alloc event). */
-  errorCodes: boolean;
+  errorCodes?: boolean;
   /** Whether the heap takes `grow` steps. */
-  grows: boolean;
+  grows?: boolean;
   /** All blocks one size (pool): any free block serves any request it can, so there is no external fragmentation. */
   fixedBlocks?: boolean;
   /** Whether freeing a block and asking again for the same size and alignment must succeed. */

@@ -44,10 +44,6 @@ function robson(m: number, n: number): number {
 export const bestFit: AllocatorEntry = {
   options: {},
   freesBlocks: true,
-  scopes: false,
-  modes: false,
-  errorCodes: false,
-  grows: false,
   reuseGuaranteed: true,
   // M(n - 2) undershoots for small n: it gives 0 bytes at n = 2 and less than M below n = 3, which no
   // allocator can meet. So the bound is the larger of M(n - 2) and Robson's bound for any allocator

@@ -320,10 +320,6 @@ function minBlockOf(options: AllocatorOptions): number {
 export const buddy: AllocatorEntry = {
   options: { min_block: { kind: 'size', min: 8, max: 4096, pow2: true, about: 'the smallest block handed out, a power of two' } },
   freesBlocks: true,
-  scopes: false,
-  modes: false,
-  errorCodes: false,
-  grows: false,
   reuseGuaranteed: true,
   // The facts give only the ~2x internal-fragmentation ceiling for buddies, not a heap size that never fails.
   bound: null,

@@ -22,10 +22,6 @@ export class FirstFitAllocator extends FreeListAllocator {
 export const firstFit: AllocatorEntry = {
   options: {},
   freesBlocks: true,
-  scopes: false,
-  modes: false,
-  errorCodes: false,
-  grows: false,
   reuseGuaranteed: true,
   bound: { formula: 'M(1 + ceil(log2 n))', source: 'Robson 1977, cited by the o1heap README', bytes: (m, n) => m * (1 + Math.ceil(Math.log2(n))) },
   create: (base, size) => new FirstFitAllocator(base, size),

@@ -383,10 +383,6 @@ function ceilLog2(n: number): number {
 export const halfFit: AllocatorEntry = {
   options: {},
   freesBlocks: true,
-  scopes: false,
-  modes: false,
-  errorCodes: false,
-  grows: false,
   reuseGuaranteed: true,
   bound: { formula: 'H = 2M(1 + ceil(log2 n))', source: 'o1heap README (half-fit worst-case memory consumption)', bytes: (m, n) => 2 * m * (1 + Math.ceil(Math.log2(n))) },
   // As o1heapMinArenaSize, for a base aligned to 16 (create aligns it up and may then manage nothing).

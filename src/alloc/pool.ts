@@ -162,10 +162,6 @@ export const pool: AllocatorEntry = {
     align: { kind: 'size', min: GRAIN, max: 65536, pow2: true, about: 'alignment of every block; requests aligned to more fail' },
   },
   freesBlocks: true,
-  scopes: false,
-  modes: false,
-  errorCodes: false,
-  grows: false,
   fixedBlocks: true,
   reuseGuaranteed: true,
   // A pool never fragments for requests up to its block size: capacity x block is exactly what it needs.

@@ -272,11 +272,9 @@ function hex(n: number): string {
 export const pspSysmem: AllocatorEntry = {
   options: {},
   freesBlocks: true,
-  scopes: false,
   modes: true,
   errorCodes: true,
   // sysmem/partition.expected: "Free deleted: 800200CB", "Free invalid: 800200CB".
-  grows: false,
   reuseGuaranteed: true,
   bound: null,
   misfit: (size) => (size < GRAIN ? `${size} bytes cannot hold one ${GRAIN}-byte grain of the partition` : null),

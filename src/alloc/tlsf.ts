@@ -660,10 +660,6 @@ function misfit(size: number, options: AllocatorOptions): string | null {
 export const tlsf: AllocatorEntry = {
   options: { sl_log2: SL_LOG2_OPTION, align: ALIGN_OPTION },
   freesBlocks: true,
-  scopes: false,
-  modes: false,
-  errorCodes: false,
-  grows: false,
   // Good fit rounds a request up to the next list: a block freed alone between used neighbours sits
   // in its own size's list, below the rounded search, so asking again can fail (see the tests).
   reuseGuaranteed: false,
