@@ -61,6 +61,12 @@ export interface Allocator {
   readonly scopes?: Scopes;
   /** Growable memory (wasm only): adds `pages`; returns the page count before, or -1 when refused. */
   grow?(pages: number, work: Work): number;
+  /**
+   * Where the allocator keeps metadata in the heap's own memory (block headers, the links inside free
+   * blocks, a control structure): the first address in [start, end) holding some, or -1. A program
+   * write there corrupts the heap; the engine reports it when the allocator next reads it.
+   */
+  metadataIn?(start: number, end: number): number;
   /** The allocator's own counters for the summary (o1heap's diagnostics, pages, blocks), in a fixed key order. */
   diagnostics?(): Record<string, number>;
 }

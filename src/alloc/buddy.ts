@@ -220,6 +220,23 @@ export class BuddyAllocator implements Allocator {
     return this.mask === 0 ? 0 : this.minBlock * 2 ** (31 - Math.clz32(this.mask));
   }
 
+  /**
+   * What the buddy keeps in the heap: a free block's next/prev links (its first two words) and the
+   * control structure, which starts right after the cover (origin + units x min_block, word-aligned;
+   * the unmanaged leftover, if any, comes after it). A used block has no header, so its whole block
+   * is payload. Walks the blocks in address order by their table bytes up to `end`.
+   */
+  metadataIn(start: number, end: number): number {
+    if (start >= end) return -1;
+    for (let u = 0; u < this.units; u += 2 ** (this.table[u] & LEVEL)) {
+      const at = this.origin + u * this.minBlock;
+      if (at >= end) return -1;
+      if ((this.table[u] & FREE) !== 0 && at + 2 * POINTER > start) return Math.max(at, start);
+    }
+    const control = this.origin + this.units * this.minBlock;
+    return control < end && control + this.control > start ? Math.max(control, start) : -1;
+  }
+
   diagnostics(): Record<string, number> {
     return { min_block: this.minBlock, orders: this.topLevel + 1, top_blocks: popcount(this.units), free_blocks: this.freeBlocks };
   }

@@ -9,6 +9,7 @@ import { alignUp, type Allocator, type AllocatorEntry, type Scopes, type Work } 
 const ALLOC_INSTRUCTIONS = 8;
 const SCOPE_INSTRUCTIONS = 6;
 
+// No metadataIn: the pointer and the scope checkpoints are the allocator's own fields, nothing is kept in the heap.
 export class BumpAllocator implements Allocator, Scopes {
   private top: number;
   private readonly end: number;

@@ -12,6 +12,8 @@ import { alignUp, type Allocator, type Work } from './allocator.js';
 export const HEADER = 8;
 export const MIN_BLOCK = 16;
 export const GRAIN = 8;
+/** A free block's metadata: its header and the next/prev free-list links after it (the minimum block). */
+const FREE_METADATA = HEADER + 8;
 const ALLOC_INSTRUCTIONS = 12;
 const FREE_INSTRUCTIONS = 10;
 /** Per visited free-list node when searching for the first match: compare, branch, advance. */
@@ -115,6 +117,27 @@ export abstract class FreeListAllocator implements Allocator {
     let n = 0;
     for (let b = this.head; b; b = b.nextFree) n++;
     return n;
+  }
+
+  /**
+   * Every block's 8-byte header, and a free block's next/prev links in the 8 bytes after it: a free
+   * block's metadata is [addr, addr + 16), a used block's [addr, addr + 8). Walks the physical chain
+   * in address order from the first block (reached through prevPhys from the lowest free block, the
+   * free list being address-ordered, or from any used block), stopping at the first block at or past
+   * `end`. O(blocks), no bookkeeping on alloc and free.
+   */
+  metadataIn(start: number, end: number): number {
+    let b = this.head;
+    if (!b) for (const u of this.used.values()) {
+      b = u;
+      break;
+    }
+    if (!b || start >= end) return -1;
+    while (b.prevPhys) b = b.prevPhys;
+    for (; b && b.addr < end; b = b.nextPhys) {
+      if (b.addr + (b.free ? FREE_METADATA : HEADER) > start) return Math.max(b.addr, start);
+    }
+    return -1;
   }
 
   check(): string[] {

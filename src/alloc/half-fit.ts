@@ -246,6 +246,32 @@ export class HalfFitAllocator implements Allocator {
     return largest * FRAGMENT_MIN;
   }
 
+  /**
+   * What o1heap keeps in the arena: the 160-byte instance at its start; every fragment's 16-byte
+   * header; a free fragment's bin links (next_free, prev_free), which follow the header, in the first
+   * 8 bytes of what would be its payload; and, for an over-aligned block, the payload pointer the
+   * wrapper stored in the word just below the address it returned. Walks the fragment chain in
+   * address order up to `end`, then the over-aligned blocks (O(fragments + over-aligned blocks)).
+   */
+  metadataIn(start: number, end: number): number {
+    if (start >= end) return -1;
+    if (this.start < end && this.start + this.control > start) return Math.max(this.start, start);
+    let first = -1;
+    for (let f = this.units > 0 ? 0 : NONE; f !== NONE; f = this.nextPhys[f]) {
+      const at = this.arena + f * FRAGMENT_MIN;
+      if (at >= end) break;
+      if (at + (this.used[f] ? ALIGNMENT : ALIGNMENT + 2 * POINTER) > start) {
+        first = Math.max(at, start);
+        break;
+      }
+    }
+    for (const addr of this.wrapped.keys()) {
+      const word = addr - POINTER;
+      if (word < end && addr > start && (first < 0 || word < first)) first = Math.max(word, start);
+    }
+    return first;
+  }
+
   /** o1heapGetDiagnostics, in its field order. */
   diagnostics(): Record<string, number> {
     return { capacity: this.cap, allocated: this.allocated, peak_allocated: this.peakAllocated, peak_request_size: this.peakRequest, oom_count: this.oomCount };

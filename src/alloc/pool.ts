@@ -29,6 +29,8 @@ const ALLOC_INSTRUCTIONS = 8;
 const FREE_INSTRUCTIONS = 6;
 /** End of the free list. */
 const NONE = -1;
+/** Bytes of the free-list link a free block holds in its first word (a 32-bit pointer). */
+const LINK = 4;
 
 /** Block size, alignment and block count from the options, before any base address is known. */
 function geometry(options: AllocatorOptions): { block: number; align: number; capacity: number | null } {
@@ -125,6 +127,23 @@ export class PoolAllocator implements Allocator {
 
   largestFree(): number {
     return this.used < this.blocks ? this.blockSize : 0;
+  }
+
+  /**
+   * The pool's only state in the heap: the free-list link a free block keeps in its first word (4
+   * bytes, a 32-bit pointer), on blocks freed and not handed out again. The control words are the pool
+   * object's own fields, and blocks never handed out (at and above the carve index) are not threaded,
+   * so they hold nothing. Looks at the blocks in [start, end) only (inUse is emulator state, read here
+   * and not charged).
+   */
+  metadataIn(start: number, end: number): number {
+    if (start >= end) return -1;
+    for (let i = Math.max(0, Math.floor((start - this.start) / this.blockSize)); i < this.carve; i++) {
+      const at = this.start + i * this.blockSize;
+      if (at >= end) return -1;
+      if (!this.inUse[i] && at + LINK > start) return Math.max(at, start);
+    }
+    return -1;
   }
 
   diagnostics(): Record<string, number> {

@@ -47,6 +47,7 @@ interface Block {
   next: Block | null;
 }
 
+// No metadataIn: the control blocks live in kernel memory, and a partition block has no header inside it.
 export class PspSysmemAllocator implements Allocator {
   private bottom: Block | null;
   private top: Block | null;

@@ -389,6 +389,35 @@ export class TlsfAllocator implements Allocator {
     return { control_bytes: this.params.controlBytes, free_blocks: this.freeCount };
   }
 
+  /**
+   * What tlsf.c keeps in the heap: the control structure at its start; every block's size word (the 4
+   * bytes below its payload, the sentinel's included); and in a free block, next_free/prev_free (its
+   * first 8 payload bytes) and its last word, the next block's prev_phys. A used block's last word is
+   * payload: the next block's prev_phys is read only while its prev-free bit says this one is free.
+   * The gap aligning the first block after the control structure holds nothing. Walks the physical
+   * chain in address order, stopping at the first block whose size word is at or past `end`.
+   */
+  metadataIn(start: number, end: number): number {
+    if (start >= end) return -1;
+    const control = this.start + Math.min(this.params.controlBytes, this.managed);
+    if (this.start < end && control > start) return Math.max(this.start, start);
+    if (this.firstBlock === NULL) return -1;
+    const hdr = this.hdr;
+    for (let b = this.firstBlock; b !== NULL; b = this.nextPhys[b]) {
+      const payload = this.start + this.off[b];
+      if (payload - HEADER >= end) return -1;
+      if (payload > start) return Math.max(payload - HEADER, start); // the size word
+      if (!(hdr[b] & FREE_BIT)) continue;
+      if (payload >= end) return -1;
+      if (payload + 8 > start) return Math.max(payload, start); // next_free, prev_free
+      const size = hdr[b] & SIZE_MASK;
+      const last = payload + size - 4; // the next block's prev_phys
+      if (last >= end) return -1;
+      if (last + 4 > start) return Math.max(last, start);
+    }
+    return -1;
+  }
+
   /** mapping_insert, for tests: the (fl, sl) list a free block of `size` payload bytes sits in. */
   mapping(size: number): [number, number] {
     this.mapInsert(size);

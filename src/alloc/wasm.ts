@@ -133,6 +133,17 @@ export class WasmMemoryAllocator implements Allocator {
     return problems;
   }
 
+  /**
+   * The first-fit heap's headers and free-list links, in the current memory only. Above it nothing is
+   * metadata: those pages are not part of the memory yet (an access there is out of bounds, not a heap
+   * corruption), and the walls holding them are emulator scaffolding, not the module's malloc state.
+   * The lowest wall's header sits exactly at the memory's end (top), so clamping `end` there leaves
+   * every wall out.
+   */
+  metadataIn(start: number, end: number): number {
+    return this.heap.metadataIn(start, Math.min(end, this.top(this.pages)));
+  }
+
   diagnostics(): Record<string, number> {
     return { pages: this.pages, max_pages: this.maxPages, grows: this.grows, grow_failures: this.growFailures };
   }

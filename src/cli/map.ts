@@ -15,8 +15,9 @@ export function mapCommand(input: string): number {
     const scenario = loadScenario(input);
     process.stdout.write(targetMap(scenario.target));
     const layout = buildLayout(scenario);
-    const rows = [['what', 'name', 'start', 'end', 'size', 'in']];
-    for (const p of layout.placed) rows.push([p.what, p.name, hex(p.addr), hex(p.addr + p.size - 1), formatBytes(p.size), p.in]);
+    const rows = [['what', 'name', 'start', 'end', 'size', 'in', 'protection']];
+    const protection = { mmu: 'MMU page (traps)', mpu: 'MPU region (traps)', canary: 'canary band (checked later)' };
+    for (const p of layout.placed) rows.push([p.what, p.name, hex(p.addr), hex(p.addr + p.size - 1), formatBytes(p.size), p.in, p.protection ? protection[p.protection] : '']);
     process.stdout.write(`\nlayout of ${scenario.name}:\n${table(rows)}\n`);
     if (layout.failure) process.stdout.write(`\nlayout fails: ${layout.failure.kind} (line ${layout.failure.line}): ${layout.failure.detail}\n`);
     return EXIT.pass;

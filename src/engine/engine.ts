@@ -10,12 +10,13 @@ import { formatBytes, hex } from '../input/literals.js';
 import { buildLayout } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
 import { expand, type Op } from '../scenario/expand.js';
-import { VERIFICATION_PERCENT, type Scenario } from '../scenario/types.js';
+import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario } from '../scenario/types.js';
 import { isPow2 } from '../target/load.js';
 import { MetadataLatencyModel, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
 import type { TraceSink } from '../trace/writer.js';
 import { BlockTable, type LiveBlock } from './blocks.js';
+import { ProgramMemory, type Pending, type Through } from './memory.js';
 import type { Detected, FaultKind } from './faults.js';
 
 export interface FaultRecord {
@@ -26,6 +27,8 @@ export interface FaultRecord {
   heap: string | null;
   id: string | null;
   detail: string;
+  /** For a harm found later: the operation and line that did it. */
+  cause: { op: number; line: number } | null;
 }
 
 export interface RunSummary {
@@ -85,6 +88,8 @@ export function run(scenario: Scenario, options: RunOptions): RunResult {
 class Engine {
   private readonly sinks: TraceSink[];
   private readonly heaps = new Map<string, Heap>();
+  /** Set once the layout stands. */
+  private memory!: ProgramMemory;
   private readonly blocks = new BlockTable();
   private readonly budgets: BudgetTracker;
   private readonly timing: CycleModel;
@@ -124,6 +129,7 @@ class Engine {
       this.layOut();
       this.execute();
       this.checkLeaks();
+      this.unnoticedHarm();
     } catch (e) {
       if (!(e instanceof Halt)) throw e;
       this.halted = true;
@@ -141,7 +147,8 @@ class Engine {
   private layOut(): void {
     const layout = buildLayout(this.scenario);
     for (const p of layout.placed) {
-      this.emit({ seq: this.seq++, op: 0, cycle: 0, type: 'place', line: p.line, what: p.what, name: p.name, in: p.in, addr: p.addr, size: p.size });
+      const event = { seq: this.seq++, op: 0, cycle: 0, type: 'place', line: p.line, what: p.what, name: p.name, in: p.in, addr: p.addr, size: p.size };
+      this.emit(p.protection ? { ...event, protection: p.protection } : event);
     }
     if (layout.failure) {
       this.fault(layout.failure.kind, layout.failure.line, 'precise', null, null, layout.failure.detail);
@@ -169,6 +176,7 @@ class Engine {
       });
       this.heaps.set(spec.name, heap);
     }
+    this.memory = new ProgramMemory(this.scenario, layout, this.heaps);
   }
 
   private execute(): void {
@@ -202,6 +210,15 @@ class Engine {
         return this.scopeExit(op);
       case 'grow':
         return this.grow(op);
+      case 'read':
+      case 'write':
+        return this.access(op);
+      case 'copy':
+        return this.copy(op);
+      case 'dma':
+        return this.dma(op);
+      case 'cache':
+        return this.cacheOp(op);
       case 'check':
         return this.check(op.line);
       case 'sample':
@@ -333,10 +350,14 @@ class Engine {
     const heap = block.heap;
     if (block.addr < 0) {
       // free(NULL) after a failed allocation: a no-op, as in C.
-      this.blocks.release(op.id, false);
+      this.blocks.release(op.id, null);
       this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: null, block: 0, cycles: 0 });
       return;
     }
+    // Freeing reads the block's header, and a neighbouring segment's canaries are checked.
+    this.reportHarm(this.memory.corruptionsFound(heap, block.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
+    const segment = this.memory.areaOf(heap);
+    if (segment) this.reportHarm(this.memory.sweepCanaries(segment), 'canary-corrupt', 'delayed', op.line, null);
     const { released, cycles } = this.release(op.id, block);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles });
     this.clock += cycles;
@@ -349,7 +370,7 @@ class Engine {
     const cycles = this.spent(block.heap);
     this.disown(block);
     block.heap.recordFree(cycles);
-    this.blocks.release(id, true);
+    this.blocks.release(id, block);
     return { released, cycles };
   }
 
@@ -423,9 +444,10 @@ class Engine {
       const block = this.blocks.get(id);
       if (!block || block.scope !== scope.serial) continue;
       this.disown(block);
-      this.blocks.release(id, true);
+      this.blocks.release(id, block);
       blocks++;
     }
+    this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'delayed', op.line, null);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'scope-exit', line: op.line, heap: heap.name, depth: heap.allocator.scopes!.depth, released, blocks, cycles });
     this.clock += cycles;
     this.verify(heap, op.line);
@@ -456,8 +478,9 @@ class Engine {
   }
 
   private check(line: number): void {
-    let problems = 0;
+    let problems = this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'delayed', line, null);
     for (const heap of this.heaps.values()) {
+      problems += this.reportHarm(this.memory.corruptionsFound(heap, null), 'heap-corrupt', 'delayed', line, heap.name);
       for (const problem of heap.allocator.check()) {
         problems++;
         this.fault('heap-corrupt', line, 'delayed', heap.name, null, problem);
@@ -475,6 +498,7 @@ class Engine {
     const cycles = this.clock - this.frameStart;
     this.frames++;
     this.worstFrame = Math.max(this.worstFrame, cycles);
+    this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'delayed', op.line, null);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'frame', line: op.line, frame: this.frames, cycles, budget: op.budget });
     if (op.budget !== null && cycles > op.budget) {
       this.fault('deadline-miss', op.line, 'precise', null, null, `frame ${this.frames} took ${cycles} cycles, budget ${op.budget}`);
@@ -498,11 +522,85 @@ class Engine {
     }
   }
 
-  private fault(kind: FaultKind, line: number, detected: Detected, heap: string | null, id: string | null, detail: string): void {
+  private fault(kind: FaultKind, line: number, detected: Detected, heap: string | null, id: string | null, detail: string, cause: FaultRecord['cause'] = null): void {
     this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
-    const record = { kind, line, op: this.op, detected, heap, id, detail };
+    const record = { kind, line, op: this.op, detected, heap, id, detail, cause };
     if (this.faults.length < FAULTS_KEPT) this.faults.push(record);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'fault', line, kind, detected, heap, id, detail });
+    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'fault', line, kind, detected, heap, id, detail };
+    this.emit(cause ? { ...event, cause_op: cause.op, cause_line: cause.line } : event);
+  }
+
+  /** Harm found now that an earlier write did: reported at this line, naming the write. */
+  private reportHarm(found: Pending[], kind: 'canary-corrupt' | 'heap-corrupt', detected: Detected, line: number, heap: string | null): number {
+    for (const p of found) this.fault(kind, line, detected, heap, null, p.detail, { op: p.op, line: p.line });
+    return found.length;
+  }
+
+  /** At the end: harm no check ever read would never have been noticed on the target. */
+  private unnoticedHarm(): void {
+    const line = this.scenario.steps.at(-1)?.line ?? 1;
+    this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'silent', line, null);
+    for (const heap of this.memory.heapsWithCorruption()) this.reportHarm(this.memory.corruptionsFound(heap, null), 'heap-corrupt', 'silent', line, heap.name);
+  }
+
+  /** What a location points at: the address, and the block (live or freed) it goes through. */
+  private locate(at: Location): { addr: number; through: Through } {
+    if (at.kind === 'addr') return { addr: at.addr, through: { id: null, block: null, freed: false, offset: 0 } };
+    const live = this.blocks.get(at.id);
+    const block = live ?? this.blocks.freedBlock(at.id) ?? null;
+    const addr = block ? Math.max(block.addr, 0) + at.offset : at.offset;
+    return { addr, through: { id: at.id, block, freed: !live && block !== null, offset: at.offset } };
+  }
+
+  private access(op: Extract<Op, { kind: 'read' | 'write' }>): void {
+    const { addr, through } = this.locate(op.at);
+    const result = this.memory.access(op.kind === 'write', addr, op.len, op.width, op.by, through, this.op, op.line);
+    if (result.finding) this.fault(result.finding.kind, op.line, result.finding.detected, through.block?.heap.name ?? null, through.id, result.finding.detail);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'access', line: op.line, access: op.kind, id: through.id, addr, len: op.len, width: op.width, cycles: result.cycles });
+    this.clock += result.cycles;
+  }
+
+  /** memcpy: a read of the source and a write of the destination, each checked on its own. */
+  private copy(op: Extract<Op, { kind: 'copy' }>): void {
+    let cycles = 0;
+    const ends = [] as number[];
+    for (const [at, write] of [[op.from, false], [op.to, true]] as const) {
+      const { addr, through } = this.locate(at);
+      const result = this.memory.access(write, addr, op.len, 1, op.by, through, this.op, op.line);
+      if (result.finding) this.fault(result.finding.kind, op.line, result.finding.detected, through.block?.heap.name ?? null, through.id, result.finding.detail);
+      cycles += result.cycles;
+      ends.push(addr);
+    }
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'copy', line: op.line, from: ends[0], to: ends[1], len: op.len, cycles });
+    this.clock += cycles;
+  }
+
+  private dma(op: Extract<Op, { kind: 'dma' }>): void {
+    const channel = this.scenario.target.dma.find((c) => c.name === op.channel)!;
+    const end = (at: DmaEnd): number => {
+      if (at.kind === 'region') return this.memory.region(at.name).base;
+      const { addr, through } = this.locate(at);
+      const b = through.block;
+      // The device does not check bounds: a transfer past the block's end is the program's bug.
+      const offset = through.offset;
+      if (b && b.addr >= 0 && offset + op.len > b.size) this.fault('out-of-bounds', op.line, 'silent', b.heap.name, through.id, `${op.channel} DMA of ${op.len} bytes at offset ${offset} of id ${through.id} (${b.size} bytes at ${hex(b.addr)}) runs ${offset + op.len - b.size} bytes past its end`);
+      return addr;
+    };
+    const from = end(op.from);
+    const to = end(op.to);
+    const result = this.memory.dma(channel, from, to, op.len, this.op, op.line);
+    if (result.finding) this.fault(result.finding.kind, op.line, result.finding.detected, null, null, result.finding.detail);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'dma', line: op.line, channel: channel.name, from, to, len: op.len, cycles: result.cycles, stall: result.stall });
+    // The CPU programs the channel; it waits for the transfer only where the hardware stalls it.
+    this.clock += result.stall > 0 ? result.stall : result.cycles > 0 ? channel.setup : 0;
+  }
+
+  private cacheOp(op: Extract<Op, { kind: 'cache' }>): void {
+    const { addr } = this.locate(op.at);
+    const result = this.memory.maintain(op.op, addr, op.len);
+    if (result.error) this.fault('unmapped', op.line, 'precise', null, null, `cache ${op.op}: ${result.error}`);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'cache', line: op.line, operation: op.op, addr, len: op.len, lines: result.lines, written_back: result.writtenBack, cycles: result.cycles });
+    this.clock += result.cycles;
   }
 
   private summary(): RunSummary {
@@ -517,9 +615,9 @@ class Engine {
       heaps: [...this.heaps.values()].map((h) => h.summary()),
       budgets: this.budgets.usage(),
       worst_frame_cycles: this.worstFrame,
-      dma_bytes: 0,
-      dma_cycles: 0,
-      stall_cycles: 0,
+      dma_bytes: this.memory?.dmaBytes ?? 0,
+      dma_cycles: this.memory?.dmaCycles ?? 0,
+      stall_cycles: this.memory?.stallCycles ?? 0,
     };
   }
 }

@@ -6,6 +6,7 @@
 import { formatBytes, hex } from '../input/literals.js';
 import type { Placement, Scenario } from '../scenario/types.js';
 import { DEFAULT_SECTIONS, type Region, type Target } from '../target/types.js';
+import { guardProtection, type GuardProtection } from '../memory/map.js';
 import { Space } from './space.js';
 
 export type ContainerKind = 'region' | 'partition' | 'section' | 'arena' | 'segment' | 'shared' | 'heap';
@@ -26,6 +27,8 @@ export interface Placed {
   addr: number;
   size: number;
   line: number;
+  /** For guards: how the target enforces it (an MMU page, an MPU region, or a canary band). */
+  protection?: GuardProtection;
 }
 
 export interface LayoutFailure {
@@ -148,6 +151,8 @@ function placeComponents(scenario: Scenario, layout: Layout): void {
     if (addr === null) throw overflow(item.name, item.size, arena, item.line, '');
     add(layout, { what: item.what, name: item.name, in: 'arena', addr, size: item.size, line: item.line }, item.what, arenaRegion);
   });
+  const guards = layout.placed.filter((p) => p.what === 'guard');
+  guardProtection(scenario.target, guards).forEach((protection, i) => (guards[i].protection = protection));
 }
 
 function overflow(name: string, size: number, arena: Container, line: number, prefix: string): LayoutStop {
@@ -196,8 +201,4 @@ function add(layout: Layout, placed: Placed, kind: ContainerKind, region: Region
   const container: Container = { name: placed.name, kind, region, space: new Space(placed.addr, placed.size) };
   if (kind !== 'heap' && kind !== 'arena') layout.containers.set(placed.name, container);
   return container;
-}
-
-export function describePlaced(p: Placed): string {
-  return `${p.what} ${p.name} at ${hex(p.addr)}..${hex(p.addr + p.size - 1)} (${formatBytes(p.size)}) in ${p.in}`;
 }

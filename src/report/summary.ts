@@ -54,7 +54,8 @@ export function formatSummary(result: RunResult): string {
     const shown = result.faults.slice(0, 20);
     for (const f of shown) {
       const where = [f.heap && `heap ${f.heap}`, f.id && `id ${f.id}`].filter(Boolean).join(' ');
-      lines.push(`  line ${f.line}, op ${f.op}: ${f.kind} (${f.detected})${where ? ' ' + where : ''}: ${f.detail}`);
+      const cause = f.cause ? `, caused at line ${f.cause.line} (op ${f.cause.op})` : '';
+      lines.push(`  line ${f.line}, op ${f.op}: ${f.kind} (${f.detected}${cause})${where ? ' ' + where : ''}: ${f.detail}`);
     }
     if (result.faultCount > shown.length) lines.push(`  ... ${group(result.faultCount - shown.length)} more in the trace`);
   }

@@ -3,7 +3,10 @@
  * scenario of a hundred million operations runs in memory bounded by its live blocks, not its length.
  */
 import { drawSize, type Rng, type Streams } from '../rng/streams.js';
-import type { FreeOrder, Step } from './types.js';
+import type { DmaEnd, FreeOrder, Location, Step } from './types.js';
+
+/** Steps that pass through as operations once their block ids are filled in. */
+type AccessStep = Extract<Step, { kind: 'read' | 'write' | 'copy' | 'dma' | 'cache' }>;
 
 export type Op =
   | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null }
@@ -12,6 +15,7 @@ export type Op =
   | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
   | { kind: 'scope-exit'; line: number; heap: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
+  | AccessStep
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }
@@ -44,10 +48,26 @@ export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = [
       case 'random':
         yield* randomWorkload(step, step.workload ? streams.fresh(`workload/${step.stream}`) : streams.get(step.stream));
         break;
+      case 'read':
+      case 'write':
+      case 'cache':
+        yield vars.length ? { ...step, at: locate(step.at, vars) } : step;
+        break;
+      case 'copy':
+        yield vars.length ? { ...step, from: locate(step.from, vars), to: locate(step.to, vars) } : step;
+        break;
+      case 'dma':
+        yield vars.length ? { ...step, from: locate(step.from, vars), to: locate(step.to, vars) } : step;
+        break;
       default:
         yield step;
     }
   }
+}
+
+/** A location with its block id's `${var}` filled in. */
+function locate<T extends Location | DmaEnd>(at: T, vars: Vars): T {
+  return at.kind === 'block' ? { ...at, id: fill(at.id, vars) } : at;
 }
 
 /** `${i}` in an id becomes the value of the enclosing repeat's variable. */

@@ -9,10 +9,14 @@ import type { Target } from '../target/types.js';
 import { readYaml, suggest, type MapNode, type Node } from '../input/yaml.js';
 import { isPow2 } from '../target/load.js';
 import {
+  CACHE_OPS,
   FREE_ORDERS,
   POLICIES,
   VERIFICATION_LEVELS,
+  type DmaEnd,
   type Expect,
+  type Location,
+  type Width,
   type HeapSpec,
   type LayoutSpec,
   type Placement,
@@ -192,9 +196,8 @@ interface StepContext {
   randomCounts: Map<string, number>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'check', 'sample', 'idle', 'frame'];
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'cache', 'check', 'sample', 'idle', 'frame'];
 const LATER_STEPS: Record<string, string> = {
-  read: 'memory accesses', write: 'memory accesses', copy: 'memory accesses', dma: 'DMA', cache: 'cache operations',
   segment: 'dynamic layouts', replay: 'field-log replay',
 };
 
@@ -280,6 +283,42 @@ function readStep(node: Node, ctx: StepContext): Step {
         ids: workload ? `${stream}@${heap}` : stream,
       };
     }
+    case 'read':
+    case 'write': {
+      const m = body.map(['id', 'addr', 'offset', 'len', 'width', 'by']);
+      const width = readWidth(m.get('width'), ctx.scenario.target.cpu.word);
+      const len = m.get('len')?.size() ?? (width === 'multiple' ? 8 : width);
+      if (len === 0) m.req('len').fail(`${kind}: len must be at least 1`);
+      return { kind, line, at: readLocation(m, kind, ctx), len, width, by: readActor(m.get('by'), ctx.scenario) };
+    }
+    case 'copy': {
+      const m = body.map(['from', 'to', 'len', 'by']);
+      const end = (key: string) => readLocation(m.req(key).map(['id', 'addr', 'offset']), `copy.${key}`, ctx);
+      return { kind, line, from: end('from'), to: end('to'), len: m.req('len').size(), by: readActor(m.get('by'), ctx.scenario) };
+    }
+    case 'dma': {
+      const m = body.map(['channel', 'from', 'to', 'len']);
+      const channels = ctx.scenario.target.dma.map((c) => c.name);
+      const channelNode = m.req('channel');
+      const channel = channelNode.name();
+      if (!channels.includes(channel)) channelNode.fail(`dma: target ${ctx.scenario.target.name} has no channel '${channel}'${suggest(channel, channels)}${channels.length ? ` (channels: ${channels.join(', ')})` : ' (it defines no DMA channels)'}`);
+      const end = (key: string): DmaEnd => {
+        const n = m.req(key);
+        if (!n.isMap()) {
+          const name = n.name();
+          const regions = ctx.scenario.target.regions.map((r) => r.name);
+          if (!regions.includes(name)) n.fail(`dma.${key}: unknown region '${name}'${suggest(name, regions)} (or give {id, offset} or {addr})`);
+          return { kind: 'region', name };
+        }
+        return readLocation(n.map(['id', 'addr', 'offset']), `dma.${key}`, ctx);
+      };
+      return { kind, line, channel, from: end('from'), to: end('to'), len: m.req('len').size() };
+    }
+    case 'cache': {
+      const m = body.map(['op', 'id', 'addr', 'offset', 'len']);
+      if (!ctx.scenario.target.cache) m.req('op').fail(`cache: target ${ctx.scenario.target.name} has no data cache`);
+      return { kind, line, op: m.req('op').oneOf(CACHE_OPS), at: readLocation(m, 'cache', ctx), len: m.req('len').size() };
+    }
     case 'idle':
       return { kind, line, cycles: body.duration(ctx.scenario.target.cpu.clockHz) };
     case 'frame': {
@@ -308,6 +347,35 @@ function readId(node: Node, ctx: StepContext): string {
     if (!ctx.variables.includes(m[1])) node.fail(`id '${id}': '\${${m[1]}}' is not the variable of an enclosing repeat${ctx.variables.length ? ` (in scope: ${ctx.variables.join(', ')})` : ''}`);
   }
   return id;
+}
+
+/** `{id, offset}` (a block, offset 0 by default) or `{addr}`. */
+function readLocation(m: MapNode, what: string, ctx: StepContext): Location {
+  if (m.has('id') === m.has('addr')) m.node.fail(`${what}: give 'id' (a block, with an optional offset) or 'addr' (an absolute address)`);
+  if (m.has('addr')) {
+    if (m.has('offset')) m.req('offset').fail(`${what}: 'offset' goes with 'id'; add it to the address instead`);
+    return { kind: 'addr', addr: m.req('addr').size() };
+  }
+  return { kind: 'block', id: readId(m.req('id'), ctx), offset: m.get('offset')?.int() ?? 0 };
+}
+
+const WIDTHS = [1, 2, 4, 8];
+
+function readWidth(node: Node | undefined, word: number): Width {
+  if (!node) return word as Width;
+  if (node.value === 'multiple') return 'multiple';
+  const width = node.int();
+  if (!WIDTHS.includes(width)) node.fail(`width: ${width} is not 1, 2, 4, 8 or multiple`);
+  return width as Width;
+}
+
+/** `by`: the component doing the access, checked against segment ownership and shared rights. */
+function readActor(node: Node | undefined, scenario: Scenario): string | null {
+  if (!node) return null;
+  const name = node.name();
+  const components = scenario.layout?.components.map((c) => c.name) ?? [];
+  if (!components.includes(name)) node.fail(`by: unknown component '${name}'${suggest(name, components)}${components.length ? ` (components: ${components.join(', ')})` : ' (the scenario has no layout components)'}`);
+  return name;
 }
 
 function heapSpec(name: string, scenario: Scenario): HeapSpec {

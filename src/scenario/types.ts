@@ -109,10 +109,25 @@ export type Step =
   | { kind: 'repeat'; line: number; times: number; variable: string; steps: Step[] }
   | { kind: 'random'; line: number; heap: string; count: number; size: SizeSpec; align: number; maxLive: number; freeOrder: FreeOrder; stream: string; drain: boolean; workload: boolean; ids: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
+  | { kind: 'read' | 'write'; line: number; at: Location; len: number; width: Width; by: string | null }
+  | { kind: 'copy'; line: number; from: Location; to: Location; len: number; by: string | null }
+  | { kind: 'dma'; line: number; channel: string; from: DmaEnd; to: DmaEnd; len: number }
+  | { kind: 'cache'; line: number; op: CacheOp; at: Location; len: number }
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }
   | { kind: 'frame'; line: number; budget: number | null };
+
+/** Where an access, copy, cache operation or DMA end points: a block and offset, or an address. */
+export type Location = { kind: 'block'; id: string; offset: number } | { kind: 'addr'; addr: number };
+/** A DMA end may also name a whole region (a device's memory, like VRAM). */
+export type DmaEnd = Location | { kind: 'region'; name: string };
+
+export const CACHE_OPS = ['writeback', 'invalidate', 'writeback-invalidate'] as const;
+export type CacheOp = (typeof CACHE_OPS)[number];
+
+/** An access's width in bytes, or `multiple` (load/store multiple: words, with its own alignment rule). */
+export type Width = 1 | 2 | 4 | 8 | 'multiple';
 
 export const FREE_ORDERS = ['fifo', 'lifo', 'random'] as const;
 export type FreeOrder = (typeof FREE_ORDERS)[number];

@@ -1,0 +1,271 @@
+/**
+ * The program's accesses to memory, checked the way the target would see them: the region (mapped,
+ * writable), the CPU's alignment rules, the layout's guards and ownership, the block's bounds and
+ * lifetime, the allocator's metadata, and the data cache's coherency with DMA. One access reports at
+ * most one fault now (the first that applies, in the order the hardware would notice); a write into
+ * a canary band or allocator metadata is remembered and reported when the target would find it.
+ */
+import type { Heap } from '../heap/heap.js';
+import { formatBytes, hex } from '../input/literals.js';
+import type { Layout } from '../layout/layout.js';
+import { CacheState } from '../memory/cache.js';
+import { memoryMap, type Area, type MemoryMap, type Resolved } from '../memory/map.js';
+import type { Scenario, Width } from '../scenario/types.js';
+import type { DmaChannel, Region, Target } from '../target/types.js';
+import type { LiveBlock } from './blocks.js';
+import type { Detected, FaultKind } from './faults.js';
+
+export interface Finding {
+  kind: FaultKind;
+  detected: Detected;
+  detail: string;
+}
+
+/** A harm done now and found later: a canary band or allocator metadata overwritten. */
+export interface Pending {
+  /** The guard's name, or the heap's. */
+  where: string;
+  addr: number;
+  /** The operation and scenario line of the write that did it. */
+  op: number;
+  line: number;
+  detail: string;
+}
+
+/** What an access reaches through: a live block, a freed one, or a raw address. */
+export interface Through {
+  id: string | null;
+  block: LiveBlock | null;
+  freed: boolean;
+  offset: number;
+}
+
+export interface AccessResult {
+  finding: Finding | null;
+  addr: number;
+  cycles: number;
+}
+
+/** How far below a payload its allocator's header can sit: an allocator reading it notices harm there. */
+const HEADER_REACH = 32;
+
+export class ProgramMemory {
+  readonly map: MemoryMap;
+  private readonly cache: CacheState | null;
+  private readonly dirtyCanaries = new Map<string, Pending>();
+  private readonly corruptions = new Map<Heap, Pending[]>();
+  dmaBytes = 0;
+  dmaCycles = 0;
+  stallCycles = 0;
+
+  constructor(
+    private readonly scenario: Scenario,
+    layout: Layout,
+    private readonly heaps: ReadonlyMap<string, Heap>,
+  ) {
+    this.map = memoryMap(scenario, layout);
+    this.cache = scenario.target.cache ? new CacheState(scenario.target.cache) : null;
+  }
+
+  private get target(): Target {
+    return this.scenario.target;
+  }
+
+  /** A CPU read or write of `len` bytes at `addr`, `width` bytes at a time, by component `by`. */
+  access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number): AccessResult {
+    const verb = write ? 'write' : 'read';
+    const what = `${verb} of ${len} byte${len === 1 ? '' : 's'} at ${hex(addr)}`;
+    const at = this.map.resolve(addr);
+    if (!at || !at.region.cpuMapped) {
+      return { finding: { kind: 'unmapped', detected: 'precise', detail: `${what}: ${at ? `region ${at.region.name} is not reachable by the CPU` : 'no memory there'} (bus error)` }, addr, cycles: 0 };
+    }
+    const end = at.addr + len;
+    const region = at.region;
+    if (end > region.base + region.size) {
+      return { finding: { kind: 'unmapped', detected: 'precise', detail: `${what}: runs ${end - region.base - region.size} bytes past the end of ${region.name} (bus error)` }, addr, cycles: 0 };
+    }
+    const cycles = Math.ceil(len / region.bus) * (write ? region.write : region.read);
+    if (write && (region.kind === 'rom' || region.kind === 'flash')) {
+      const trapped = this.target.protection.kind !== 'none';
+      return { finding: { kind: 'unmapped', detected: trapped ? 'precise' : 'silent', detail: `${what}: ${region.name} is ${region.kind}, ${trapped ? 'mapped read-only (fault)' : 'the write is ignored'}` }, addr, cycles };
+    }
+    const misaligned = this.misaligned(addr, width);
+    if (misaligned) return { finding: { kind: 'misaligned', detected: 'precise', detail: `${what}: ${misaligned}` }, addr, cycles: 0 };
+
+    let canaryHit: Area | null = null;
+    for (const area of this.map.overlapping(at.addr, end)) {
+      if (area.kind === 'guard') {
+        if (area.protection !== 'canary') {
+          return { finding: { kind: 'guard-hit', detected: 'precise', detail: `${what}: ${guardWhere(area, at.addr, end)}, trapped by the ${area.protection!.toUpperCase()}${blockNote(through)}` }, addr, cycles: 0 };
+        }
+        if (write) canaryHit ??= area;
+        continue;
+      }
+      const violation = by === null ? null : rightsViolation(area, by, write);
+      if (violation) {
+        const trapped = this.target.protection.kind === 'mmu';
+        return { finding: { kind: 'access-violation', detected: trapped ? 'precise' : 'silent', detail: `${what} by ${by}: ${violation}${trapped ? '' : ' (nothing on this target stops it)'}` }, addr, cycles: trapped ? 0 : cycles };
+      }
+    }
+
+    const finding = this.blockFinding(what, write, at.addr, end, through, canaryHit, op, line);
+    if (canaryHit && !this.dirtyCanaries.has(canaryHit.name)) {
+      this.dirtyCanaries.set(canaryHit.name, { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail: `${what} (op ${op}, line ${line}) overwrote the canary band ${canaryHit.name} at ${hex(canaryHit.start)}..${hex(canaryHit.end - 1)}${blockNote(through)}` });
+    }
+    return { finding: finding ?? this.coherency(write, at, len, op, line, what), addr, cycles };
+  }
+
+  /** Bounds, lifetime and allocator metadata: what the block an access goes through says about it. */
+  private blockFinding(what: string, write: boolean, start: number, end: number, through: Through, canaryHit: Area | null, op: number, line: number): Finding | null {
+    const b = through.block;
+    if (through.freed && b) return { kind: 'use-after-free', detected: 'silent', detail: `${what}: id ${through.id} was freed (its ${b.size}-byte block at ${hex(b.addr)} was allocated at op ${b.op}, line ${b.line})` };
+    if (through.id !== null && !b) return { kind: 'out-of-bounds', detected: 'silent', detail: `${what}: id ${through.id} names no block (a wild pointer)` };
+    let outside = { start, end };
+    if (b) {
+      if (b.addr < 0) return null; // a null pointer: the address checks above are what the target sees
+      if (start >= b.addr && end <= b.addr + b.size) return null;
+      outside = start < b.addr ? { start, end: Math.min(end, b.addr) } : { start: Math.max(start, b.addr + b.size), end };
+    }
+    // Bytes outside any block of the program's: into a canary, into allocator metadata, or elsewhere.
+    if (canaryHit) return null;
+    if (write) {
+      const harmed = this.metadataHit(outside.start, outside.end);
+      if (harmed) {
+        const list = this.corruptions.get(harmed.heap) ?? [];
+        list.push({ where: harmed.heap.name, addr: harmed.addr, op, line, detail: `${what} (op ${op}, line ${line}) overwrote ${harmed.heap.name}'s allocator metadata at ${hex(harmed.addr)}${blockNote(through)}` });
+        this.corruptions.set(harmed.heap, list);
+        return null;
+      }
+    }
+    if (!b) return null;
+    const past = outside.start >= b.addr + b.size;
+    return { kind: 'out-of-bounds', detected: 'silent', detail: `${what}: ${past ? `${outside.end - b.addr - b.size} bytes past the end` : `${b.addr - outside.start} bytes before the start`} of id ${through.id} (${b.size} bytes at ${hex(b.addr)})` };
+  }
+
+  private metadataHit(start: number, end: number): { heap: Heap; addr: number } | null {
+    for (const heap of this.heaps.values()) {
+      if (start >= heap.base + heap.size || end <= heap.base || !heap.allocator.metadataIn) continue;
+      const addr = heap.allocator.metadataIn(start, end);
+      if (addr >= 0) return { heap, addr };
+    }
+    return null;
+  }
+
+  private misaligned(addr: number, width: Width): string | null {
+    const unit = width === 'multiple' ? 4 : width;
+    if (unit === 1 || addr % unit === 0) return null;
+    const rules = this.target.cpu.alignment;
+    const rule = width === 'multiple' ? rules.multiple : width === 2 ? rules.halfword : width === 4 ? rules.word : rules.doubleword;
+    if (rule === 'allowed') return null;
+    const name = width === 'multiple' ? 'load/store multiple' : `${width}-byte access`;
+    return `a ${name} must be ${unit}-byte aligned on ${this.target.cpu.arch} (address error)`;
+  }
+
+  /** A CPU access through a cached window, against what DMA did. */
+  private coherency(write: boolean, at: Resolved, len: number, op: number, line: number, what: string): Finding | null {
+    if (!this.cache || !at.cached) return null;
+    if (write) {
+      this.cache.cpuWrite(at.addr, len, op, line);
+      return null;
+    }
+    const stale = this.cache.cpuRead(at.addr, len);
+    if (!stale) return null;
+    return { kind: 'dma-stale', detected: 'silent', detail: `${what} through the cache: DMA wrote line ${hex(stale.addr)} at op ${stale.op} (line ${stale.line}) and it was not invalidated, so the CPU may read stale data` };
+  }
+
+  /** A cache maintenance step: its cycles (dirty lines written back a bus word at a time, one per line). */
+  maintain(op: 'writeback' | 'invalidate' | 'writeback-invalidate', addr: number, len: number): { lines: number; writtenBack: number; cycles: number; error: string | null } {
+    const at = this.map.resolve(addr);
+    if (!this.cache || !at) return { lines: 0, writtenBack: 0, cycles: 0, error: at ? null : `no memory at ${hex(addr)}` };
+    const { lines, writtenBack } = this.cache.maintain(op, at.addr, len);
+    const cycles = lines + writtenBack * Math.ceil(this.cache.cache.line / at.region.bus) * at.region.write;
+    return { lines, writtenBack, cycles, error: null };
+  }
+
+  /** A DMA transfer: its channel's rules, the cache's coherency, and its time. */
+  dma(channel: DmaChannel, from: number, to: number, len: number, op: number, line: number): { finding: Finding | null; cycles: number; stall: number } {
+    const src = this.map.resolve(from);
+    const dst = this.map.resolve(to);
+    const transfer = `${channel.name} DMA of ${formatBytes(len)} from ${hex(from)} to ${hex(to)}`;
+    const fail = (kind: FaultKind, why: string) => ({ finding: { kind, detected: 'precise' as Detected, detail: `${transfer}: ${why}` }, cycles: 0, stall: 0 });
+    if (!src || !channel.reads.includes(src.region.name)) return fail('dma-region', `the channel reads ${channel.reads.join(', ')}, not ${src ? src.region.name : 'unmapped memory'}`);
+    if (!dst || !channel.writes.includes(dst.region.name)) return fail('dma-region', `the channel writes ${channel.writes.join(', ')}, not ${dst ? dst.region.name : 'unmapped memory'}`);
+    for (const [end, addr] of [['source', from], ['destination', to]] as const) {
+      if (addr % channel.align !== 0) return fail('dma-align', `the ${end} must be ${channel.align}-byte aligned (${hex(addr)} is ${addr % channel.align} past a boundary)`);
+    }
+    if (len === 0 || len % channel.lengthMultiple !== 0) return fail('dma-length', `the length must be a non-zero multiple of ${channel.lengthMultiple} bytes`);
+    const cycles = channel.setup + Math.ceil(len / channel.unit) * channel.cyclesPerUnit;
+    const stall = channel.stallsCpu ? cycles : 0;
+    this.dmaBytes += len;
+    this.dmaCycles += cycles;
+    this.stallCycles += stall;
+    let finding: Finding | null = null;
+    if (this.cache && channel.writeback && src.region.cached) {
+      const stale = this.cache.dmaRead(src.addr, len);
+      if (stale) finding = { kind: 'dma-stale', detected: 'silent', detail: `${transfer}: line ${hex(stale.addr)} was written through the cache at op ${stale.op} (line ${stale.line}) and not written back, so the device reads stale memory` };
+    }
+    if (this.cache && dst.region.cached) this.cache.dmaWrite(dst.addr, len, op, line);
+    return { finding, cycles, stall };
+  }
+
+  /** Canary bands written since the last sweep (all, or those next to `segment`); they are re-armed. */
+  sweepCanaries(segment?: Area): Pending[] {
+    const found: Pending[] = [];
+    for (const [name, pending] of this.dirtyCanaries) {
+      if (segment) {
+        const guard = this.map.guards().find((g) => g.name === name)!;
+        if (guard.end !== segment.start && guard.start !== segment.end) continue;
+      }
+      found.push(pending);
+      this.dirtyCanaries.delete(name);
+    }
+    return found;
+  }
+
+  /** Metadata harm the allocator reads when it frees the block at `addr` (its header), or all of a heap's. */
+  corruptionsFound(heap: Heap, freeing: number | null): Pending[] {
+    const list = this.corruptions.get(heap);
+    if (!list) return [];
+    const found = freeing === null ? list : list.filter((p) => p.addr < freeing && p.addr >= freeing - HEADER_REACH);
+    if (found.length === list.length) this.corruptions.delete(heap);
+    else this.corruptions.set(heap, list.filter((p) => !found.includes(p)));
+    return found;
+  }
+
+  /** Every heap with harm nobody has read yet (at the end of the run: never noticed). */
+  heapsWithCorruption(): Heap[] {
+    return [...this.corruptions.keys()];
+  }
+
+  /** The segment or shared region a heap lies in, for sweeping the canaries next to it. */
+  areaOf(heap: Heap): Area | null {
+    return this.map.areaAt(heap.base);
+  }
+
+  region(name: string): Region {
+    return this.target.regions.find((r) => r.name === name)!;
+  }
+}
+
+function rightsViolation(area: Area, by: string, write: boolean): string | null {
+  if (area.kind === 'segment' && area.owner !== by) return `segment ${area.name} belongs to ${area.owner}`;
+  if (area.kind === 'shared') {
+    const right = area.rights.get(by);
+    if (!right) return `${by} has no access to the shared region ${area.name}`;
+    if (write && right === 'r') return `${by} may only read the shared region ${area.name}`;
+    if (!write && right === 'w') return `${by} may only write the shared region ${area.name}`;
+  }
+  return null;
+}
+
+function guardWhere(guard: Area, start: number, end: number): string {
+  const from = Math.max(start, guard.start);
+  const to = Math.min(end, guard.end);
+  return `${to - from} byte${to - from === 1 ? '' : 's'} into the guard ${guard.name} (${hex(guard.start)}..${hex(guard.end - 1)})`;
+}
+
+function blockNote(through: Through): string {
+  const b = through.block;
+  if (!b || b.addr < 0) return '';
+  return ` through id ${through.id} (${b.size} bytes at ${hex(b.addr)}, offset ${through.offset})`;
+}

@@ -1,0 +1,134 @@
+/**
+ * glibc mtrace logs (MALLOC_TRACE; since glibc 2.34 with LD_PRELOAD=libc_malloc_debug.so and a call
+ * to mtrace()). Line shapes, as glibc's malloc/mtrace-impl.c writes them:
+ *
+ *   = Start                              mtrace() opened the log
+ *   @ CALLER + PTR SIZE                  malloc, calloc (SIZE = n*size), memalign, realloc(NULL, n)
+ *   @ CALLER + (nil) SIZE                an allocation that failed
+ *   @ CALLER - PTR                       free (free(NULL) is not logged), and realloc(PTR, 0)
+ *   @ CALLER < OLD                       realloc that succeeded: the old block ...
+ *   @ CALLER > NEW SIZE                  ... and the new one, on the next line
+ *   @ CALLER ! OLD SIZE                  realloc that failed (OLD stays allocated)
+ *   = End                                muntrace() or exit closed the log
+ *
+ * PTR is `%p` (0x..., `(nil)` for NULL), SIZE is `%#lx` (0x..., or `0`). The `@ CALLER ` prefix is
+ * optional: `@ ./prog:[0x11b0] `, `@ ./prog:(main+0x17)[0x11b0] `, `@ [0x7f..] ` (no symbol
+ * information) or absent when the caller is unknown; it always ends with `] `, and is skipped up to
+ * the last `] ` of the line (a file name may contain spaces). mtrace records no alignment: `align`
+ * is 0. A log without `= End` as its last line (a program that crashed or never called muntrace)
+ * ends with a `truncated` problem; the blocks live then are the crashed program's heap. glibc buffers
+ * the log 512 bytes at a time, so a crashed program's last records may be missing or cut mid-line
+ * (a `malformed` problem).
+ */
+import { FormatGate, hexSize, PointerIds, pointerKey, type Emitted, type FieldOp } from './ops.js';
+
+const EXAMPLE = '@ ./prog:[0x11b0] + 0x55ebe8cfb2a0 0x10';
+
+export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Generator<FieldOp> {
+  const ids = new PointerIds();
+  const gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
+  let n = 0;
+  let last = 0;
+  let ended = false;
+  // The `<` line of a realloc, waiting for its `>`.
+  let pendingOld: string | null = null;
+  let pendingLine = 0;
+  let pendingText = '';
+
+  for (const text of lines) {
+    n++;
+    if (text.length === 0) continue;
+    last = n;
+    ended = false;
+
+    let body = text;
+    if (text.charCodeAt(0) === 64 /* @ */) {
+      const k = text.lastIndexOf('] ');
+      if (k < 0 || text.charCodeAt(1) !== 32) {
+        const p = gate.bad(n, text, 'a caller prefix "@ ..." without "] "');
+        if (p) yield p;
+        continue;
+      }
+      body = text.slice(k + 2);
+    }
+    const c = body.charCodeAt(0);
+    const sp = body.indexOf(' ', 2);
+    const a = sp < 0 ? body.slice(2) : body.slice(2, sp);
+    const b = sp < 0 ? '' : body.slice(sp + 1);
+    let r: Emitted | null = null;
+    let detail = '';
+
+    if (body.charCodeAt(1) !== 32 || a.length === 0) {
+      detail = 'not an mtrace record';
+    } else if (c === 43 /* + */) {
+      const ptr = pointerKey(a);
+      const size = hexSize(b);
+      if (ptr === undefined || size < 0) detail = 'an allocation record needs "+ PTR SIZE"';
+      else r = ptr === '' ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.alloc(ptr, size, 0, n, null);
+    } else if (c === 45 /* - */) {
+      const ptr = pointerKey(a);
+      if (ptr === undefined || b !== '') detail = 'a free record needs "- PTR"';
+      else r = ptr === '' ? [] : ids.free(ptr, n, null);
+    } else if (c === 60 /* < */) {
+      const ptr = pointerKey(a);
+      if (ptr === undefined || ptr === '' || b !== '') detail = 'a realloc record needs "< OLD"';
+      else r = [];
+    } else if (c === 62 /* > */) {
+      const ptr = pointerKey(a);
+      const size = hexSize(b);
+      if (ptr === undefined || ptr === '' || size < 0) detail = 'a realloc record needs "> NEW SIZE"';
+      else if (pendingOld === null) {
+        r = [{ kind: 'problem', what: 'malformed', detail: `"> NEW SIZE" without the "< OLD" line before it; taken as an allocation`, line: n }];
+        const alloc = ids.alloc(ptr, size, 0, n, null);
+        if (Array.isArray(alloc)) r.push(...alloc);
+        else r.push(alloc);
+      } else {
+        r = ids.realloc(pendingOld, ptr, size, n, null);
+        pendingOld = null;
+      }
+    } else if (c === 33 /* ! */) {
+      const ptr = pointerKey(a);
+      const size = hexSize(b);
+      if (ptr === undefined || size < 0) detail = 'a failed realloc record needs "! OLD SIZE"';
+      else r = ptr === '' ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.failedRealloc(ptr, size, n, null);
+    } else if (c === 61 /* = */) {
+      if (b !== '' || (a !== 'Start' && a !== 'End')) detail = 'expected "= Start" or "= End"';
+      else {
+        r = [];
+        ended = a === 'End';
+      }
+    } else {
+      detail = 'not an mtrace record';
+    }
+
+    if (r === null) {
+      ended = false;
+      const p = gate.bad(n, text, detail);
+      if (p) yield p;
+      continue;
+    }
+    if (!gate.open) yield* gate.pass();
+    if (pendingOld !== null && c !== 62) {
+      yield { kind: 'problem', what: 'malformed', detail: `"< 0x${pendingOld}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: pendingLine };
+      pendingOld = null;
+    }
+    if (c === 60) {
+      pendingOld = pointerKey(a)!;
+      pendingLine = n;
+      pendingText = text;
+    }
+    if (Array.isArray(r)) yield* r;
+    else yield r;
+  }
+
+  gate.end(n);
+  if (pendingOld !== null) {
+    yield { kind: 'problem', what: 'malformed', detail: `the log ends after ${JSON.stringify(pendingText)}, before its "> NEW SIZE" line`, line: pendingLine };
+  }
+  if (!ended) {
+    yield {
+      kind: 'problem', what: 'truncated', line: last,
+      detail: `the log ends without "= End": the program stopped before muntrace() or exit (a crash?); ${ids.liveCount} block(s) were live then`,
+    };
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * emu's native field-log format: what a device-side hook records, in MessagePack.
+ *
+ * A native log is a stream of MessagePack maps (msgpackr, plain maps: no records or structures), one
+ * map a record, written and read a chunk at a time. Record 1 is the header; every other record is one
+ * operation; `FieldOp.line` is the 1-based record index (so the first operation is record 2).
+ *
+ *   { format: 'emu-field-log', version: 1, ...}     header; other keys (device, firmware, note, ...)
+ *                                                   are free-form and ignored
+ *   { op: 'alloc',   ptr, size, align?, time? }     an allocation at address ptr; align: the alignment
+ *                                                   asked for (0 or absent: none stated); ptr 0: the
+ *                                                   allocation failed
+ *   { op: 'free',    ptr, time? }                   ptr 0 (free(NULL)) is ignored
+ *   { op: 'realloc', ptr, old, size, time? }        realloc(old, size) returned ptr, with C's rules:
+ *                                                   old 0 is an allocation; ptr 0 with size 0 frees
+ *                                                   old; ptr 0 with size > 0 failed and old stays
+ *   { op: 'fault',   kind, addr?, time? }           a fault the device saw: kind is emu's fault name
+ *                                                   where one fits ('oom', 'guard-hit', 'heap-corrupt',
+ *                                                   'use-after-free', ...) or the device's own; addr the
+ *                                                   faulting address (null or absent: unknown)
+ *   { op: 'end' }                                   the logger closed the log cleanly
+ *
+ * Field types: ptr, old, addr are non-negative integers (a number up to 2^53, or a bigint, which
+ * msgpackr writes as uint64, for 64-bit addresses; fault addresses beyond 2^53 lose precision);
+ * size and align are non-negative integers; time is an integer in the device's own clock unit (ns,
+ * ticks or cycles: kept as given). Blocks are named by address and get ids as in every pointer log
+ * (PointerIds: `p1`, `p2`, ... in allocation order).
+ *
+ * A file whose first record is not the header is not a native log (an InputError at record 1). A log
+ * whose last record is not `end` (the device crashed or the log was cut) ends with a `truncated`
+ * problem, as does one whose bytes stop mid-record or stop decoding; a record that decodes but does
+ * not fit the shapes above is a `malformed` problem.
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { decodeIter, Packr } from 'msgpackr';
+import { InputError } from '../input/errors.js';
+import { PointerIds, type Emitted, type FieldOp } from './ops.js';
+
+export const NATIVE_FORMAT = 'emu-field-log';
+export const NATIVE_VERSION = 1;
+
+type Address = number | bigint;
+
+export type NativeRecord =
+  | { op: 'alloc'; ptr: Address; size: number; align?: number; time?: number | null }
+  | { op: 'free'; ptr: Address; time?: number | null }
+  | { op: 'realloc'; ptr: Address; old: Address; size: number; time?: number | null }
+  | { op: 'fault'; kind: string; addr?: Address | null; time?: number | null };
+
+export interface NativeHeader {
+  format: typeof NATIVE_FORMAT;
+  version: number;
+  [key: string]: unknown;
+}
+
+const OPTIONS = { useRecords: false, moreTypes: false, bundleStrings: false, structuredClone: false, useFloat32: 0, mapsAsObjects: true } as const;
+const CHUNK = 1 << 16;
+
+/**
+ * Writes a native log: the header (with `meta`'s keys after format and version), the records, and an
+ * `end` record unless `end` is false (to make the log of a device that crashed). Streams: records may
+ * be a generator of any length.
+ */
+export function writeNativeLog(path: string, records: Iterable<NativeRecord>, options: { end?: boolean; meta?: Record<string, unknown> } = {}): void {
+  const packr = new Packr(OPTIONS);
+  const fd = openSync(path, 'w');
+  try {
+    let parts: Uint8Array[] = [];
+    let size = 0;
+    const put = (value: unknown) => {
+      const bytes = packr.pack(value);
+      parts.push(bytes);
+      size += bytes.length;
+      if (size >= CHUNK) {
+        writeSync(fd, Buffer.concat(parts, size));
+        parts = [];
+        size = 0;
+      }
+    };
+    put({ ...options.meta, format: NATIVE_FORMAT, version: NATIVE_VERSION });
+    for (const record of records) put(record);
+    if (options.end !== false) put({ op: 'end' });
+    if (size > 0) writeSync(fd, Buffer.concat(parts, size));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function* chunks(path: string): Generator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      const n = readSync(fd, buffer, 0, CHUNK, null);
+      if (n === 0) return;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a native log from a file, a chunk at a time. */
+export function readNativeFile(path: string): Generator<FieldOp> {
+  return readNative(chunks(path), path);
+}
+
+/** Reads a native log from a stream of byte chunks (a file's, or a test's). */
+export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): Generator<FieldOp> {
+  const values = decodeIter(source, { ...OPTIONS }) as unknown as Generator<unknown>;
+  const ids = new PointerIds();
+  let index = 0;
+  let ended = false;
+  try {
+    let first: IteratorResult<unknown>;
+    try {
+      first = values.next();
+    } catch (e) {
+      throw new InputError({ file: name, line: 1, col: 1 }, `not an emu native field log: it does not decode as MessagePack (${(e as Error).message}); check --format`);
+    }
+    const header = first.value as Partial<NativeHeader> | undefined;
+    if (first.done) throw new InputError({ file: name, line: 1, col: 1 }, 'not an emu native field log: the file is empty');
+    if (!header || typeof header !== 'object' || header.format !== NATIVE_FORMAT) {
+      throw new InputError({ file: name, line: 1, col: 1 }, `not an emu native field log: record 1 is not a { format: '${NATIVE_FORMAT}' } header; check --format`);
+    }
+    if (header.version !== NATIVE_VERSION) {
+      throw new InputError({ file: name, line: 1, col: 1 }, `native field log version ${String(header.version)}; this emu reads version ${NATIVE_VERSION}`);
+    }
+    index = 1;
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = values.next();
+      } catch (e) {
+        yield { kind: 'problem', what: 'truncated', detail: `the log is cut off or damaged after record ${index} (${(e as Error).message}); ${ids.liveCount} block(s) were live then`, line: index + 1 };
+        return;
+      }
+      if (next.done) break;
+      index++;
+      const r = record(next.value, index, ids);
+      ended = r === 'end';
+      if (r === 'end') continue;
+      if (typeof r === 'string') yield { kind: 'problem', what: 'malformed', detail: r, line: index };
+      else if (Array.isArray(r)) yield* r;
+      else yield r;
+    }
+    if (!ended) yield { kind: 'problem', what: 'truncated', detail: `the log ends without an { op: 'end' } record (the device stopped logging: a crash?); ${ids.liveCount} block(s) were live then`, line: index };
+  } finally {
+    values.return?.(undefined);
+  }
+}
+
+function address(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? (v === 0 ? '' : v.toString(16)) : undefined;
+  if (typeof v === 'bigint') return v >= 0n ? (v === 0n ? '' : v.toString(16)) : undefined;
+  return undefined;
+}
+
+function count(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : -1;
+}
+
+/** `time`: absent or null is null; an integer (number or bigint) is kept; anything else is undefined. */
+function timeOf(v: unknown): number | null | undefined {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'bigint') return Number(v);
+  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+}
+
+/** One record's ops, 'end', or why it is malformed. */
+function record(value: unknown, line: number, ids: PointerIds): Emitted | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `record ${line} is not a map`;
+  const r = value as Record<string, unknown>;
+  const time = timeOf(r.time);
+  if (time === undefined) return `record ${line}: time is not an integer`;
+  switch (r.op) {
+    case 'end':
+      return 'end';
+    case 'alloc': {
+      const ptr = address(r.ptr);
+      const size = count(r.size);
+      const align = r.align === undefined || r.align === null ? 0 : count(r.align);
+      if (ptr === undefined || size < 0 || align < 0) return `record ${line}: alloc needs ptr and size (non-negative integers) and an optional align`;
+      return ptr === '' ? { kind: 'failed', id: null, size, align, time, line } : ids.alloc(ptr, size, align, line, time);
+    }
+    case 'free': {
+      const ptr = address(r.ptr);
+      if (ptr === undefined) return `record ${line}: free needs ptr (a non-negative integer)`;
+      return ptr === '' ? [] : ids.free(ptr, line, time);
+    }
+    case 'realloc': {
+      const ptr = address(r.ptr);
+      const old = address(r.old);
+      const size = count(r.size);
+      if (ptr === undefined || old === undefined || size < 0) return `record ${line}: realloc needs ptr, old and size (non-negative integers)`;
+      if (old === '') return ptr === '' ? { kind: 'failed', id: null, size, align: 0, time, line } : ids.alloc(ptr, size, 0, line, time);
+      if (ptr === '') return size === 0 ? ids.free(old, line, time) : ids.failedRealloc(old, size, line, time);
+      return ids.realloc(old, ptr, size, line, time);
+    }
+    case 'fault': {
+      if (typeof r.kind !== 'string' || r.kind.length === 0) return `record ${line}: fault needs kind (a string)`;
+      let addr: number | null = null;
+      if (r.addr !== undefined && r.addr !== null) {
+        if (address(r.addr) === undefined) return `record ${line}: fault addr is not a non-negative integer`;
+        addr = Number(r.addr);
+      }
+      return { kind: 'fault', fault: r.kind, addr, time, line };
+    }
+    default:
+      return `record ${line}: unknown op ${JSON.stringify(r.op)} (expected alloc, free, realloc, fault or end)`;
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The common shape of imported field logs: every reader (mtrace, android, csapp, native) yields a
+ * stream of `FieldOp`s, one per log operation, in log order, each with the 1-based log line it came
+ * from (for the native format: the 1-based record index, the header being record 1).
+ *
+ * Invariants every reader keeps, so that a replay never sees an impossible operation:
+ * - an `alloc` names an id that is not live (ids are never reused: see PointerIds and NamedIds);
+ * - a `free` or `realloc` names a live id, and a `failed` with an id names a live id;
+ * - everything wrong in the log itself (a free of an unknown pointer, a double free, a cut-off log,
+ *   a line that does not parse) is a `problem` op, never an exception. Only a file that is not the
+ *   format at all throws (see FormatGate).
+ */
+import { InputError } from '../input/errors.js';
+
+export type ProblemKind = 'unknown-free' | 'double-free' | 'unknown-realloc' | 'duplicate-alloc' | 'truncated' | 'malformed';
+
+export const PROBLEM_KINDS: readonly ProblemKind[] = ['unknown-free', 'double-free', 'unknown-realloc', 'duplicate-alloc', 'truncated', 'malformed'];
+
+export type FieldOp =
+  /** A block was allocated. `align` is the alignment the log states (memalign), 0 when it states none. */
+  | { kind: 'alloc'; id: string; size: number; align: number; time: number | null; line: number }
+  | { kind: 'free'; id: string; time: number | null; line: number }
+  /** A live block was resized; it keeps its id wherever the host moved it. */
+  | { kind: 'realloc'; id: string; size: number; time: number | null; line: number }
+  /**
+   * A request the host refused (malloc returned NULL, a failed realloc). `id` is the live block a
+   * failed realloc tried to resize (it stays live), null for a failed allocation.
+   */
+  | { kind: 'failed'; id: string | null; size: number; align: number; time: number | null; line: number }
+  /** A fault the device itself recorded (native logs only): its kind, the faulting address, its time. */
+  | { kind: 'fault'; fault: string; addr: number | null; time: number | null; line: number }
+  /** Something wrong in the log; the stream goes on. */
+  | { kind: 'problem'; what: ProblemKind; detail: string; line: number };
+
+export type Emitted = FieldOp | FieldOp[];
+
+/** How many freed pointers PointerIds remembers to tell a double free from a free of garbage. */
+export const FREED_MEMORY = 1 << 16;
+
+function problem(what: ProblemKind, detail: string, line: number): FieldOp {
+  return { kind: 'problem', what, detail, line };
+}
+
+/**
+ * Host pointers to block ids, for logs that name blocks by address (mtrace, android, native).
+ *
+ * - Every allocation gets a fresh id `p<n>`, n counting allocations from 1 in log order, so ids are
+ *   deterministic and never reused even when the host allocator hands the same address out again.
+ * - realloc keeps the id and moves it to the new pointer; the old pointer counts as freed there.
+ * - A free of a pointer that is not live is a `double-free` problem when the pointer was freed
+ *   before (remembered for the last FREED_MEMORY frees), otherwise an `unknown-free` problem.
+ * - A realloc of a pointer that is not live is an `unknown-realloc` problem, followed by an `alloc`
+ *   of the new block (the host did hand it out).
+ * - An allocation at a pointer that is still live means the log lost a free (dropped records,
+ *   a racing thread): a `duplicate-alloc` problem, then a `free` of the old id (the host reusing
+ *   the address proves the old block was gone), then the `alloc`.
+ * Pointers are keys as written in the log after normalisation (lowercase hex, no leading zeros),
+ * so 64-bit addresses stay exact.
+ */
+export class PointerIds {
+  private readonly live = new Map<string, string>();
+  /** Freed pointer -> its slot in the ring of the last `freedMemory` frees. */
+  private readonly freedSlot = new Map<string, number>();
+  private readonly ring: (string | undefined)[];
+  private readonly ringLine: Float64Array;
+  private ringNext = 0;
+  private next = 1;
+
+  constructor(private readonly freedMemory = FREED_MEMORY) {
+    this.ring = new Array<string | undefined>(freedMemory);
+    this.ringLine = new Float64Array(freedMemory);
+  }
+
+  /** Blocks live now. */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  alloc(ptr: string, size: number, align: number, line: number, time: number | null): Emitted {
+    const id = `p${this.next++}`;
+    const op: FieldOp = { kind: 'alloc', id, size, align, time, line };
+    const previous = this.live.get(ptr);
+    this.live.set(ptr, id);
+    this.freedSlot.delete(ptr);
+    if (previous === undefined) return op;
+    return [
+      problem('duplicate-alloc', `0x${ptr} is allocated again while ${previous} still holds it: the log lost its free`, line),
+      { kind: 'free', id: previous, time, line },
+      op,
+    ];
+  }
+
+  free(ptr: string, line: number, time: number | null): FieldOp {
+    const id = this.live.get(ptr);
+    if (id === undefined) return this.missing('free', ptr, line);
+    this.live.delete(ptr);
+    this.remember(ptr, line);
+    return { kind: 'free', id, time, line };
+  }
+
+  /** realloc(old) returned `ptr` with `size` bytes. */
+  realloc(old: string, ptr: string, size: number, line: number, time: number | null): Emitted {
+    const id = this.live.get(old);
+    if (id === undefined) {
+      const miss = this.missing('realloc', old, line);
+      const alloc = this.alloc(ptr, size, 0, line, time);
+      return Array.isArray(alloc) ? [miss, ...alloc] : [miss, alloc];
+    }
+    const op: FieldOp = { kind: 'realloc', id, size, time, line };
+    if (ptr === old) return op;
+    this.live.delete(old);
+    this.remember(old, line);
+    const previous = this.live.get(ptr);
+    this.live.set(ptr, id);
+    this.freedSlot.delete(ptr);
+    if (previous === undefined) return op;
+    return [
+      problem('duplicate-alloc', `realloc moved ${id} to 0x${ptr}, which ${previous} still holds: the log lost its free`, line),
+      { kind: 'free', id: previous, time, line },
+      op,
+    ];
+  }
+
+  /** A realloc of `old` that failed: the block stays where it was. */
+  failedRealloc(old: string, size: number, line: number, time: number | null): Emitted {
+    const id = this.live.get(old);
+    const op: FieldOp = { kind: 'failed', id: id ?? null, size, align: 0, time, line };
+    return id === undefined ? [this.missing('realloc', old, line), op] : op;
+  }
+
+  private missing(what: 'free' | 'realloc', ptr: string, line: number): FieldOp {
+    const slot = this.freedSlot.get(ptr);
+    const freed = slot === undefined ? undefined : this.ringLine[slot];
+    if (what === 'free') {
+      return freed === undefined
+        ? problem('unknown-free', `free of 0x${ptr}, which was never allocated in this log`, line)
+        : problem('double-free', `free of 0x${ptr}, already freed at line ${freed}`, line);
+    }
+    return problem('unknown-realloc', freed === undefined ? `realloc of 0x${ptr}, which was never allocated in this log` : `realloc of 0x${ptr}, already freed at line ${freed}`, line);
+  }
+
+  private remember(ptr: string, line: number): void {
+    const slot = this.ringNext;
+    const evicted = this.ring[slot];
+    if (evicted !== undefined && this.freedSlot.get(evicted) === slot) this.freedSlot.delete(evicted);
+    this.ring[slot] = ptr;
+    this.ringLine[slot] = line;
+    this.freedSlot.set(ptr, slot);
+    this.ringNext = slot + 1 === this.freedMemory ? 0 : slot + 1;
+  }
+}
+
+/**
+ * Program-level names to block ids, for logs whose ids are the program's own slots (CS:APP .rep:
+ * `a 3 100` is "slot 3 = malloc(100)"). The first block of a name keeps the name as its id (`3`);
+ * each later allocation of the same name gets `<name>#<k>`, k = 2, 3, ... (its k-th allocation), so
+ * ids stay unique across the whole stream and an engine never sees an id allocated while live.
+ * Allocating a name that is still live overwrites the slot: the old block is leaked, as it would be
+ * in the program; that is a `duplicate-alloc` problem and the old id stays live (no free).
+ * Frees and reallocs of names that are not live are problems as in PointerIds (a name's state is
+ * kept for every name, so memory grows with the number of distinct names, not with the log).
+ */
+export class NamedIds {
+  private readonly live = new Map<string, string>();
+  private readonly count = new Map<string, number>();
+  private readonly freedAt = new Map<string, number>();
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  alloc(name: string, size: number, align: number, line: number, time: number | null): Emitted {
+    const k = (this.count.get(name) ?? 0) + 1;
+    this.count.set(name, k);
+    const id = k === 1 ? name : `${name}#${k}`;
+    const op: FieldOp = { kind: 'alloc', id, size, align, time, line };
+    const previous = this.live.get(name);
+    this.live.set(name, id);
+    this.freedAt.delete(name);
+    if (previous === undefined) return op;
+    return [problem('duplicate-alloc', `id ${name} is allocated again while its block ${previous} is live: that block is leaked`, line), op];
+  }
+
+  free(name: string, line: number, time: number | null): FieldOp {
+    const id = this.live.get(name);
+    if (id === undefined) {
+      const freed = this.freedAt.get(name);
+      return freed === undefined
+        ? problem('unknown-free', `free of id ${name}, which was never allocated`, line)
+        : problem('double-free', `free of id ${name}, already freed at line ${freed}`, line);
+    }
+    this.live.delete(name);
+    this.freedAt.set(name, line);
+    return { kind: 'free', id, time, line };
+  }
+
+  realloc(name: string, size: number, line: number, time: number | null): Emitted {
+    const id = this.live.get(name);
+    if (id !== undefined) return { kind: 'realloc', id, size, time, line };
+    const freed = this.freedAt.get(name);
+    const miss = problem('unknown-realloc', freed === undefined ? `realloc of id ${name}, which was never allocated` : `realloc of id ${name}, already freed at line ${freed}`, line);
+    const alloc = this.alloc(name, size, 0, line, time);
+    return Array.isArray(alloc) ? [miss, ...alloc] : [miss, alloc];
+  }
+}
+
+/** How many non-blank lines FormatGate looks at before deciding a file is not the format. */
+export const SNIFF_LINES = 20;
+
+/**
+ * The rule that tells a damaged log from a file that is not the format at all:
+ * a file is taken as the format once one of its first SNIFF_LINES non-blank lines parses as a line
+ * of it. Until then, malformed lines are held back (nothing is yielded); if SNIFF_LINES non-blank
+ * lines go by, or the file ends, without one good line, the reader throws an InputError at the
+ * first non-blank line (`file:line:1: not a ... log: ...`), which the CLI reports with exit 2.
+ * After that, every malformed line is a `malformed` problem and the stream goes on.
+ */
+export class FormatGate {
+  open = false;
+  private held: FieldOp[] = [];
+  private first = 0;
+  private firstText = '';
+
+  constructor(
+    private readonly what: string,
+    private readonly source: string,
+    private readonly example: string,
+  ) {}
+
+  /** A malformed line: the problem to yield now, or null while the gate holds it back. */
+  bad(line: number, text: string, detail: string): FieldOp | null {
+    const op = problem('malformed', `${detail}: ${quote(text)}`, line);
+    if (this.open) return op;
+    if (this.held.length === 0) {
+      this.first = line;
+      this.firstText = text;
+    }
+    this.held.push(op);
+    if (this.held.length >= SNIFF_LINES) this.reject(`none of its first ${SNIFF_LINES} lines is one`);
+    return null;
+  }
+
+  /** A good line while the gate is closed: opens it and returns the held problems to yield first. */
+  pass(): FieldOp[] {
+    this.open = true;
+    const held = this.held;
+    this.held = [];
+    return held;
+  }
+
+  /** End of input: throws if no line of the format was ever seen. */
+  end(lines: number): void {
+    if (this.open) return;
+    if (this.held.length === 0) throw new InputError({ file: this.source, line: Math.max(1, lines), col: 1 }, `not ${this.what}: the file has no lines (expected lines like ${quote(this.example)})`);
+    this.reject(`none of its ${this.held.length} line(s) is one`);
+  }
+
+  private reject(why: string): never {
+    throw new InputError(
+      { file: this.source, line: this.first, col: 1 },
+      `not ${this.what}: ${why} (line ${this.first} reads ${quote(this.firstText)}; expected lines like ${quote(this.example)}); check --format`,
+    );
+  }
+}
+
+/** A log line for a message: JSON-quoted, cut at 80 characters. */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+
+const NORMAL_HEX_PTR = /^0x[1-9a-f][0-9a-f]*$/;
+const ANY_HEX_PTR = /^(?:0x)?[0-9a-f]+$/i;
+
+/**
+ * A pointer as written in a log to its key: lowercase hex digits without `0x` or leading zeros.
+ * Returns '' for a null pointer (`(nil)`, `0x0`, `0`) and undefined for something that is no pointer.
+ */
+export function pointerKey(token: string): string | undefined {
+  if (NORMAL_HEX_PTR.test(token)) return token.slice(2);
+  if (token === '(nil)' || token === '(null)') return '';
+  if (!ANY_HEX_PTR.test(token)) return undefined;
+  const digits = (token.charCodeAt(1) === 120 || token.charCodeAt(1) === 88 ? token.slice(2) : token).toLowerCase();
+  let i = 0;
+  while (i < digits.length && digits.charCodeAt(i) === 48) i++;
+  return digits.slice(i);
+}
+
+const HEX = /^0x[0-9a-f]+$/i;
+const DEC = /^\d+$/;
+
+/** `0x1f` or `0` (glibc's `%#lx`) to a number; -1 if it is neither. */
+export function hexSize(token: string): number {
+  if (token === '0') return 0;
+  return HEX.test(token) ? parseInt(token.slice(2), 16) : -1;
+}
+
+/** A decimal integer to a number; -1 if it is none. */
+export function decimal(token: string): number {
+  return DEC.test(token) ? Number(token) : -1;
+}

@@ -1,0 +1,184 @@
+/** `emu import --stats`: what a field log did, computed exactly from its op stream in one pass. */
+import { group, table } from '../report/format.js';
+import { PROBLEM_KINDS, type FieldOp, type ProblemKind } from './ops.js';
+
+export interface LiveBlock {
+  id: string;
+  size: number;
+  /** The line that allocated (or last reallocated) it. */
+  line: number;
+}
+
+export interface ImportStats {
+  /** The highest log line (native: record) any op came from. */
+  lines: number;
+  allocs: number;
+  frees: number;
+  reallocs: number;
+  /** Requests the host refused (malloc returned NULL, a failed realloc). */
+  failed: number;
+  /** Faults the device recorded (native logs), by kind, kinds sorted. */
+  faults: Record<string, number>;
+  /** Problems in the log, by kind (every kind, 0 when absent). */
+  problems: Record<ProblemKind, number>;
+  /** The line of each kind's first problem (only kinds that occurred). */
+  problem_lines: Partial<Record<ProblemKind, number>>;
+  /** Most bytes live at once (the sizes requested; a realloc replaces its block's old size). */
+  peak_live_bytes: number;
+  peak_live_bytes_line: number;
+  peak_live_blocks: number;
+  peak_live_blocks_line: number;
+  /** The largest size asked for by an allocation, a realloc or a refused request. */
+  largest_request: number;
+  largest_request_line: number;
+  live_at_end: { blocks: number; bytes: number; largest: LiveBlock[] };
+}
+
+/** How many of the largest blocks live at the end the stats name. */
+export const LARGEST_LIVE = 5;
+
+export function computeStats(ops: Iterable<FieldOp>): ImportStats {
+  const size = new Map<string, number>();
+  const where = new Map<string, number>();
+  const faults = new Map<string, number>();
+  const problems = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, 0])) as Record<ProblemKind, number>;
+  const problemLines: Partial<Record<ProblemKind, number>> = {};
+  let lines = 0;
+  let allocs = 0;
+  let frees = 0;
+  let reallocs = 0;
+  let failed = 0;
+  let liveBytes = 0;
+  let peakBytes = 0;
+  let peakBytesLine = 0;
+  let peakBlocks = 0;
+  let peakBlocksLine = 0;
+  let largest = 0;
+  let largestLine = 0;
+
+  for (const op of ops) {
+    if (op.line > lines) lines = op.line;
+    switch (op.kind) {
+      case 'alloc': {
+        allocs++;
+        const old = size.get(op.id);
+        if (old !== undefined) liveBytes -= old;
+        size.set(op.id, op.size);
+        where.set(op.id, op.line);
+        liveBytes += op.size;
+        if (op.size > largest) {
+          largest = op.size;
+          largestLine = op.line;
+        }
+        break;
+      }
+      case 'free': {
+        frees++;
+        const old = size.get(op.id);
+        if (old !== undefined) {
+          liveBytes -= old;
+          size.delete(op.id);
+          where.delete(op.id);
+        }
+        break;
+      }
+      case 'realloc': {
+        reallocs++;
+        const old = size.get(op.id);
+        if (old !== undefined) liveBytes -= old;
+        size.set(op.id, op.size);
+        where.set(op.id, op.line);
+        liveBytes += op.size;
+        if (op.size > largest) {
+          largest = op.size;
+          largestLine = op.line;
+        }
+        break;
+      }
+      case 'failed':
+        failed++;
+        if (op.size > largest) {
+          largest = op.size;
+          largestLine = op.line;
+        }
+        break;
+      case 'fault':
+        faults.set(op.fault, (faults.get(op.fault) ?? 0) + 1);
+        break;
+      case 'problem':
+        problems[op.what]++;
+        problemLines[op.what] ??= op.line;
+        break;
+    }
+    if (liveBytes > peakBytes) {
+      peakBytes = liveBytes;
+      peakBytesLine = op.line;
+    }
+    if (size.size > peakBlocks) {
+      peakBlocks = size.size;
+      peakBlocksLine = op.line;
+    }
+  }
+
+  const top: LiveBlock[] = [];
+  for (const [id, bytes] of size) {
+    const block = { id, size: bytes, line: where.get(id)! };
+    if (top.length < LARGEST_LIVE || before(block, top[top.length - 1])) {
+      top.push(block);
+      top.sort((a, b) => (before(a, b) ? -1 : 1));
+      if (top.length > LARGEST_LIVE) top.pop();
+    }
+  }
+
+  return {
+    lines, allocs, frees, reallocs, failed,
+    faults: Object.fromEntries([...faults].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    problems,
+    problem_lines: problemLines,
+    peak_live_bytes: peakBytes,
+    peak_live_bytes_line: peakBytesLine,
+    peak_live_blocks: peakBlocks,
+    peak_live_blocks_line: peakBlocksLine,
+    largest_request: largest,
+    largest_request_line: largestLine,
+    live_at_end: { blocks: size.size, bytes: liveBytes, largest: top },
+  };
+}
+
+/** Larger first; equal sizes by line, then id: an order that does not depend on map internals. */
+function before(a: LiveBlock, b: LiveBlock): boolean {
+  if (a.size !== b.size) return a.size > b.size;
+  if (a.line !== b.line) return a.line < b.line;
+  return a.id < b.id;
+}
+
+/** The stats for a terminal: aligned columns, thousands separators, where to look in the log. */
+export function formatStats(s: ImportStats, unit: 'line' | 'record' = 'line'): string {
+  const at = (line: number) => (line > 0 ? `${unit} ${group(line)}` : '');
+  const rows: string[][] = [
+    ['', 'count', 'where'],
+    [`${unit}s`, group(s.lines), ''],
+    ['allocations', group(s.allocs), ''],
+    ['frees', group(s.frees), ''],
+    ['reallocations', group(s.reallocs), ''],
+    ['refused requests', group(s.failed), ''],
+    ['peak live bytes', group(s.peak_live_bytes), at(s.peak_live_bytes_line)],
+    ['peak live blocks', group(s.peak_live_blocks), at(s.peak_live_blocks_line)],
+    ['largest request', group(s.largest_request), at(s.largest_request_line)],
+    ['live at end, bytes', group(s.live_at_end.bytes), ''],
+    ['live at end, blocks', group(s.live_at_end.blocks), ''],
+  ];
+  for (const kind of PROBLEM_KINDS) {
+    if (s.problems[kind] > 0) rows.push([`problem: ${kind}`, group(s.problems[kind]), `first at ${at(s.problem_lines[kind] ?? 0)}`]);
+  }
+  for (const [kind, n] of Object.entries(s.faults)) rows.push([`device fault: ${kind}`, group(n), '']);
+  const out = [table(rows)];
+  if (s.live_at_end.largest.length > 0) {
+    const more = s.live_at_end.blocks - s.live_at_end.largest.length;
+    out.push('', `still live at the end${more > 0 ? ` (the ${s.live_at_end.largest.length} largest of ${group(s.live_at_end.blocks)})` : ''}:`);
+    out.push(table([['id', 'bytes', 'allocated at'], ...s.live_at_end.largest.map((b) => [b.id, group(b.size), at(b.line)])]).replace(/^/gm, '  '));
+  } else {
+    out.push('', 'nothing is live at the end');
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,117 @@
+/**
+ * The memory map an access is checked against: the target's regions with their mirrors and views
+ * (resolved to one canonical address), and the layout's areas (component segments with their owner,
+ * shared regions with per-component rights, and guard gaps with the protection that covers them).
+ */
+import { hex } from '../input/literals.js';
+import type { Layout } from '../layout/layout.js';
+import type { Access, Scenario } from '../scenario/types.js';
+import type { Region, Target } from '../target/types.js';
+
+/** How a guard gap is enforced: an MMU page, an MPU region, or a canary band checked later. */
+export type GuardProtection = 'mmu' | 'mpu' | 'canary';
+
+export interface Area {
+  name: string;
+  kind: 'segment' | 'shared' | 'guard';
+  start: number;
+  end: number;
+  /** The component that owns a segment. */
+  owner: string | null;
+  /** A shared region's rights per component. */
+  rights: ReadonlyMap<string, Access>;
+  protection: GuardProtection | null;
+  line: number;
+}
+
+/** An address resolved to its region: the canonical address (the region's own base) and caching. */
+export interface Resolved {
+  region: Region;
+  addr: number;
+  cached: boolean;
+  /** How the address was reached: the region's name, or `region/view`, or `region mirror`. */
+  via: string;
+}
+
+export class MemoryMap {
+  /** Layout areas by start address, for lookups of a range. */
+  private readonly areas: Area[];
+  private readonly windows: { base: number; end: number; region: Region; cached: boolean; via: string }[] = [];
+
+  constructor(
+    readonly target: Target,
+    areas: Area[],
+  ) {
+    this.areas = [...areas].sort((a, b) => a.start - b.start);
+    for (const region of target.regions) {
+      this.windows.push({ base: region.base, end: region.base + region.size, region, cached: region.cached, via: region.name });
+      for (const m of region.mirrors) this.windows.push({ base: m, end: m + region.size, region, cached: region.cached, via: `${region.name} mirror ${hex(m)}` });
+      for (const v of region.views) this.windows.push({ base: v.base, end: v.base + region.size, region, cached: v.cached, via: `${region.name}/${v.name}` });
+    }
+  }
+
+  /** The region holding `addr` through any of its windows, or null. */
+  resolve(addr: number): Resolved | null {
+    for (const w of this.windows) {
+      if (addr >= w.base && addr < w.end) return { region: w.region, addr: w.region.base + (addr - w.base), cached: w.cached, via: w.via };
+    }
+    return null;
+  }
+
+  /** The layout areas that [start, end) overlaps (canonical addresses), lowest first. */
+  overlapping(start: number, end: number): Area[] {
+    const found: Area[] = [];
+    for (const a of this.areas) {
+      if (a.start >= end) break;
+      if (a.end > start) found.push(a);
+    }
+    return found;
+  }
+
+  /** The segment or shared region containing `addr`, if any. */
+  areaAt(addr: number): Area | null {
+    return this.overlapping(addr, addr + 1)[0] ?? null;
+  }
+
+  guards(): readonly Area[] {
+    return this.areas.filter((a) => a.kind === 'guard');
+  }
+}
+
+/**
+ * Which guards the target enforces. An MMU traps on every guard (rounded to pages by the layout). An
+ * ARMv7-M MPU traps on a guard only if a free region can cover it exactly: a power-of-two size of at
+ * least the minimum, based at a multiple of its size; the regions are handed out in address order,
+ * and the guards left over are canaries. Without protection every guard is a canary band.
+ */
+export function guardProtection(target: Target, guards: readonly { addr: number; size: number }[]): GuardProtection[] {
+  const p = target.protection;
+  if (p.kind === 'mmu') return guards.map(() => 'mmu');
+  if (p.kind === 'none') return guards.map(() => 'canary');
+  let free = p.regions;
+  return guards.map((g) => {
+    const fits = g.size >= p.minSize && (g.size & (g.size - 1)) === 0 && g.addr % g.size === 0;
+    if (fits && free > 0) {
+      free--;
+      return 'mpu';
+    }
+    return 'canary';
+  });
+}
+
+/** The memory map of a laid-out scenario. */
+export function memoryMap(scenario: Scenario, layout: Layout): MemoryMap {
+  const areas: Area[] = [];
+  const spec = scenario.layout;
+  const none = new Map<string, Access>();
+  for (const p of layout.placed) {
+    if (p.what === 'segment') areas.push({ name: p.name, kind: 'segment', start: p.addr, end: p.addr + p.size, owner: p.name, rights: none, protection: null, line: p.line });
+    if (p.what === 'shared') {
+      const shared = spec!.shared.find((s) => s.name === p.name)!;
+      const rights = new Map(shared.access.map((a) => [a.component, a.access]));
+      areas.push({ name: p.name, kind: 'shared', start: p.addr, end: p.addr + p.size, owner: null, rights, protection: null, line: p.line });
+    }
+    if (p.what === 'guard') areas.push({ name: p.name, kind: 'guard', start: p.addr, end: p.addr + p.size, owner: null, rights: none, protection: p.protection ?? 'canary', line: p.line });
+  }
+  return new MemoryMap(scenario.target, areas);
+}
