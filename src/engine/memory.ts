@@ -74,6 +74,9 @@ export class ProgramMemory {
   /** A CPU read or write of `len` bytes at `addr`, `width` bytes at a time, by component `by`. */
   access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number): AccessResult {
     const verb = write ? 'write' : 'read';
+    if (through.id !== null && !through.block) {
+      return { finding: { kind: 'out-of-bounds', detected: 'silent', detail: `${verb} through id ${through.id}, which names no block (a wild pointer)` }, addr, cycles: 0 };
+    }
     const what = `${verb} of ${len} byte${len === 1 ? '' : 's'} at ${hex(addr)}`;
     const at = this.map.resolve(addr);
     if (!at || !at.region.cpuMapped) {
@@ -119,7 +122,6 @@ export class ProgramMemory {
   private blockFinding(what: string, write: boolean, start: number, end: number, through: Through, canaryHit: Area | null, op: number, line: number): Finding | null {
     const b = through.block;
     if (through.freed && b) return { kind: 'use-after-free', detected: 'silent', detail: `${what}: id ${through.id} was freed (its ${b.size}-byte block at ${hex(b.addr)} was allocated at op ${b.op}, line ${b.line})` };
-    if (through.id !== null && !b) return { kind: 'out-of-bounds', detected: 'silent', detail: `${what}: id ${through.id} names no block (a wild pointer)` };
     let outside = { start, end };
     if (b) {
       if (b.addr < 0) return null; // a null pointer: the address checks above are what the target sees

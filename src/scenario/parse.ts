@@ -356,7 +356,8 @@ function readLocation(m: MapNode, what: string, ctx: StepContext): Location {
     if (m.has('offset')) m.req('offset').fail(`${what}: 'offset' goes with 'id'; add it to the address instead`);
     return { kind: 'addr', addr: m.req('addr').size() };
   }
-  return { kind: 'block', id: readId(m.req('id'), ctx), offset: m.get('offset')?.int() ?? 0 };
+  // A negative offset reaches below the block (its header, an underflow).
+  return { kind: 'block', id: readId(m.req('id'), ctx), offset: m.get('offset')?.int(-Number.MAX_SAFE_INTEGER) ?? 0 };
 }
 
 const WIDTHS = [1, 2, 4, 8];
