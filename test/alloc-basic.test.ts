@@ -76,6 +76,31 @@ test('first-fit: work grows with the free list walked', (t) => {
   t.true(long.reads > short.reads * 10);
 });
 
+test('first-fit: metadataIn finds headers and free-list links, never a payload byte', (t) => {
+  const w = newWork();
+  const ff = new FirstFitAllocator(BASE, 1024);
+  // a: block [0x1000, 0x1070) (8 + 100 rounded to 112), payload [0x1008, 0x106c);
+  // b: block [0x1070, 0x1090) (8 + 20 -> 32), payload 0x1078; c takes the whole 880-byte tail
+  // [0x1090, 0x1400) exactly, so the free list is empty and the walk starts from a used block.
+  const a = ff.alloc(100, 8, w);
+  const b = ff.alloc(20, 8, w);
+  const c = ff.alloc(872, 8, w);
+  t.deepEqual([a, b, c], [0x1008, 0x1078, 0x1098]);
+  t.is(ff.freeListLength(), 0);
+  t.is(ff.metadataIn(0x1000, 0x1400), 0x1000); // a's header
+  t.is(ff.metadataIn(a, a + 100), -1); // inside a used payload
+  t.is(ff.metadataIn(0x106f, 0x1070), -1); // the last byte of a's block (rounding bytes are payload too)
+  t.is(ff.metadataIn(0x106f, 0x1071), 0x1070); // the next byte is b's header
+  t.is(ff.metadataIn(b, 0x1400), 0x1090); // b's payload, then c's header at 0x1098 - 8
+  t.is(ff.metadataIn(c, 0x1400), -1); // c's payload up to the heap's end
+  // Freed, a's block keeps next/prev links in the 8 bytes after its header: [0x1008, 0x1010).
+  ff.free(a, w);
+  t.is(ff.metadataIn(a, 0x1400), 0x1008);
+  t.is(ff.metadataIn(0x1010, 0x1070), -1); // the rest of a free block holds nothing
+  t.is(ff.metadataIn(0x1010, 0x1071), 0x1070);
+  t.is(ff.metadataIn(0x1010, 0x1010), -1); // an empty range
+});
+
 test('property: first-fit never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
   checkAgainstModel(t, { make: () => new FirstFitAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: true, reuseGuaranteed: true });
 });

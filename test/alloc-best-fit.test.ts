@@ -175,6 +175,29 @@ test('best-fit: entry and bound', (t) => {
   t.is(heap.alloc(8, 8, newWork()), BASE + 8);
 });
 
+test('best-fit: metadataIn finds headers and free-list links, never a payload byte', (t) => {
+  const w = newWork();
+  const bf = new BestFitAllocator(BASE, 1024);
+  // a aligned to 256: payload 0x1100, block [0x10f8, 0x1108) (8 + 8 -> 16); the 248-byte sliver
+  // [0x1000, 0x10f8) stays free in front, the 760-byte tail [0x1108, 0x1400) behind.
+  const a = bf.alloc(8, 256, w);
+  // b: the smallest hole that fits is the sliver: block [0x1000, 0x1010), payload 0x1008; the sliver's
+  // rest [0x1010, 0x10f8) stays free. The free list's head (0x1010) is not the first block: the walk
+  // goes back from it to 0x1000 through the physical links.
+  const b = bf.alloc(8, 8, w);
+  t.deepEqual([a, b], [0x1100, 0x1008]);
+  t.is(bf.metadataIn(0x1000, 0x1400), 0x1000); // b's header
+  t.is(bf.metadataIn(b, b + 8), -1); // b's whole payload
+  t.is(bf.metadataIn(0x100f, 0x1011), 0x1010); // b's last byte is not metadata, the free block's header is
+  t.is(bf.metadataIn(0x1018, 0x1020), 0x1018); // its next/prev links: header 0x1010 + 8
+  t.is(bf.metadataIn(0x1020, 0x10f8), -1); // the rest of the free block
+  t.is(bf.metadataIn(0x1020, 0x10f9), 0x10f8); // a's header
+  t.is(bf.metadataIn(a, a + 8), -1);
+  t.is(bf.metadataIn(0x1107, 0x1109), 0x1108); // the tail's header right after a's last byte
+  t.is(bf.metadataIn(0x1110, 0x1118), 0x1110); // the tail's links
+  t.is(bf.metadataIn(0x1118, 0x1400), -1);
+});
+
 test('property: best-fit takes the smallest free block that fits, the lowest-addressed on a tie', (t) => {
   // An independent statement of "fits": the first aligned payload at least 8 bytes into the block
   // whose front gap is 0 or a whole 16-byte block, and the rounded request must end inside the block.

@@ -162,6 +162,30 @@ test('buddy: check() finds a broken free-list link', (t) => {
   t.true(problems.some((p) => p.includes('order mask bit 1')), problems.join('; '));
 });
 
+test('buddy: metadataIn finds free blocks\' links and the control structure after the cover, no headers', (t) => {
+  const w = newWork();
+  const b = new BuddyAllocator(BASE, 1120, 16);
+  // The cover is [0x1000, 0x1400); the 96-byte control structure follows it: [0x1400, 0x1460).
+  // a (100 -> 128) at 0x1000, c (16) at 0x1080: free 16 @0x1090, 32 @0x10a0, 64 @0x10c0, 256 @0x1100,
+  // 512 @0x1200, each with its next/prev links in its first 8 bytes.
+  const a = b.alloc(100, 8, w);
+  const c = b.alloc(16, 8, w);
+  t.deepEqual([a, c], [0x1000, 0x1080]);
+  t.is(b.metadataIn(a, a + 128), -1); // a used block has no header: all of it is payload
+  t.is(b.metadataIn(0x1000, 0x1400), 0x1090); // a and c hold nothing; the free 16's links do
+  t.is(b.metadataIn(0x108f, 0x1090), -1); // c's last byte
+  t.is(b.metadataIn(0x108f, 0x1091), 0x1090); // the free neighbour's next link
+  t.is(b.metadataIn(0x1098, 0x10a0), -1); // the free 16's second half
+  t.is(b.metadataIn(0x1208, 0x1400), -1); // the free 512 past its links
+  t.is(b.metadataIn(0x1208, 0x1401), 0x1400); // the control structure
+  t.is(b.metadataIn(0x145f, 0x1460), 0x145f); // its last byte
+  t.is(b.metadataIn(0x1460, 0x1500), -1); // past the heap
+  // Two used blocks side by side: nothing between them.
+  t.is(b.alloc(16, 8, w), 0x1090);
+  t.is(b.metadataIn(0x1080, 0x10a0), -1);
+  t.is(b.metadataIn(0x1080, 0x10a1), 0x10a0);
+});
+
 test('buddy: entry options, misfit and creation', (t) => {
   t.deepEqual(buddy.options.min_block, { kind: 'size', min: 8, max: 4096, pow2: true, about: 'the smallest block handed out, a power of two' });
   t.is(buddy.bound, null);

@@ -189,6 +189,35 @@ test('half-fit: check() finds a corrupted fragment header and a corrupted bin ma
   t.true(problems.some((p) => p.includes('bin mask bit 6 disagrees')), problems.join('; '));
 });
 
+test('half-fit: metadataIn finds the instance, fragment headers, bin links and the aligned wrapper\'s pointer', (t) => {
+  const w = newWork();
+  const h = new HalfFitAllocator(BASE, 1024);
+  // The instance is [0x1000, 0x10a0); 100 bytes take a 2^ceil(log2(116)) = 128-byte fragment at 0x10a0:
+  // header [0x10a0, 0x10b0), payload [0x10b0, 0x1120). The free rest (736 bytes) starts at 0x1120:
+  // header [0x1120, 0x1130), bin links [0x1130, 0x1138).
+  const a = h.alloc(100, 8, w);
+  t.is(a, 0x10b0);
+  t.is(h.metadataIn(0x1000, 0x1001), 0x1000); // the instance
+  t.is(h.metadataIn(0x109f, 0x10a1), 0x109f); // its last byte, then the first header
+  t.is(h.metadataIn(a, 0x1120), -1); // the whole used payload, rounding included
+  t.is(h.metadataIn(0x111f, 0x1121), 0x1120); // the last payload byte is not metadata, the next header is
+  t.is(h.metadataIn(0x1130, 0x1400), 0x1130); // the free fragment's bin links
+  t.is(h.metadataIn(0x1138, 0x1400), -1); // the rest of it holds nothing
+  // 16 bytes aligned to 64: 80 bytes asked for, a 128-byte fragment at 0x1120 (payload 0x1130); the
+  // address handed out is alignUp(0x1130 + 4, 64) = 0x1140, with the payload pointer in [0x113c, 0x1140).
+  // The rest (608 bytes) moves to 0x11a0: header [0x11a0, 0x11b0), links [0x11b0, 0x11b8).
+  const b = h.alloc(16, 64, w);
+  t.is(b, 0x1140);
+  t.is(h.metadataIn(0x1130, 0x1140), 0x113c); // the stored pointer
+  t.is(h.metadataIn(b, 0x11a0), -1); // from the address handed out to the fragment's end
+  t.is(h.metadataIn(b, 0x1400), 0x11a0);
+  t.is(h.metadataIn(0x11b8, 0x1400), -1);
+  // Freed: it merges with the rest; the pointer word is payload again, the links are back at 0x1130.
+  h.free(b, w);
+  t.is(h.metadataIn(0x1130, 0x1400), 0x1130);
+  t.is(h.metadataIn(0x1138, 0x1400), -1);
+});
+
 test('half-fit: entry, bound and misfit', (t) => {
   t.true(halfFit.reuseGuaranteed);
   t.is(halfFit.bound!.formula, 'H = 2M(1 + ceil(log2 n))');

@@ -144,6 +144,28 @@ test('pool: check() reports a corrupted free list', (t) => {
   t.true(problems.some((m) => /!= 16 blocks/.test(m)), problems.join('; '));
 });
 
+test('pool: metadataIn finds the free-list link in a freed block\'s first word, nothing else', (t) => {
+  const w = newWork();
+  const p = new PoolAllocator(BASE, 256, 32);
+  // Eight 32-byte blocks from 0x1000; three handed out (0x1000, 0x1020, 0x1040), five never carved.
+  const xs = [p.alloc(8, 8, w), p.alloc(8, 8, w), p.alloc(8, 8, w)];
+  t.deepEqual(xs, [0x1000, 0x1020, 0x1040]);
+  t.is(p.metadataIn(0x1000, 0x1100), -1); // used blocks have no header; uncarved ones are not threaded
+  // Freed, block 1 holds the list link in [0x1020, 0x1024).
+  p.free(0x1020, w);
+  t.is(p.metadataIn(0x1000, 0x1100), 0x1020);
+  t.is(p.metadataIn(0x1000, 0x1020), -1); // block 0, a whole used block
+  t.is(p.metadataIn(0x101f, 0x1021), 0x1020); // its last byte is not metadata, the next block's link is
+  t.is(p.metadataIn(0x1024, 0x1100), -1); // the rest of the free block and everything after
+  p.free(0x1000, w);
+  t.is(p.metadataIn(0x0f00, 0x1100), 0x1000); // block 0's link now (it points at block 1)
+  t.is(p.metadataIn(0x1004, 0x1100), 0x1020);
+  // Both handed out again (LIFO): the links are payload once more.
+  p.alloc(8, 8, w);
+  p.alloc(8, 8, w);
+  t.is(p.metadataIn(0x1000, 0x1100), -1);
+});
+
 test('property: the pool fails exactly when a request is too big, too aligned, or every block is in use', (t) => {
   const op = fc.oneof(
     fc.record({ kind: fc.constant('alloc' as const), size: fc.integer({ min: 1, max: 80 }), alignLog: fc.integer({ min: 0, max: 5 }) }),

@@ -284,6 +284,41 @@ test('tlsf: a heap above 64 MiB indexes live blocks by hashing, with the same re
   t.is(big.usedBytes() - 3196, small.usedBytes() - 3196);
 });
 
+test('tlsf: metadataIn finds the control structure, size words, free links and prev_phys, never a payload byte', (t) => {
+  const w = newWork();
+  const h = new TlsfAllocator(BASE, 8192);
+  // control_t is [0x1000, 0x1c74) (3188 bytes); a's size word [0x1c74, 0x1c78), payload [0x1c78, 0x1cdc);
+  // b's size word [0x1cdc, 0x1ce0), payload [0x1ce0, 0x1cec) (the 12-byte minimum); the free rest's size
+  // word [0x1cec, 0x1cf0), payload 0x1cf0 of 8192 - 3188 - 8 - 104 - 16 = 4876 bytes, so its last word
+  // (the sentinel's prev_phys) is [0x2ff8, 0x2ffc) and the sentinel's size word [0x2ffc, 0x3000).
+  const a = h.alloc(100, 4, w);
+  const b = h.alloc(1, 4, w);
+  t.deepEqual([a, b], [0x1c78, 0x1ce0]);
+  t.is(h.metadataIn(0x1000, 0x3000), 0x1000); // the control structure
+  t.is(h.metadataIn(0x1c73, 0x1c78), 0x1c73); // its last byte
+  t.is(h.metadataIn(a, a + 100), -1); // a's payload
+  t.is(h.metadataIn(0x1cdb, 0x1cdc), -1); // a's last byte
+  t.is(h.metadataIn(0x1cdb, 0x1cdd), 0x1cdc); // b's size word
+  t.is(h.metadataIn(b, b + 12), -1); // a used block's last word is payload: nothing reads it as prev_phys
+  t.is(h.metadataIn(0x1ce0, 0x1cf8), 0x1cec); // the free rest's size word
+  t.is(h.metadataIn(0x1cf0, 0x1cf8), 0x1cf0); // its next_free, prev_free
+  t.is(h.metadataIn(0x1cf8, 0x2ff8), -1); // the middle of a free block
+  t.is(h.metadataIn(0x1cf8, 0x2ff9), 0x2ff8); // its last word: the sentinel's prev_phys
+  t.is(h.metadataIn(0x2ffc, 0x3000), 0x2ffc); // the sentinel's size word
+  t.is(h.metadataIn(0x3000, 0x3100), -1); // past the heap
+  // Freed (b is used, so no merge): a's links at [0x1c78, 0x1c80), its last word [0x1c78 + 96, 0x1cdc).
+  h.free(a, w);
+  t.is(h.metadataIn(0x1c78, 0x1c80), 0x1c78);
+  t.is(h.metadataIn(0x1c80, 0x1cd8), -1);
+  t.is(h.metadataIn(0x1c80, 0x1cdc), 0x1cd8);
+  // align 8: control_t is 3056 bytes [0x1000, 0x1bf0); the first payload is aligned to 0x1bf8, so the
+  // first size word is [0x1bf4, 0x1bf8) and the 4 bytes between them are alignment, not metadata.
+  const h8 = new TlsfAllocator(BASE, 8192, 5, 8);
+  t.is(h8.metadataIn(0x1bef, 0x1bf4), 0x1bef);
+  t.is(h8.metadataIn(0x1bf0, 0x1bf4), -1);
+  t.is(h8.metadataIn(0x1bf0, 0x1bf5), 0x1bf4);
+});
+
 test('property: tlsf never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
   checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, numRuns: 3000 });
 });

@@ -136,6 +136,32 @@ test('wasm: check() detects a page count that disagrees with the allocator', (t)
   t.true(m.check().length > 0);
 });
 
+test('wasm: metadataIn reports first fit\'s metadata in the current memory only, never the walls', (t) => {
+  const m = memory({ maxPages: 4 });
+  const w = newWork();
+  // The memory is [0x10000, 0x20000); the walls over pages 1..3 have their headers at 0x20000,
+  // 0x30000, 0x40000 but are not memory yet. a: header [0x10000, 0x10008), payload [0x10008, 0x1006c),
+  // block to 0x10070; the free rest: header [0x10070, 0x10078), links [0x10078, 0x10080).
+  const a = m.alloc(100, 8, w);
+  t.is(a, 0x10008);
+  t.is(m.metadataIn(0x10000, 0x10001), 0x10000);
+  t.is(m.metadataIn(a, a + 100), -1);
+  t.is(m.metadataIn(0x1006f, 0x10071), 0x10070); // a's last byte, then the free block's header
+  t.is(m.metadataIn(0x10078, 0x10080), 0x10078); // its links
+  t.is(m.metadataIn(0x10080, 0x50000), -1); // the free rest, then the walls' headers above the memory
+  t.is(m.metadataIn(0x20000, 0x20008), -1); // the lowest wall's header, at the memory's end
+  // Grown by a page: that wall is freed into the free block, which now runs to 0x30000. A 64 KiB block
+  // [0x10070, 0x20078) spans the old end; the free rest's header is at 0x20078, its links at 0x20080.
+  t.is(m.grow(1, w), 1);
+  t.is(m.metadataIn(0x10080, 0x50000), -1); // the next wall (0x30000) is still above the memory
+  const b = m.alloc(0x10000, 8, w);
+  t.is(b, 0x10078);
+  t.is(m.metadataIn(b, b + 0x10000), -1); // including the old wall's header at 0x20000
+  t.is(m.metadataIn(b, 0x50000), 0x20078);
+  t.is(m.metadataIn(0x20080, 0x50000), 0x20080);
+  t.is(m.metadataIn(0x20088, 0x50000), -1);
+});
+
 test('property: wasm with auto_grow never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
   const size = 6 * PAGE;
   checkAgainstModel(t, {

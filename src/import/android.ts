@@ -24,7 +24,8 @@ const EXAMPLE = '186: malloc 0xb6038060 20';
 /** Arguments after TID, type and pointer, without timestamps. */
 const ARGS: Record<string, number> = { malloc: 1, free: 0, calloc: 2, realloc: 2, memalign: 2, thread_done: 0 };
 
-export function* readAndroid(lines: Iterable<string>, source = 'record_allocs log'): Generator<FieldOp> {
+/** The log's ops; returns the number of lines read. */
+export function* readAndroid(lines: Iterable<string>, source = 'record_allocs log'): Generator<FieldOp, number> {
   const ids = new PointerIds();
   const gate = new FormatGate('an Android malloc_debug record_allocs log', source, EXAMPLE);
   let n = 0;
@@ -45,6 +46,7 @@ export function* readAndroid(lines: Iterable<string>, source = 'record_allocs lo
     else yield r;
   }
   gate.end(n);
+  return n;
 }
 
 /** One record's ops, or why it is malformed. */

@@ -17,7 +17,8 @@ import { decimal, NamedIds, quote, type FieldOp } from './ops.js';
 
 const HEADER = ['the suggested heap size', 'the number of ids', 'the number of operations', 'the weight'];
 
-export function* readCsapp(lines: Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp> {
+/** The trace's ops; returns the number of lines read. */
+export function* readCsapp(lines: Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
   const ids = new NamedIds();
   const header: number[] = [];
   let n = 0;
@@ -68,4 +69,5 @@ export function* readCsapp(lines: Iterable<string>, source = 'CS:APP trace'): Ge
   if (ops < declared) {
     yield { kind: 'problem', what: 'truncated', detail: `the header declares ${declared} operations, the file has ${ops}; ${ids.liveCount} block(s) were live at its end`, line: last };
   }
+  return n;
 }

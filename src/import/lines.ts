@@ -1,40 +1,45 @@
 /** Reads a text file as lines, lazily, a chunk at a time: a log of millions of lines is never loaded whole. */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { InputError } from '../input/errors.js';
 
 export const CHUNK = 1 << 16;
 
-/** A line longer than this is no log line: the file is binary or not a log. */
+/** A line longer than this many bytes is no log line: the file is binary or not a log. */
 export const MAX_LINE = 1 << 20;
 
 /**
- * Yields the lines of a file without their line ends (`\n` or `\r\n`), decoding UTF-8 across chunk
- * boundaries; a last line without a newline is yielded too, an empty file yields nothing. Closes the
- * file when done or when the consumer stops early.
+ * Yields the lines of a file without their line ends (`\n` or `\r\n`), as UTF-8; a last line without
+ * a newline is yielded too, an empty file yields nothing. Each line is decoded on its own from the
+ * chunk buffer, so a line (or a pointer sliced from it and kept in a map) never holds a whole chunk
+ * in memory. Closes the file when done or when the consumer stops early.
  */
 export function* readLines(path: string, chunkSize = CHUNK): Generator<string> {
   const fd = openSync(path, 'r');
-  const decoder = new StringDecoder('utf8');
-  const buffer = Buffer.allocUnsafe(chunkSize);
-  let carry = '';
+  let buffer = Buffer.allocUnsafe(chunkSize);
+  let have = 0;
   let line = 0;
   try {
     for (;;) {
-      const n = readSync(fd, buffer, 0, chunkSize, null);
+      if (have === buffer.length) {
+        // One line fills the whole buffer: grow it, up to MAX_LINE.
+        if (have >= MAX_LINE) throw new InputError({ file: path, line: line + 1, col: 1 }, `line ${line + 1} is longer than ${MAX_LINE} bytes: not a text log (a native log needs --format native)`);
+        const bigger = Buffer.allocUnsafe(Math.min(MAX_LINE, buffer.length * 2));
+        buffer.copy(bigger, 0, 0, have);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, have, buffer.length - have, null);
       if (n === 0) break;
-      const text = carry.length === 0 ? decoder.write(buffer.subarray(0, n)) : carry + decoder.write(buffer.subarray(0, n));
+      const view = buffer.subarray(0, have + n);
       let start = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      for (let nl = view.indexOf(10, have); nl >= 0; nl = view.indexOf(10, start)) {
         line++;
-        yield nl > start && text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl);
+        yield view.toString('utf8', start, nl > start && view[nl - 1] === 13 ? nl - 1 : nl);
         start = nl + 1;
       }
-      carry = start === 0 ? text : text.slice(start);
-      if (carry.length > MAX_LINE) throw new InputError({ file: path, line: line + 1, col: 1 }, `line ${line + 1} is longer than ${MAX_LINE} characters: not a text log (a native log needs --format native)`);
+      have = view.length - start;
+      if (start > 0 && have > 0) view.copy(buffer, 0, start);
     }
-    carry += decoder.end();
-    if (carry.length > 0) yield carry.charCodeAt(carry.length - 1) === 13 ? carry.slice(0, -1) : carry;
+    if (have > 0) yield buffer.toString('utf8', 0, buffer[have - 1] === 13 ? have - 1 : have);
   } finally {
     closeSync(fd);
   }

@@ -24,7 +24,8 @@ import { FormatGate, hexSize, PointerIds, pointerKey, type Emitted, type FieldOp
 
 const EXAMPLE = '@ ./prog:[0x11b0] + 0x55ebe8cfb2a0 0x10';
 
-export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Generator<FieldOp> {
+/** The log's ops; returns the number of lines read. */
+export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Generator<FieldOp, number> {
   const ids = new PointerIds();
   const gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
   let n = 0;
@@ -131,4 +132,5 @@ export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Gen
       detail: `the log ends without "= End": the program stopped before muntrace() or exit (a crash?); ${ids.liveCount} block(s) were live then`,
     };
   }
+  return n;
 }

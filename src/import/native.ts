@@ -101,12 +101,12 @@ function* chunks(path: string): Generator<Buffer> {
 }
 
 /** Reads a native log from a file, a chunk at a time. */
-export function readNativeFile(path: string): Generator<FieldOp> {
+export function readNativeFile(path: string): Generator<FieldOp, number> {
   return readNative(chunks(path), path);
 }
 
-/** Reads a native log from a stream of byte chunks (a file's, or a test's). */
-export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): Generator<FieldOp> {
+/** Reads a native log from a stream of byte chunks (a file's, or a test's); returns the number of records read. */
+export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): Generator<FieldOp, number> {
   const values = decodeIter(source, { ...OPTIONS }) as unknown as Generator<unknown>;
   const ids = new PointerIds();
   let index = 0;
@@ -133,7 +133,7 @@ export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): 
         next = values.next();
       } catch (e) {
         yield { kind: 'problem', what: 'truncated', detail: `the log is cut off or damaged after record ${index} (${(e as Error).message}); ${ids.liveCount} block(s) were live then`, line: index + 1 };
-        return;
+        return index;
       }
       if (next.done) break;
       index++;
@@ -145,6 +145,7 @@ export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): 
       else yield r;
     }
     if (!ended) yield { kind: 'problem', what: 'truncated', detail: `the log ends without an { op: 'end' } record (the device stopped logging: a crash?); ${ids.liveCount} block(s) were live then`, line: index };
+    return index;
   } finally {
     values.return?.(undefined);
   }

@@ -48,41 +48,48 @@ function problem(what: ProblemKind, detail: string, line: number): FieldOp {
  *   deterministic and never reused even when the host allocator hands the same address out again.
  * - realloc keeps the id and moves it to the new pointer; the old pointer counts as freed there.
  * - A free of a pointer that is not live is a `double-free` problem when the pointer was freed
- *   before (remembered for the last FREED_MEMORY frees), otherwise an `unknown-free` problem.
+ *   before (remembered for at least the last FREED_MEMORY frees), otherwise an `unknown-free` problem.
  * - A realloc of a pointer that is not live is an `unknown-realloc` problem, followed by an `alloc`
  *   of the new block (the host did hand it out).
  * - An allocation at a pointer that is still live means the log lost a free (dropped records,
  *   a racing thread): a `duplicate-alloc` problem, then a `free` of the old id (the host reusing
  *   the address proves the old block was gone), then the `alloc`.
  * Pointers are keys as written in the log after normalisation (lowercase hex, no leading zeros),
- * so 64-bit addresses stay exact.
+ * so 64-bit addresses stay exact. Memory: one entry per live block, plus freed pointers, which are
+ * swept (oldest first) once there are more than FREED_MEMORY + max(FREED_MEMORY, live blocks).
  */
 export class PointerIds {
-  private readonly live = new Map<string, string>();
-  /** Freed pointer -> its slot in the ring of the last `freedMemory` frees. */
-  private readonly freedSlot = new Map<string, number>();
-  private readonly ring: (string | undefined)[];
-  private readonly ringLine: Float64Array;
-  private ringNext = 0;
+  /** Pointer -> the id of its live block (a string), or the line of its last free (a number). */
+  private readonly slots = new Map<string, string | number>();
+  /** The lines of the last `freedMemory` frees, a ring. */
+  private readonly recent: Float64Array;
+  private frees = 0;
+  private live = 0;
+  private freed = 0;
   private next = 1;
 
   constructor(private readonly freedMemory = FREED_MEMORY) {
-    this.ring = new Array<string | undefined>(freedMemory);
-    this.ringLine = new Float64Array(freedMemory);
+    this.recent = new Float64Array(freedMemory);
   }
 
   /** Blocks live now. */
   get liveCount(): number {
-    return this.live.size;
+    return this.live;
   }
 
   alloc(ptr: string, size: number, align: number, line: number, time: number | null): Emitted {
     const id = `p${this.next++}`;
     const op: FieldOp = { kind: 'alloc', id, size, align, time, line };
-    const previous = this.live.get(ptr);
-    this.live.set(ptr, id);
-    this.freedSlot.delete(ptr);
-    if (previous === undefined) return op;
+    const previous = this.slots.get(ptr);
+    this.slots.set(ptr, id);
+    if (typeof previous !== 'string') {
+      if (previous === undefined) this.live++;
+      else {
+        this.live++;
+        this.freed--;
+      }
+      return op;
+    }
     return [
       problem('duplicate-alloc', `0x${ptr} is allocated again while ${previous} still holds it: the log lost its free`, line),
       { kind: 'free', id: previous, time, line },
@@ -91,29 +98,29 @@ export class PointerIds {
   }
 
   free(ptr: string, line: number, time: number | null): FieldOp {
-    const id = this.live.get(ptr);
-    if (id === undefined) return this.missing('free', ptr, line);
-    this.live.delete(ptr);
-    this.remember(ptr, line);
+    const id = this.slots.get(ptr);
+    if (typeof id !== 'string') return this.missing('free', ptr, id, line);
+    this.release(ptr, line);
     return { kind: 'free', id, time, line };
   }
 
   /** realloc(old) returned `ptr` with `size` bytes. */
   realloc(old: string, ptr: string, size: number, line: number, time: number | null): Emitted {
-    const id = this.live.get(old);
-    if (id === undefined) {
-      const miss = this.missing('realloc', old, line);
+    const id = this.slots.get(old);
+    if (typeof id !== 'string') {
+      const miss = this.missing('realloc', old, id, line);
       const alloc = this.alloc(ptr, size, 0, line, time);
       return Array.isArray(alloc) ? [miss, ...alloc] : [miss, alloc];
     }
     const op: FieldOp = { kind: 'realloc', id, size, time, line };
     if (ptr === old) return op;
-    this.live.delete(old);
-    this.remember(old, line);
-    const previous = this.live.get(ptr);
-    this.live.set(ptr, id);
-    this.freedSlot.delete(ptr);
-    if (previous === undefined) return op;
+    this.release(old, line);
+    const previous = this.slots.get(ptr);
+    this.slots.set(ptr, id);
+    this.live++;
+    if (typeof previous === 'number') this.freed--;
+    if (typeof previous !== 'string') return op;
+    this.live--;
     return [
       problem('duplicate-alloc', `realloc moved ${id} to 0x${ptr}, which ${previous} still holds: the log lost its free`, line),
       { kind: 'free', id: previous, time, line },
@@ -123,14 +130,12 @@ export class PointerIds {
 
   /** A realloc of `old` that failed: the block stays where it was. */
   failedRealloc(old: string, size: number, line: number, time: number | null): Emitted {
-    const id = this.live.get(old);
-    const op: FieldOp = { kind: 'failed', id: id ?? null, size, align: 0, time, line };
-    return id === undefined ? [this.missing('realloc', old, line), op] : op;
+    const id = this.slots.get(old);
+    if (typeof id === 'string') return { kind: 'failed', id, size, align: 0, time, line };
+    return [this.missing('realloc', old, id, line), { kind: 'failed', id: null, size, align: 0, time, line }];
   }
 
-  private missing(what: 'free' | 'realloc', ptr: string, line: number): FieldOp {
-    const slot = this.freedSlot.get(ptr);
-    const freed = slot === undefined ? undefined : this.ringLine[slot];
+  private missing(what: 'free' | 'realloc', ptr: string, freed: number | undefined, line: number): FieldOp {
     if (what === 'free') {
       return freed === undefined
         ? problem('unknown-free', `free of 0x${ptr}, which was never allocated in this log`, line)
@@ -139,14 +144,25 @@ export class PointerIds {
     return problem('unknown-realloc', freed === undefined ? `realloc of 0x${ptr}, which was never allocated in this log` : `realloc of 0x${ptr}, already freed at line ${freed}`, line);
   }
 
-  private remember(ptr: string, line: number): void {
-    const slot = this.ringNext;
-    const evicted = this.ring[slot];
-    if (evicted !== undefined && this.freedSlot.get(evicted) === slot) this.freedSlot.delete(evicted);
-    this.ring[slot] = ptr;
-    this.ringLine[slot] = line;
-    this.freedSlot.set(ptr, slot);
-    this.ringNext = slot + 1 === this.freedMemory ? 0 : slot + 1;
+  /** A live pointer is freed at `line`: remembered as freed, for a while. */
+  private release(ptr: string, line: number): void {
+    this.slots.set(ptr, line);
+    this.live--;
+    this.freed++;
+    this.recent[this.frees % this.freedMemory] = line;
+    this.frees++;
+    if (this.freed >= this.freedMemory + Math.max(this.freedMemory, this.live)) this.sweep();
+  }
+
+  /** Forgets freed pointers older than the last `freedMemory` frees (lines only grow along a log). */
+  private sweep(): void {
+    const cutoff = this.recent[this.frees % this.freedMemory];
+    for (const [ptr, value] of this.slots) {
+      if (typeof value === 'number' && value < cutoff) {
+        this.slots.delete(ptr);
+        this.freed--;
+      }
+    }
   }
 }
 

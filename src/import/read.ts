@@ -16,11 +16,11 @@ export function isLogFormat(name: string): name is LogFormat {
 }
 
 /**
- * The log's operations, lazily: the file is read a chunk at a time as the stream is consumed.
+ * The log's operations, lazily; the generator returns the number of lines (native: records) read: the file is read a chunk at a time as the stream is consumed.
  * Throws an InputError (file:line) when the file is not the format, a UsageError for an unknown
  * format name; problems inside a log of the right format are `problem` ops.
  */
-export function readLog(path: string, format: string): Generator<FieldOp> {
+export function readLog(path: string, format: string): Generator<FieldOp, number> {
   if (!isLogFormat(format)) throw new UsageError(`unknown field-log format ${JSON.stringify(format)} (expected one of: ${FORMATS.join(', ')})`);
   let isFile = false;
   try {

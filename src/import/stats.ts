@@ -10,7 +10,10 @@ export interface LiveBlock {
 }
 
 export interface ImportStats {
-  /** The highest log line (native: record) any op came from. */
+  /**
+   * Lines (native: records) in the log: the op stream's return value when it gives one (every
+   * reader's generator returns its line count), else the highest line an op came from.
+   */
   lines: number;
   allocs: number;
   frees: number;
@@ -38,6 +41,7 @@ export interface ImportStats {
 export const LARGEST_LIVE = 5;
 
 export function computeStats(ops: Iterable<FieldOp>): ImportStats {
+  const iterator = ops[Symbol.iterator]() as Iterator<FieldOp, unknown>;
   const size = new Map<string, number>();
   const where = new Map<string, number>();
   const faults = new Map<string, number>();
@@ -56,7 +60,13 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
   let largest = 0;
   let largestLine = 0;
 
-  for (const op of ops) {
+  for (;;) {
+    const step = iterator.next();
+    if (step.done) {
+      if (typeof step.value === 'number' && step.value > lines) lines = step.value;
+      break;
+    }
+    const op = step.value;
     if (op.line > lines) lines = op.line;
     switch (op.kind) {
       case 'alloc': {

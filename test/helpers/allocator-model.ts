@@ -2,8 +2,10 @@
  * The reference model every allocator is checked against with fast-check: the live blocks it handed
  * out, as intervals. After every step: blocks never overlap, stay inside the heap, honour the
  * requested alignment; used + free bytes equal the capacity; live blocks are paid for in used bytes;
- * the allocator's own integrity walk is clean; and where the allocator guarantees it, a block freed
- * and asked for again with the same size and alignment is granted.
+ * the allocator's own integrity walk is clean; where the allocator guarantees it, a block freed
+ * and asked for again with the same size and alignment is granted; and where the allocator reports
+ * its in-heap metadata (metadataIn), no live block's bytes hold any, so a program writing inside its
+ * blocks never corrupts the heap.
  */
 import type { ExecutionContext } from 'ava';
 import fc from 'fast-check';
@@ -82,12 +84,30 @@ export function checkAgainstModel(t: ExecutionContext, o: ModelOptions): void {
         if (o.freesBlocks && live.length === 0) expect(used === baseline, `all blocks freed but ${used - baseline} bytes still used`);
         const problems = allocator.check();
         expect(problems.length === 0, `check(): ${problems.join('; ')}`);
+        if (allocator.metadataIn) checkMetadata(allocator, live, o);
       }
       return true;
     }),
     { numRuns: o.numRuns ?? 2000, seed: 42 },
   );
   t.pass();
+}
+
+/**
+ * No live payload [addr, addr + size) holds metadata; and the answer for the whole heap is consistent:
+ * inside it, nothing before it, and the byte itself is metadata.
+ */
+function checkMetadata(allocator: Allocator, live: Live[], o: ModelOptions): void {
+  const metadataIn = allocator.metadataIn!.bind(allocator);
+  for (const b of live) {
+    const at = metadataIn(b.addr, b.addr + b.size);
+    expect(at === -1, `metadata at ${at} inside the live block [${b.addr}, ${b.addr + b.size})`);
+  }
+  const first = metadataIn(o.base, o.base + o.size);
+  if (first < 0) return;
+  expect(first >= o.base && first < o.base + o.size, `metadataIn over the heap answered ${first}, outside it`);
+  expect(metadataIn(o.base, first) === -1, `metadataIn over the heap answered ${first}, but there is metadata before it`);
+  expect(metadataIn(first, first + 1) === first, `metadataIn over the heap answered ${first}, but that byte alone is not metadata`);
 }
 
 function expect(ok: boolean, message: string): asserts ok {
