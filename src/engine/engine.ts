@@ -577,20 +577,24 @@ class Engine {
 
   private dma(op: Extract<Op, { kind: 'dma' }>): void {
     const channel = this.scenario.target.dma.find((c) => c.name === op.channel)!;
-    const end = (at: DmaEnd): number => {
+    const overruns: Through[] = [];
+    const end = (at: DmaEnd): number | null => {
+      if (at.kind === 'device') return null;
       if (at.kind === 'region') return this.memory.region(at.name).base;
       const { addr, through } = this.locate(at);
       const b = through.block;
-      // The device does not check bounds: a transfer past the block's end is the program's bug.
-      const offset = through.offset;
-      if (b && b.addr >= 0 && offset + op.len > b.size) this.fault('out-of-bounds', op.line, 'silent', b.heap.name, through.id, `${op.channel} DMA of ${op.len} bytes at offset ${offset} of id ${through.id} (${b.size} bytes at ${hex(b.addr)}) runs ${offset + op.len - b.size} bytes past its end`);
+      if (b && b.addr >= 0 && through.offset + op.len > b.size) overruns.push(through);
       return addr;
     };
     const from = end(op.from);
     const to = end(op.to);
     const result = this.memory.dma(channel, from, to, op.len, this.op, op.line);
     if (result.finding) this.fault(result.finding.kind, op.line, result.finding.detected, null, null, result.finding.detail);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'dma', line: op.line, channel: channel.name, from, to, len: op.len, cycles: result.cycles, stall: result.stall });
+    // The device does not check bounds: a transfer that ran past a block's end is the program's bug.
+    for (const { id, block: b, offset } of result.cycles > 0 ? overruns : []) {
+      this.fault('out-of-bounds', op.line, 'silent', b!.heap.name, id, `${op.channel} DMA of ${op.len} bytes at offset ${offset} of id ${id} (${b!.size} bytes at ${hex(b!.addr)}) runs ${offset + op.len - b!.size} bytes past its end`);
+    }
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'dma', line: op.line, channel: channel.name, from: from ?? 'device', to: to ?? 'device', len: op.len, cycles: result.cycles, stall: result.stall });
     // The CPU programs the channel; it waits for the transfer only where the hardware stalls it.
     this.clock += result.stall > 0 ? result.stall : result.cycles > 0 ? channel.setup : 0;
   }

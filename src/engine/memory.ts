@@ -87,7 +87,9 @@ export class ProgramMemory {
     if (end > region.base + region.size) {
       return { finding: { kind: 'unmapped', detected: 'precise', detail: `${what}: runs ${end - region.base - region.size} bytes past the end of ${region.name} (bus error)` }, addr, cycles: 0 };
     }
-    const cycles = Math.ceil(len / region.bus) * (write ? region.write : region.read);
+    // One CPU access per `width` bytes, each as many bus words as it spans.
+    const unit = width === 'multiple' ? 4 : width;
+    const cycles = Math.ceil(len / unit) * Math.ceil(unit / region.bus) * (write ? region.write : region.read);
     if (write && (region.kind === 'rom' || region.kind === 'flash')) {
       const trapped = this.target.protection.kind !== 'none';
       return { finding: { kind: 'unmapped', detected: trapped ? 'precise' : 'silent', detail: `${what}: ${region.name} is ${region.kind}, ${trapped ? 'mapped read-only (fault)' : 'the write is ignored'}` }, addr, cycles };
@@ -121,7 +123,12 @@ export class ProgramMemory {
   /** Bounds, lifetime and allocator metadata: what the block an access goes through says about it. */
   private blockFinding(what: string, write: boolean, start: number, end: number, through: Through, canaryHit: Area | null, op: number, line: number): Finding | null {
     const b = through.block;
-    if (through.freed && b) return { kind: 'use-after-free', detected: 'silent', detail: `${what}: id ${through.id} was freed (its ${b.size}-byte block at ${hex(b.addr)} was allocated at op ${b.op}, line ${b.line})` };
+    if (through.freed && b) {
+      // One cause, one fault: a write that also lands on the free block's allocator links says so here.
+      const harmed = write ? this.metadataHit(start, end) : null;
+      const note = harmed ? `; it overwrites ${harmed.heap.name}'s allocator metadata at ${hex(harmed.addr)}` : '';
+      return { kind: 'use-after-free', detected: 'silent', detail: `${what}: id ${through.id} was freed (its ${b.size}-byte block at ${hex(b.addr)} was allocated at op ${b.op}, line ${b.line})${note}` };
+    }
     let outside = { start, end };
     if (b) {
       if (b.addr < 0) return null; // a null pointer: the address checks above are what the target sees
@@ -185,15 +192,25 @@ export class ProgramMemory {
   }
 
   /** A DMA transfer: its channel's rules, the cache's coherency, and its time. */
-  dma(channel: DmaChannel, from: number, to: number, len: number, op: number, line: number): { finding: Finding | null; cycles: number; stall: number } {
-    const src = this.map.resolve(from);
-    const dst = this.map.resolve(to);
-    const transfer = `${channel.name} DMA of ${formatBytes(len)} from ${hex(from)} to ${hex(to)}`;
+  /**
+   * A DMA transfer: its channel's rules, the cache's coherency, and its time. An end of null is the
+   * channel's own device (the GPU's FIFO, the CD-ROM drive), which has no address to check.
+   */
+  dma(channel: DmaChannel, from: number | null, to: number | null, len: number, op: number, line: number): { finding: Finding | null; cycles: number; stall: number } {
+    const src = from === null ? null : this.map.resolve(from);
+    const dst = to === null ? null : this.map.resolve(to);
+    const name = (addr: number | null) => (addr === null ? 'the device' : hex(addr));
+    const transfer = `${channel.name} DMA of ${formatBytes(len)} from ${name(from)} to ${name(to)}`;
     const fail = (kind: FaultKind, why: string) => ({ finding: { kind, detected: 'precise' as Detected, detail: `${transfer}: ${why}` }, cycles: 0, stall: 0 });
-    if (!src || !channel.reads.includes(src.region.name)) return fail('dma-region', `the channel reads ${channel.reads.join(', ')}, not ${src ? src.region.name : 'unmapped memory'}`);
-    if (!dst || !channel.writes.includes(dst.region.name)) return fail('dma-region', `the channel writes ${channel.writes.join(', ')}, not ${dst ? dst.region.name : 'unmapped memory'}`);
+    const reach = (list: string[], verb: string, at: Resolved | null, addr: number | null): string | null => {
+      if (addr === null) return list.length === 0 ? null : `the channel ${verb} ${list.join(', ')}, not its device`;
+      if (at && list.includes(at.region.name)) return null;
+      return `the channel ${verb} ${list.length ? list.join(', ') : 'only its device'}, not ${at ? at.region.name : 'unmapped memory'}`;
+    };
+    const unreachable = reach(channel.reads, 'reads', src, from) ?? reach(channel.writes, 'writes', dst, to);
+    if (unreachable) return fail('dma-region', unreachable);
     for (const [end, addr] of [['source', from], ['destination', to]] as const) {
-      if (addr % channel.align !== 0) return fail('dma-align', `the ${end} must be ${channel.align}-byte aligned (${hex(addr)} is ${addr % channel.align} past a boundary)`);
+      if (addr !== null && addr % channel.align !== 0) return fail('dma-align', `the ${end} must be ${channel.align}-byte aligned (${hex(addr)} is ${addr % channel.align} past a boundary)`);
     }
     if (len === 0 || len % channel.lengthMultiple !== 0) return fail('dma-length', `the length must be a non-zero multiple of ${channel.lengthMultiple} bytes`);
     const cycles = channel.setup + Math.ceil(len / channel.unit) * channel.cyclesPerUnit;
@@ -202,11 +219,11 @@ export class ProgramMemory {
     this.dmaCycles += cycles;
     this.stallCycles += stall;
     let finding: Finding | null = null;
-    if (this.cache && channel.writeback && src.region.cached) {
+    if (this.cache && channel.writeback && src?.region.cached) {
       const stale = this.cache.dmaRead(src.addr, len);
       if (stale) finding = { kind: 'dma-stale', detected: 'silent', detail: `${transfer}: line ${hex(stale.addr)} was written through the cache at op ${stale.op} (line ${stale.line}) and not written back, so the device reads stale memory` };
     }
-    if (this.cache && dst.region.cached) this.cache.dmaWrite(dst.addr, len, op, line);
+    if (this.cache && dst?.region.cached) this.cache.dmaWrite(dst.addr, len, op, line);
     return { finding, cycles, stall };
   }
 

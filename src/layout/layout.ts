@@ -142,13 +142,20 @@ function placeComponents(scenario: Scenario, layout: Layout): void {
     if (item.dma && !arenaRegion.dma) {
       throw new LayoutStop({ kind: 'layout-invalid', line: item.line, detail: `component ${item.name} needs DMA-capable memory, but region ${arenaRegion.name} is not reachable by DMA` });
     }
+    let guarded: Placed | null = null;
     if (i > 0 && guard > 0) {
       const g = arena.space.take(guard, 1, `guard before ${item.name}`);
       if (g === null) throw overflow(item.name, guard, arena, item.line, 'guard before ');
-      layout.placed.push({ what: 'guard', name: `guard:${item.name}`, in: 'arena', addr: g, size: guard, line: item.line });
+      guarded = { what: 'guard', name: `guard:${item.name}`, in: 'arena', addr: g, size: guard, line: item.line };
+      layout.placed.push(guarded);
     }
     const addr = arena.space.take(item.size, align, `${item.what} ${item.name}`);
     if (addr === null) throw overflow(item.name, item.size, arena, item.line, '');
+    if (guarded && addr > guarded.addr + guarded.size) {
+      // The guard reaches up to the aligned segment, so no unguarded padding sits between them.
+      arena.space.takeAt(guarded.addr + guarded.size - arena.space.base, addr - guarded.addr - guarded.size, `guard before ${item.name}`);
+      guarded.size = addr - guarded.addr;
+    }
     add(layout, { what: item.what, name: item.name, in: 'arena', addr, size: item.size, line: item.line }, item.what, arenaRegion);
   });
   const guards = layout.placed.filter((p) => p.what === 'guard');

@@ -13,7 +13,7 @@ export function percent(ppm: number): string {
   return `${(ppm / 10_000).toFixed(2)}%`;
 }
 
-const ADDRESS_FIELDS = new Set(['addr', 'old_addr']);
+const ADDRESS_FIELDS = new Set(['addr', 'old_addr', 'from', 'to']);
 const SKIP = new Set(['seq', 'op', 'cycle', 'type', 'line', 'summary']);
 
 /** One event on one line: `#12 op 5 @1,234 L17 alloc heap=main id=a size=64 addr=0x08800010 ...`. */

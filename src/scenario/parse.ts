@@ -306,8 +306,9 @@ function readStep(node: Node, ctx: StepContext): Step {
         const n = m.req(key);
         if (!n.isMap()) {
           const name = n.name();
+          if (name === 'device') return { kind: 'device' };
           const regions = ctx.scenario.target.regions.map((r) => r.name);
-          if (!regions.includes(name)) n.fail(`dma.${key}: unknown region '${name}'${suggest(name, regions)} (or give {id, offset} or {addr})`);
+          if (!regions.includes(name)) n.fail(`dma.${key}: unknown region '${name}'${suggest(name, regions)} (or 'device', {id, offset} or {addr})`);
           return { kind: 'region', name };
         }
         return readLocation(n.map(['id', 'addr', 'offset']), `dma.${key}`, ctx);

@@ -120,8 +120,8 @@ export type Step =
 
 /** Where an access, copy, cache operation or DMA end points: a block and offset, or an address. */
 export type Location = { kind: 'block'; id: string; offset: number } | { kind: 'addr'; addr: number };
-/** A DMA end may also name a whole region (a device's memory, like VRAM). */
-export type DmaEnd = Location | { kind: 'region'; name: string };
+/** A DMA end may also name a whole region (a device's memory, like VRAM), or the channel's device. */
+export type DmaEnd = Location | { kind: 'region'; name: string } | { kind: 'device' };
 
 export const CACHE_OPS = ['writeback', 'invalidate', 'writeback-invalidate'] as const;
 export type CacheOp = (typeof CACHE_OPS)[number];
