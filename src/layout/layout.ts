@@ -144,7 +144,9 @@ function placeComponents(scenario: Scenario, layout: Layout): void {
     }
     let guarded: Placed | null = null;
     if (i > 0 && guard > 0) {
-      const g = arena.space.take(guard, 1, `guard before ${item.name}`);
+      // An MMU guards whole pages: the guard starts on a page boundary (the rest of the previous
+      // segment's last page is its own, unguarded).
+      const g = arena.space.take(guard, page, `guard before ${item.name}`);
       if (g === null) throw overflow(item.name, guard, arena, item.line, 'guard before ');
       guarded = { what: 'guard', name: `guard:${item.name}`, in: 'arena', addr: g, size: guard, line: item.line };
       layout.placed.push(guarded);
