@@ -17,15 +17,16 @@
  * the last `] ` of the line (a file name may contain spaces). mtrace records no alignment: `align`
  * is 0. A log without `= End` as its last line (a program that crashed or never called muntrace)
  * ends with a `truncated` problem; the blocks live then are the crashed program's heap. glibc buffers
- * the log 512 bytes at a time, so a crashed program's last records may be missing or cut mid-line
- * (a `malformed` problem).
+ * the log 512 bytes at a time, so a crashed program's last records may be missing, and its last line
+ * cut mid-write: when `lines` says its last line had no newline (LineFile.unterminated), that line,
+ * unless it is `= End`, is a `malformed` problem rather than a record with cut numbers.
  */
-import { FormatGate, hexSize, PointerIds, pointerKey, type Emitted, type FieldOp } from './ops.js';
+import { FormatGate, PointerIds, scanHexSize, scanPointer, type Emitted, type FieldOp } from './ops.js';
 
 const EXAMPLE = '@ ./prog:[0x11b0] + 0x55ebe8cfb2a0 0x10';
 
 /** The log's ops; returns the number of lines read. */
-export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Generator<FieldOp, number> {
+export function* readMtrace(lines: Iterable<string> & { readonly unterminated?: boolean }, source = 'mtrace log'): Generator<FieldOp, number> {
   const ids = new PointerIds();
   const gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
   let n = 0;
@@ -41,8 +42,17 @@ export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Gen
     if (text.length === 0) continue;
     last = n;
     ended = false;
+    let old: string | null = null;
+    if (lines.unterminated === true && text !== '= End') {
+      // The file's last line, with no newline after it: glibc writes whole lines, so this one was
+      // cut when the program died with part of its buffer flushed. Its numbers cannot be trusted.
+      const p = gate.bad(n, text, 'the last line has no newline: cut mid-write');
+      if (p) yield p;
+      continue;
+    }
 
-    let body = text;
+    // o: where the record starts, after an optional "@ CALLER " prefix.
+    let o = 0;
     if (text.charCodeAt(0) === 64 /* @ */) {
       const k = text.lastIndexOf('] ');
       if (k < 0 || text.charCodeAt(1) !== 32) {
@@ -50,36 +60,41 @@ export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Gen
         if (p) yield p;
         continue;
       }
-      body = text.slice(k + 2);
+      o = k + 2;
     }
-    const c = body.charCodeAt(0);
-    const sp = body.indexOf(' ', 2);
-    const a = sp < 0 ? body.slice(2) : body.slice(2, sp);
-    const b = sp < 0 ? '' : body.slice(sp + 1);
+    const c = text.charCodeAt(o);
+    // Tokens: a = text[o + 2, aEnd), b = text[bStart, length) (empty when there is none).
+    const sp = text.indexOf(' ', o + 2);
+    const aEnd = sp < 0 ? text.length : sp;
+    const bStart = sp < 0 ? text.length : sp + 1;
+    const hasB = sp >= 0;
     let r: Emitted | null = null;
     let detail = '';
 
-    if (body.charCodeAt(1) !== 32 || a.length === 0) {
+    if (text.charCodeAt(o + 1) !== 32 || aEnd <= o + 2) {
       detail = 'not an mtrace record';
     } else if (c === 43 /* + */) {
-      const ptr = pointerKey(a);
-      const size = hexSize(b);
+      const ptr = scanPointer(text, o + 2, aEnd);
+      const size = hasB ? scanHexSize(text, bStart, text.length) : -1;
       if (ptr === undefined || size < 0) detail = 'an allocation record needs "+ PTR SIZE"';
       else r = ptr === '' ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.alloc(ptr, size, 0, n, null);
     } else if (c === 45 /* - */) {
-      const ptr = pointerKey(a);
-      if (ptr === undefined || b !== '') detail = 'a free record needs "- PTR"';
+      const ptr = scanPointer(text, o + 2, aEnd);
+      if (ptr === undefined || hasB) detail = 'a free record needs "- PTR"';
       else r = ptr === '' ? [] : ids.free(ptr, n, null);
     } else if (c === 60 /* < */) {
-      const ptr = pointerKey(a);
-      if (ptr === undefined || ptr === '' || b !== '') detail = 'a realloc record needs "< OLD"';
-      else r = [];
+      const ptr = scanPointer(text, o + 2, aEnd);
+      if (ptr === undefined || ptr === '' || hasB) detail = 'a realloc record needs "< OLD"';
+      else {
+        r = [];
+        old = ptr;
+      }
     } else if (c === 62 /* > */) {
-      const ptr = pointerKey(a);
-      const size = hexSize(b);
+      const ptr = scanPointer(text, o + 2, aEnd);
+      const size = hasB ? scanHexSize(text, bStart, text.length) : -1;
       if (ptr === undefined || ptr === '' || size < 0) detail = 'a realloc record needs "> NEW SIZE"';
       else if (pendingOld === null) {
-        r = [{ kind: 'problem', what: 'malformed', detail: `"> NEW SIZE" without the "< OLD" line before it; taken as an allocation`, line: n }];
+        r = [{ kind: 'problem', what: 'malformed', detail: '"> NEW SIZE" without the "< OLD" line before it; taken as an allocation', line: n }];
         const alloc = ids.alloc(ptr, size, 0, n, null);
         if (Array.isArray(alloc)) r.push(...alloc);
         else r.push(alloc);
@@ -88,15 +103,16 @@ export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Gen
         pendingOld = null;
       }
     } else if (c === 33 /* ! */) {
-      const ptr = pointerKey(a);
-      const size = hexSize(b);
+      const ptr = scanPointer(text, o + 2, aEnd);
+      const size = hasB ? scanHexSize(text, bStart, text.length) : -1;
       if (ptr === undefined || size < 0) detail = 'a failed realloc record needs "! OLD SIZE"';
       else r = ptr === '' ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.failedRealloc(ptr, size, n, null);
     } else if (c === 61 /* = */) {
-      if (b !== '' || (a !== 'Start' && a !== 'End')) detail = 'expected "= Start" or "= End"';
+      const word = text.slice(o + 2);
+      if (word !== 'Start' && word !== 'End') detail = 'expected "= Start" or "= End"';
       else {
         r = [];
-        ended = a === 'End';
+        ended = word === 'End';
       }
     } else {
       detail = 'not an mtrace record';
@@ -113,8 +129,8 @@ export function* readMtrace(lines: Iterable<string>, source = 'mtrace log'): Gen
       yield { kind: 'problem', what: 'malformed', detail: `"< 0x${pendingOld}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: pendingLine };
       pendingOld = null;
     }
-    if (c === 60) {
-      pendingOld = pointerKey(a)!;
+    if (old !== null) {
+      pendingOld = old;
       pendingLine = n;
       pendingText = text;
     }

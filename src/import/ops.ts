@@ -220,6 +220,32 @@ export class NamedIds {
   }
 }
 
+/**
+ * Checks a stream against the invariants at the top of this file: returns one message per op that
+ * breaks them (an alloc of an id seen before, a free, realloc or failed realloc of an id not live,
+ * lines going backwards). Readers never produce any; tests and a replay's debug mode use it.
+ */
+export function streamViolations(ops: Iterable<FieldOp>): string[] {
+  const live = new Set<string>();
+  const seen = new Set<string>();
+  const out: string[] = [];
+  let line = 0;
+  for (const op of ops) {
+    if (op.line < line) out.push(`line ${op.line}: comes after line ${line}`);
+    line = Math.max(line, op.line);
+    if (op.kind === 'alloc') {
+      if (seen.has(op.id)) out.push(`line ${op.line}: alloc of ${op.id}, an id used before`);
+      seen.add(op.id);
+      live.add(op.id);
+    } else if (op.kind === 'free') {
+      if (!live.delete(op.id)) out.push(`line ${op.line}: free of ${op.id}, which is not live`);
+    } else if ((op.kind === 'realloc' || (op.kind === 'failed' && op.id !== null)) && !live.has(op.id!)) {
+      out.push(`line ${op.line}: ${op.kind} of ${op.id}, which is not live`);
+    }
+  }
+  return out;
+}
+
 /** How many non-blank lines FormatGate looks at before deciding a file is not the format. */
 export const SNIFF_LINES = 20;
 
@@ -284,31 +310,65 @@ export function quote(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
 }
 
-const NORMAL_HEX_PTR = /^0x[1-9a-f][0-9a-f]*$/;
-const ANY_HEX_PTR = /^(?:0x)?[0-9a-f]+$/i;
-
-/**
- * A pointer as written in a log to its key: lowercase hex digits without `0x` or leading zeros.
- * Returns '' for a null pointer (`(nil)`, `0x0`, `0`) and undefined for something that is no pointer.
- */
-export function pointerKey(token: string): string | undefined {
-  if (NORMAL_HEX_PTR.test(token)) return token.slice(2);
-  if (token === '(nil)' || token === '(null)') return '';
-  if (!ANY_HEX_PTR.test(token)) return undefined;
-  const digits = (token.charCodeAt(1) === 120 || token.charCodeAt(1) === 88 ? token.slice(2) : token).toLowerCase();
-  let i = 0;
-  while (i < digits.length && digits.charCodeAt(i) === 48) i++;
-  return digits.slice(i);
+/** A hex digit's value, or -1 (upper or lower case). */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
-const HEX = /^0x[0-9a-f]+$/i;
-const DEC = /^\d+$/;
+/**
+ * The pointer written in text[from, to) as a key: lowercase hex digits without `0x` or leading zeros.
+ * Returns '' for a null pointer (`(nil)`, `(null)`, `0x0`, `0`) and undefined for something that is
+ * no pointer. The key is sliced from the text (no copy when the log writes pointers as `%p` does).
+ */
+export function scanPointer(text: string, from: number, to: number): string | undefined {
+  let i = from;
+  if (to - from >= 2 && text.charCodeAt(from) === 48 && (text.charCodeAt(from + 1) | 32) === 120) i += 2;
+  else if (text.charCodeAt(from) === 40 /* ( */) {
+    const word = text.slice(from, to);
+    return word === '(nil)' || word === '(null)' ? '' : undefined;
+  }
+  if (i >= to) return undefined;
+  let first = -1;
+  let lower = true;
+  for (let j = i; j < to; j++) {
+    const c = text.charCodeAt(j);
+    const d = hexDigit(c);
+    if (d < 0) return undefined;
+    if (c >= 65 && c <= 70) lower = false;
+    if (first < 0 && d !== 0) first = j;
+  }
+  if (first < 0) return '';
+  const key = text.slice(first, to);
+  return lower ? key : key.toLowerCase();
+}
+
+/** The pointer written in a token (see scanPointer). */
+export function pointerKey(token: string): string | undefined {
+  return scanPointer(token, 0, token.length);
+}
+
+/** `0x1f` or `0` (glibc's `%#lx`) in text[from, to) to a number; -1 if it is neither. */
+export function scanHexSize(text: string, from: number, to: number): number {
+  if (to - from === 1 && text.charCodeAt(from) === 48) return 0;
+  if (to - from < 3 || text.charCodeAt(from) !== 48 || (text.charCodeAt(from + 1) | 32) !== 120) return -1;
+  let value = 0;
+  for (let j = from + 2; j < to; j++) {
+    const d = hexDigit(text.charCodeAt(j));
+    if (d < 0) return -1;
+    value = value * 16 + d;
+  }
+  return value;
+}
 
 /** `0x1f` or `0` (glibc's `%#lx`) to a number; -1 if it is neither. */
 export function hexSize(token: string): number {
-  if (token === '0') return 0;
-  return HEX.test(token) ? parseInt(token.slice(2), 16) : -1;
+  return scanHexSize(token, 0, token.length);
 }
+
+const DEC = /^\d+$/;
 
 /** A decimal integer to a number; -1 if it is none. */
 export function decimal(token: string): number {

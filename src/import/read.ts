@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { UsageError } from '../input/errors.js';
 import { readAndroid } from './android.js';
 import { readCsapp } from './csapp.js';
-import { readLines } from './lines.js';
+import { LineFile, readLines } from './lines.js';
 import { readMtrace } from './mtrace.js';
 import { readNativeFile } from './native.js';
 import type { FieldOp } from './ops.js';
@@ -31,7 +31,7 @@ export function readLog(path: string, format: string): Generator<FieldOp, number
   if (!isFile) throw new UsageError(`${path}: not a file`);
   switch (format) {
     case 'mtrace':
-      return readMtrace(readLines(path), path);
+      return readMtrace(new LineFile(path), path);
     case 'android':
       return readAndroid(readLines(path), path);
     case 'csapp':

@@ -1,5 +1,5 @@
 /** `emu import --stats`: what a field log did, computed exactly from its op stream in one pass. */
-import { group, table } from '../report/format.js';
+import { group } from '../report/format.js';
 import { PROBLEM_KINDS, type FieldOp, type ProblemKind } from './ops.js';
 
 export interface LiveBlock {
@@ -164,9 +164,8 @@ function before(a: LiveBlock, b: LiveBlock): boolean {
 
 /** The stats for a terminal: aligned columns, thousands separators, where to look in the log. */
 export function formatStats(s: ImportStats, unit: 'line' | 'record' = 'line'): string {
-  const at = (line: number) => (line > 0 ? `${unit} ${group(line)}` : '');
+  const at = (line: number) => (line > 0 ? `at ${unit} ${group(line)}` : '');
   const rows: string[][] = [
-    ['', 'count', 'where'],
     [`${unit}s`, group(s.lines), ''],
     ['allocations', group(s.allocs), ''],
     ['frees', group(s.frees), ''],
@@ -179,16 +178,24 @@ export function formatStats(s: ImportStats, unit: 'line' | 'record' = 'line'): s
     ['live at end, blocks', group(s.live_at_end.blocks), ''],
   ];
   for (const kind of PROBLEM_KINDS) {
-    if (s.problems[kind] > 0) rows.push([`problem: ${kind}`, group(s.problems[kind]), `first at ${at(s.problem_lines[kind] ?? 0)}`]);
+    if (s.problems[kind] > 0) rows.push([`problem: ${kind}`, group(s.problems[kind]), `first ${at(s.problem_lines[kind] ?? 0)}`]);
   }
   for (const [kind, n] of Object.entries(s.faults)) rows.push([`device fault: ${kind}`, group(n), '']);
-  const out = [table(rows)];
-  if (s.live_at_end.largest.length > 0) {
-    const more = s.live_at_end.blocks - s.live_at_end.largest.length;
-    out.push('', `still live at the end${more > 0 ? ` (the ${s.live_at_end.largest.length} largest of ${group(s.live_at_end.blocks)})` : ''}:`);
-    out.push(table([['id', 'bytes', 'allocated at'], ...s.live_at_end.largest.map((b) => [b.id, group(b.size), at(b.line)])]).replace(/^/gm, '  '));
+  const out = [columns(rows, '')];
+  const largest = s.live_at_end.largest;
+  if (largest.length > 0) {
+    const more = s.live_at_end.blocks > largest.length ? ` (the ${largest.length} largest of ${group(s.live_at_end.blocks)})` : '';
+    out.push('', `still live at the end${more}:`);
+    out.push(columns([['id', 'bytes', 'allocated'], ...largest.map((b) => [b.id, group(b.size), at(b.line)])], '  '));
   } else {
     out.push('', 'nothing is live at the end');
   }
   return out.join('\n') + '\n';
+}
+
+/** Rows of [label, number, note]: labels left-aligned, numbers right-aligned. */
+function columns(rows: string[][], indent: string): string {
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return rows.map((r) => `${indent}${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  ${r[2]}`.trimEnd()).join('\n');
 }
