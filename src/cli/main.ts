@@ -8,6 +8,8 @@ import { hideBin } from 'yargs/helpers';
 import { InputError, UsageError } from '../input/errors.js';
 import { EXIT } from './exit.js';
 import { diffCommand, inspectCommand } from './trace-commands.js';
+import { FORMATS } from '../import/read.js';
+import { importCommand } from './import.js';
 import { mapCommand } from './map.js';
 import { runCommand } from './run.js';
 import { testCommand } from './test.js';
@@ -62,7 +64,22 @@ async function main(argv: string[]): Promise<number> {
       (y) => y.positional('input', { type: 'string', demandOption: true, describe: 'a target name or file, or a scenario file' }),
       (args) => done(mapCommand(args.input)),
     )
-    .demandCommand(1, 'name a command: run, test, inspect, diff or map')
+    .command(
+      'import <log>',
+      'read a field allocation log: its statistics, or a scenario that replays it',
+      (y) =>
+        y
+          .positional('log', { type: 'string', demandOption: true, describe: 'the log file' })
+          .option('format', { type: 'string', demandOption: true, choices: FORMATS, describe: 'the log format' })
+          .option('stats', { type: 'boolean', default: false, describe: 'print the statistics only' })
+          .option('target', { type: 'string', describe: 'the target to replay on' })
+          .option('heap', { type: 'string', describe: 'the allocator to replay with' })
+          .option('in', { type: 'string', describe: 'where the heap goes (a section, partition or region)' })
+          .option('out', { type: 'string', describe: 'the scenario file to write (default: beside the log)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an existing scenario file' }),
+      (args) => done(importCommand({ log: args.log, format: args.format, stats: args.stats, target: args.target, heap: args.heap, in: args.in, out: args.out, force: args.force })),
+    )
+    .demandCommand(1, 'name a command: run, test, inspect, diff, map or import')
     .strict()
     .help()
     .version(false)

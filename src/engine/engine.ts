@@ -29,6 +29,8 @@ export interface FaultRecord {
   detail: string;
   /** For a harm found later: the operation and line that did it. */
   cause: { op: number; line: number } | null;
+  /** For an operation replayed from a field log: the log line it came from. */
+  logLine: number | null;
 }
 
 export interface RunSummary {
@@ -99,6 +101,8 @@ class Engine {
   /** `full` verification walks the heap an operation touched right after it. */
   private readonly walkEveryOp: boolean;
   private scopeSerial = 0;
+  /** The field-log line of the operation running, when it was replayed from a log. */
+  private logLine: number | null = null;
   private clock = 0;
   private op = 0;
   private seq = 0;
@@ -128,6 +132,7 @@ class Engine {
     try {
       this.layOut();
       this.execute();
+      this.logLine = null;
       this.checkLeaks();
       this.unnoticedHarm();
     } catch (e) {
@@ -197,7 +202,11 @@ class Engine {
   }
 
   private perform(op: Op): void {
+    this.logLine = (op as { log?: number }).log ?? null;
     switch (op.kind) {
+      case 'log-note':
+        this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'log', line: op.line, log_line: op.log, what: op.what, detail: op.detail });
+        return;
       case 'alloc':
         return this.alloc(op);
       case 'free':
@@ -248,7 +257,7 @@ class Engine {
     };
     // An allocator modelling a real API adds the call's placement mode and its error code.
     if (heap.entry.errorCodes) this.emit({ ...event, mode: MODES[op.mode ?? 0] ?? op.mode, at: op.at, error: addr < 0 ? heap.allocator.lastError : null });
-    else this.emit(event);
+    else this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
     this.clock += cycles;
     this.verify(heap, op.line);
   }
@@ -359,7 +368,8 @@ class Engine {
     const segment = this.memory.areaOf(heap);
     if (segment) this.reportHarm(this.memory.sweepCanaries(segment), 'canary-corrupt', 'delayed', op.line, null);
     const { released, cycles } = this.release(op.id, block);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles });
+    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles };
+    this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
     this.clock += cycles;
     this.verify(heap, op.line);
   }
@@ -414,7 +424,8 @@ class Engine {
   }
 
   private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, cycles: number): void {
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'realloc', line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, cycles });
+    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'realloc', line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, cycles };
+    this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
     this.clock += cycles;
   }
 
@@ -524,10 +535,12 @@ class Engine {
 
   private fault(kind: FaultKind, line: number, detected: Detected, heap: string | null, id: string | null, detail: string, cause: FaultRecord['cause'] = null): void {
     this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
-    const record = { kind, line, op: this.op, detected, heap, id, detail, cause };
+    const record = { kind, line, op: this.op, detected, heap, id, detail, cause, logLine: this.logLine };
     if (this.faults.length < FAULTS_KEPT) this.faults.push(record);
-    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'fault', line, kind, detected, heap, id, detail };
-    this.emit(cause ? { ...event, cause_op: cause.op, cause_line: cause.line } : event);
+    const event: Record<string, unknown> = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'fault', line, kind, detected, heap, id, detail };
+    if (cause) Object.assign(event, { cause_op: cause.op, cause_line: cause.line });
+    if (this.logLine !== null) event.log_line = this.logLine;
+    this.emit(event);
   }
 
   /** Harm found now that an earlier write did: reported at this line, naming the write. */

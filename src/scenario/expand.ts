@@ -3,15 +3,19 @@
  * scenario of a hundred million operations runs in memory bounded by its live blocks, not its length.
  */
 import { drawSize, type Rng, type Streams } from '../rng/streams.js';
+import { readLog } from '../import/read.js';
+import { isPow2 } from '../target/load.js';
 import type { DmaEnd, FreeOrder, Location, Step } from './types.js';
 
 /** Steps that pass through as operations once their block ids are filled in. */
 type AccessStep = Extract<Step, { kind: 'read' | 'write' | 'copy' | 'dma' | 'cache' }>;
 
 export type Op =
-  | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null }
-  | { kind: 'free'; line: number; id: string }
-  | { kind: 'realloc'; line: number; id: string; size: number }
+  | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null; log?: number }
+  | { kind: 'free'; line: number; id: string; log?: number }
+  | { kind: 'realloc'; line: number; id: string; size: number; log?: number }
+  /** What a replayed log says besides operations: its problems, refused requests, the device's faults. */
+  | { kind: 'log-note'; line: number; log: number; what: string; detail: string }
   | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
   | { kind: 'scope-exit'; line: number; heap: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
@@ -45,6 +49,9 @@ export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = [
           yield* expand(step.steps, streams, [...vars, { name: step.variable, value: i }]);
         }
         break;
+      case 'replay':
+        yield* replay(step);
+        break;
       case 'random':
         yield* randomWorkload(step, step.workload ? streams.fresh(`workload/${step.stream}`) : streams.get(step.stream));
         break;
@@ -61,6 +68,38 @@ export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = [
         break;
       default:
         yield step;
+    }
+  }
+}
+
+/**
+ * A field log as operations on one heap, streamed from the file; each keeps the log line it came from.
+ * Alignments the log states are kept (rounded up to a power of two); others take the step's.
+ */
+function* replay(step: Extract<Step, { kind: 'replay' }>): Generator<Op> {
+  const { line, heap } = step;
+  for (const f of readLog(step.file, step.format)) {
+    switch (f.kind) {
+      case 'alloc': {
+        const align = f.align > 0 ? (isPow2(f.align) ? f.align : 2 ** Math.ceil(Math.log2(f.align))) : step.align;
+        yield { kind: 'alloc', line, id: f.id, heap, size: f.size, align, budget: null, mode: null, at: null, log: f.line };
+        break;
+      }
+      case 'free':
+        yield { kind: 'free', line, id: f.id, log: f.line };
+        break;
+      case 'realloc':
+        yield { kind: 'realloc', line, id: f.id, size: f.size, log: f.line };
+        break;
+      case 'failed':
+        yield { kind: 'log-note', line, log: f.line, what: 'refused', detail: `the host refused ${f.size} bytes${f.id ? ` for a realloc of ${f.id}` : ''}; not replayed` };
+        break;
+      case 'fault':
+        yield { kind: 'log-note', line, log: f.line, what: 'device-fault', detail: `the device recorded ${f.fault}${f.addr === null ? '' : ` at 0x${f.addr.toString(16)}`}${f.time === null ? '' : ` at time ${f.time}`}` };
+        break;
+      case 'problem':
+        yield { kind: 'log-note', line, log: f.line, what: f.what, detail: f.detail };
+        break;
     }
   }
 }

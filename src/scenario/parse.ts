@@ -1,7 +1,8 @@
 /** Parses and validates a scenario file; every error names the file, line and column. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { basename, dirname, extname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { FORMATS } from '../import/read.js';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { MODES, type AllocatorEntry } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { loadTarget, resolveTarget, knownTargets } from '../target/load.js';
@@ -196,9 +197,9 @@ interface StepContext {
   randomCounts: Map<string, number>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'cache', 'check', 'sample', 'idle', 'frame'];
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'cache', 'replay', 'check', 'sample', 'idle', 'frame'];
 const LATER_STEPS: Record<string, string> = {
-  segment: 'dynamic layouts', replay: 'field-log replay',
+  segment: 'dynamic layouts',
 };
 
 function readSteps(node: Node, ctx: StepContext): Step[] {
@@ -319,6 +320,13 @@ function readStep(node: Node, ctx: StepContext): Step {
       const m = body.map(['op', 'id', 'addr', 'offset', 'len']);
       if (!ctx.scenario.target.cache) m.req('op').fail(`cache: target ${ctx.scenario.target.name} has no data cache`);
       return { kind, line, op: m.req('op').oneOf(CACHE_OPS), at: readLocation(m, 'cache', ctx), len: m.req('len').size() };
+    }
+    case 'replay': {
+      const m = body.map(['file', 'format', 'heap', 'align']);
+      const fileNode = m.req('file');
+      const file = resolve(dirname(ctx.scenario.file), fileNode.name());
+      if (!existsSync(file)) fileNode.fail(`replay: no log file ${file}`);
+      return { kind, line, file, format: m.req('format').oneOf(FORMATS), heap: heapRef(m.req('heap')), align: readAlign(m.get('align')) };
     }
     case 'idle':
       return { kind, line, cycles: body.duration(ctx.scenario.target.cpu.clockHz) };

@@ -113,6 +113,8 @@ export type Step =
   | { kind: 'copy'; line: number; from: Location; to: Location; len: number; by: string | null }
   | { kind: 'dma'; line: number; channel: string; from: DmaEnd; to: DmaEnd; len: number }
   | { kind: 'cache'; line: number; op: CacheOp; at: Location; len: number }
+  /** A field log streamed as operations on one heap (the path is resolved against the scenario's folder). */
+  | { kind: 'replay'; line: number; file: string; format: string; heap: string; align: number }
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }
