@@ -31,8 +31,10 @@ async function main(argv: string[]): Promise<number> {
           .option('update', { type: 'boolean', default: false, describe: 'write the golden trace and summary (never in CI)' })
           .option('seed', { type: 'number', describe: 'override the scenario seed (the golden is then not compared)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
-          .option('trace', { type: 'string', describe: 'also write the trace to this file (one scenario only)' }),
-      async (args) => done(await runCommand(args.scenario as string[], args)),
+          .option('trace', { type: 'string', describe: 'also write the trace to this file (one scenario only)' })
+          .option('seeds', { type: 'string', describe: 'run one scenario under seeds A..B instead (no golden)' })
+          .option('until-fault', { type: 'boolean', default: false, describe: 'with --seeds: stop at the first seed that faults and print the command that replays it' }),
+      async (args) => done(await runCommand(args.scenario as string[], { ...args, untilFault: args['until-fault'] })),
     )
     .command(
       'test [paths..]',

@@ -1,7 +1,9 @@
 /** `emu run`: run scenarios, print summaries, compare with goldens. */
 import { relative } from 'node:path';
 import { checkScenario, type CheckResult } from '../harness/check.js';
+import { run } from '../engine/engine.js';
 import { UsageError } from '../input/errors.js';
+import { loadScenario } from '../scenario/parse.js';
 import { formatComparison } from '../report/diff.js';
 import { group } from '../report/format.js';
 import { formatSummary } from '../report/summary.js';
@@ -10,12 +12,15 @@ import { clearProgress, EXIT, progressPrinter } from './exit.js';
 export interface RunArgs {
   update: boolean;
   seed?: number;
+  seeds?: string;
+  untilFault: boolean;
   json: boolean;
   trace?: string;
 }
 
 export async function runCommand(files: string[], args: RunArgs): Promise<number> {
   if (args.trace && files.length > 1) throw new UsageError('--trace takes one scenario');
+  if (args.seeds !== undefined || args.untilFault) return seedSearch(files, args);
   const results: CheckResult[] = [];
   for (const file of files) {
     const result = checkScenario(file, { update: args.update, ci: Boolean(process.env.CI), seed: args.seed, tracePath: args.trace, onProgress: progressPrinter(file) });
@@ -25,6 +30,39 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
   }
   if (args.json) process.stdout.write(JSON.stringify(results.map(toJson), null, 2) + '\n');
   return results.every((r) => r.passed) ? EXIT.pass : EXIT.fail;
+}
+
+/**
+ * `--seeds A..B [--until-fault]`: the scenario under each seed in turn (no golden, no trace); with
+ * --until-fault it stops at the first seed that faults and prints the command that replays it.
+ * Exit 1 when a seed faulted, 0 when none did.
+ */
+function seedSearch(files: string[], args: RunArgs): number {
+  if (files.length !== 1) throw new UsageError('--seeds takes one scenario');
+  if (args.seeds === undefined) throw new UsageError('--until-fault needs --seeds A..B');
+  if (args.update || args.seed !== undefined || args.trace) throw new UsageError('--seeds does not combine with --update, --seed or --trace');
+  const range = /^(\d+)\.\.(\d+)$/.exec(args.seeds);
+  if (!range || Number(range[1]) > Number(range[2])) throw new UsageError(`--seeds: expected A..B with A <= B, got ${JSON.stringify(args.seeds)}`);
+  const [first, last] = [Number(range[1]), Number(range[2])];
+  const scenario = loadScenario(files[0]);
+  let faulted = 0;
+  for (let seed = first; seed <= last; seed++) {
+    const result = run({ ...scenario, seed }, { sinks: [] });
+    if (result.faultCount === 0) {
+      if (!args.untilFault) process.stdout.write(`seed ${seed}: no faults\n`);
+      continue;
+    }
+    faulted++;
+    const f = result.faults[0];
+    const counts = Object.entries(result.summary.faults).map(([k, n]) => `${k} ${n}`).join(', ');
+    process.stdout.write(`seed ${seed}: ${counts}; first at line ${f.line}, op ${f.op}: ${f.kind} (${f.detected}): ${f.detail}\n`);
+    if (args.untilFault) {
+      process.stdout.write(`replay it with: emu run ${files[0]} --seed ${seed}\n`);
+      return EXIT.fail;
+    }
+  }
+  process.stdout.write(args.untilFault ? `no fault in seeds ${first}..${last}\n` : `${faulted} of ${last - first + 1} seeds faulted\n`);
+  return faulted > 0 ? EXIT.fail : EXIT.pass;
 }
 
 /** The lines after a summary: the golden verdict and any failed expectation. */
