@@ -1,0 +1,128 @@
+/**
+ * Field logs replayed on a target: the replay step, `emu import` and `emu run --seeds`.
+ */
+import test from 'ava';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../src/engine/engine.js';
+import { loadScenario } from '../src/scenario/parse.js';
+import type { TraceEvent } from '../src/trace/codec.js';
+import { emu, ofType, tempDir } from './helpers/scenario.js';
+
+/** A crashed program's mtrace log: no "= End", an unknown free on line 7. */
+const LOG = `= Start
+@ ./prog:[0x401234] + 0x55d0a0 0x40
+@ ./prog:[0x401234] + 0x55d0f0 0x100
+@ ./prog:[0x401250] - 0x55d0a0
+@ ./prog:[0x401260] < 0x55d0f0
+@ ./prog:[0x401260] > 0x55d200 0x200
+@ ./prog:[0x401270] - 0x55d999
+@ ./prog:[0x401280] + 0x55d0a0 0x18
+`;
+
+function replayed(heapSize: string, log = LOG): TraceEvent[] {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'crash.mtrace'), log);
+  writeFileSync(join(dir, 's.yaml'), `target: psp
+leak_check: false
+heaps: [{name: main, allocator: first-fit, in: {in: .wrt_instances, size: ${heapSize}}}]
+steps:
+  - replay: {file: crash.mtrace, format: mtrace, heap: main}
+`);
+  const events: TraceEvent[] = [];
+  run(loadScenario(join(dir, 's.yaml')), { sinks: [{ write: (e) => events.push(e as TraceEvent), close: () => {} }] });
+  return events;
+}
+
+test('replay: each log operation becomes an event that keeps its log line; the log\'s problems are log events', (t) => {
+  const events = replayed('64K');
+  const ops = events.filter((e) => ['alloc', 'free', 'realloc'].includes(e.type as string));
+  t.deepEqual(ops.map((e) => [e.type, e.id, e.log_line]), [['alloc', 'p1', 2], ['alloc', 'p2', 3], ['free', 'p1', 4], ['realloc', 'p2', 6], ['alloc', 'p3', 8]]);
+  t.deepEqual(ops.map((e) => e.line), [5, 5, 5, 5, 5]); // the replay step's scenario line
+  t.deepEqual(ofType(events, 'realloc')[0].size, 0x200);
+  t.deepEqual(ofType(events, 'log').map((e) => [e.what, e.log_line]), [['unknown-free', 7], ['truncated', 8]]);
+});
+
+test('replay: a fault during a replayed operation names the log line', (t) => {
+  // 512 bytes hold p1 (72) and p2 (264) but not the 0x200-byte realloc beside p2 (first-fit needs 520).
+  const faults = ofType(replayed('512'), 'fault');
+  t.deepEqual(faults.map((f) => [f.kind, f.id, f.log_line]), [['oom', 'p2', 6]]);
+});
+
+test('emu import --stats prints the log\'s counts, peak and what is live at the end', (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'crash.mtrace'), LOG);
+  const r = emu(['import', join(dir, 'crash.mtrace'), '--format', 'mtrace', '--stats']);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /allocations\s+3\n/);
+  t.regex(r.stdout, /frees\s+1\n/);
+  t.regex(r.stdout, /reallocations\s+1\n/);
+  // p2 (0x200 after the realloc) and p3 (0x18) are live at line 8: 536 bytes.
+  t.regex(r.stdout, /peak live bytes\s+536\s+at line 8/);
+  t.regex(r.stdout, /problem: unknown-free\s+1\s+first at line 7/);
+  t.false(existsSync(join(dir, 'crash.yaml')));
+});
+
+test('emu import writes a scenario that replays the log, and never overwrites one', (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'crash.mtrace'), LOG);
+  const args = ['import', join(dir, 'crash.mtrace'), '--format', 'mtrace', '--target', 'psp', '--heap', 'first-fit'];
+  const first = emu(args);
+  t.is(first.status, 0, first.stderr);
+  const scenario = readFileSync(join(dir, 'crash.yaml'), 'utf8');
+  t.regex(scenario, /replay: \{file: "crash.mtrace", format: mtrace, heap: main\}/);
+  t.regex(scenario, /leak_check: false/); // two blocks were still live when the program died
+  const ran = emu(['run', join(dir, 'crash.yaml'), '--update']);
+  t.is(ran.status, 0, ran.stdout + ran.stderr);
+  t.regex(ran.stdout, /faults: none/);
+  writeFileSync(join(dir, 'crash.yaml'), '# mine\n');
+  const again = emu(args);
+  t.is(again.status, 2);
+  t.regex(again.stderr, /exists; pass --force/);
+  t.is(readFileSync(join(dir, 'crash.yaml'), 'utf8'), '# mine\n');
+  t.is(emu([...args, '--force']).status, 0);
+});
+
+test('emu import: an unknown allocator or a file that is not the format is an input error', (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'crash.mtrace'), LOG);
+  const bad = emu(['import', join(dir, 'crash.mtrace'), '--format', 'mtrace', '--target', 'psp', '--heap', 'tlfs']);
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /unknown allocator 'tlfs' \(did you mean 'tlsf'\?\)/);
+  writeFileSync(join(dir, 'notes.txt'), Array.from({ length: 30 }, (_, i) => `note ${i}`).join('\n'));
+  const wrong = emu(['import', join(dir, 'notes.txt'), '--format', 'mtrace', '--stats']);
+  t.is(wrong.status, 2);
+  t.regex(wrong.stderr, /notes\.txt:\d+:1: not a glibc mtrace log/);
+  t.false(wrong.stderr.includes('    at '));
+});
+
+test('emu run --seeds --until-fault finds the first faulting seed, and its command replays that fault', (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'seeds.yaml');
+  writeFileSync(file, `target: psx
+heaps: [{name: h, allocator: first-fit, in: {in: .wrt_scratch, size: 8K}}]
+steps:
+  - random: {heap: h, count: 200, size: {uniform: [16, 1K]}, max_live: 12}
+`);
+  const search = emu(['run', file, '--seeds', '0..50', '--until-fault']);
+  t.is(search.status, 1);
+  const found = /^seed (\d+): (\w[\w-]*) /m.exec(search.stdout)!;
+  const command = /replay it with: emu run (\S+) --seed (\d+)/.exec(search.stdout)!;
+  t.is(command[2], found[1]);
+  // Every earlier seed ran clean.
+  const clean = emu(['run', file, '--seeds', `0..${Number(found[1]) - 1}`]);
+  t.is(clean.status, Number(found[1]) === 0 ? 1 : 0);
+  const replay = emu(['run', command[1], '--seed', command[2]]);
+  t.regex(replay.stdout, new RegExp(`faults: \\d+ \\(${found[2]} `));
+  t.regex(replay.stdout, /golden: not compared \(seed overridden\)/);
+});
+
+test('emu run --seeds: bad ranges and combinations are usage errors', (t) => {
+  const dir = tempDir();
+  const file = join(dir, 's.yaml');
+  writeFileSync(file, 'target: psx\nsteps: [{idle: 1}]\n');
+  for (const args of [['--seeds', '5..2'], ['--seeds', 'x'], ['--until-fault'], ['--seeds', '0..1', '--update']]) {
+    const r = emu(['run', file, ...args]);
+    t.is(r.status, 2, args.join(' '));
+  }
+});
