@@ -11,6 +11,7 @@ import { diffCommand, inspectCommand } from './trace-commands.js';
 import { FORMATS } from '../import/read.js';
 import { importCommand } from './import.js';
 import { mapCommand } from './map.js';
+import { reproCommand } from './repro.js';
 import { runCommand } from './run.js';
 import { testCommand } from './test.js';
 
@@ -81,7 +82,21 @@ async function main(argv: string[]): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing scenario file' }),
       (args) => done(importCommand({ log: args.log, format: args.format, stats: args.stats, target: args.target, heap: args.heap, in: args.in, out: args.out, force: args.force })),
     )
-    .demandCommand(1, 'name a command: run, test, inspect, diff, map or import')
+    .command(
+      'repro <input>',
+      'replay a scenario or a field log to its first fault; --shrink writes the smallest scenario that still gives it',
+      (y) =>
+        y
+          .positional('input', { type: 'string', demandOption: true, describe: 'a scenario file, or a field log (with --format, --target, --heap)' })
+          .option('format', { type: 'string', choices: FORMATS, describe: 'the log format' })
+          .option('target', { type: 'string', describe: 'the target to replay the log on' })
+          .option('heap', { type: 'string', describe: 'the allocator to replay the log with' })
+          .option('shrink', { type: 'boolean', default: false, describe: 'shrink to the fewest operations with the same fault, as a scenario with its golden' })
+          .option('out', { type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' }),
+      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, out: args.out, force: args.force })),
+    )
+    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import or repro')
     .strict()
     .help()
     .version(false)

@@ -61,6 +61,8 @@ export interface RunOptions {
   /** Called every `progressEvery` operations (for the CLI's progress line). */
   onProgress?: (ops: number) => void;
   progressEvery?: number;
+  /** Halt at the first fault (for `emu repro` and shrinking). */
+  stopAtFirstFault?: boolean;
 }
 
 /** How many faults a run keeps for its report; the trace holds them all. */
@@ -541,6 +543,7 @@ class Engine {
     if (cause) Object.assign(event, { cause_op: cause.op, cause_line: cause.line });
     if (this.logLine !== null) event.log_line = this.logLine;
     this.emit(event);
+    if (this.options.stopAtFirstFault) throw new Halt();
   }
 
   /** Harm found now that an earlier write did: reported at this line, naming the write. */
