@@ -8,6 +8,7 @@
  * 2. Memory must not grow with the number of operations (steps are expanded lazily, the trace is
  *    streamed): the same TLSF workload at 1M and 10M operations (500k and 2M with --quick), and the
  *    larger run's peak RSS must stay within 1.5x of the smaller one's.
+ * 3. `emu import --stats` over a generated 1,000,000-line glibc mtrace log: lines read per second.
  * Wall time is measured here only: nothing in src/ may read the clock.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/engine/engine.js';
+import { readLog } from '../src/import/read.js';
+import { computeStats } from '../src/import/stats.js';
 import { group, table } from '../src/report/format.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
@@ -111,10 +114,54 @@ function opsPerSecond(m: Measurement): number {
   return Math.round(m.ops / m.seconds);
 }
 
+const IMPORT_LINES = 1_000_000;
+
+/** A glibc mtrace log of `lines` lines: a program churning up to 256 live blocks, addresses reused as glibc does. */
+function writeMtraceLog(path: string, lines: number): void {
+  const out: string[] = ['= Start'];
+  const live: number[] = [];
+  const free: number[] = [];
+  let state = 12345;
+  const next = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  let top = 0x55d0a000;
+  while (out.length < lines - 1) {
+    if (live.length === 0 || (live.length < 256 && next() < 0.5)) {
+      const ptr = free.pop() ?? (top += 0x1000);
+      live.push(ptr);
+      out.push(`@ ./prog:[0x401234] + 0x${ptr.toString(16)} 0x${(16 + Math.floor(next() * 4000)).toString(16)}`);
+    } else {
+      const [ptr] = live.splice(Math.floor(next() * live.length), 1);
+      free.push(ptr);
+      out.push(`@ ./prog:[0x401250] - 0x${ptr.toString(16)}`);
+    }
+  }
+  out.push('= End');
+  writeFileSync(path, out.join('\n') + '\n');
+}
+
+/** Child: import statistics over a generated log; lines per second as one JSON line. */
+function measureImport(lines: number): { lines: number; seconds: number; allocs: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'emu-bench-'));
+  try {
+    const path = join(dir, 'bench.mtrace');
+    writeMtraceLog(path, lines);
+    const start = process.hrtime.bigint();
+    const stats = computeStats(readLog(path, 'mtrace'));
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return { lines: stats.lines, seconds, allocs: stats.allocs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
     process.stdout.write(JSON.stringify(measure(args[1], Number(args[2]))) + '\n');
+    return;
+  }
+  if (args[0] === '--child-import') {
+    process.stdout.write(JSON.stringify(measureImport(Number(args[1]))) + '\n');
     return;
   }
   let pass = true;
@@ -143,6 +190,13 @@ function main(): void {
   const flat = ratio <= MAX_RATIO;
   console.log(`\npeak memory ${group(large)} / ${group(small)} ops: ${ratio.toFixed(2)}x (limit ${MAX_RATIO}x): ${flat ? 'PASS' : 'FAIL'}`);
   pass &&= flat;
+
+  console.error('importing a 1,000,000-line mtrace log...');
+  const self = fileURLToPath(import.meta.url);
+  const child = spawnSync(process.execPath, [...process.execArgv, self, '--child-import', String(IMPORT_LINES)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`bench import child failed (status ${child.status})`);
+  const imported = JSON.parse(child.stdout.trim()) as { lines: number; seconds: number; allocs: number };
+  console.log(`\nimport --stats of a ${group(imported.lines)}-line mtrace log (${group(imported.allocs)} allocations): ${imported.seconds.toFixed(2)} s, ${group(Math.round(imported.lines / imported.seconds))} lines/s`);
   if (!pass) process.exitCode = 1;
 }
 
