@@ -106,12 +106,12 @@ test('best-fit: pinned work: the whole list is walked unless a block fits exactl
   // 2 reads (size, next) per node; unlink (2 writes) and the in-use bit (1).
   const exact = newWork();
   t.is(bf.alloc(56, 8, exact), 0x1008);
-  t.deepEqual(exact, { instructions: 12 + 2 + 6, reads: 2, writes: 3 });
+  t.deepEqual(exact, { instructions: 12 + 2 + 6, reads: 2, writes: 3, trace: null });
   // 24 bytes need 32: no exact fit, so all 4 remaining nodes are visited; the first 64-byte hole
   // (0x1080) wins and is split: the new tail block (4 writes) and the in-use bit (1).
   const walk = newWork();
   t.is(bf.alloc(24, 8, walk), 0x1088);
-  t.deepEqual(walk, { instructions: 12 + 2 + 6 * 4, reads: 2 * 4, writes: 5 });
+  t.deepEqual(walk, { instructions: 12 + 2 + 6 * 4, reads: 2 * 4, writes: 5, trace: null });
   // First fit on the same heap stops at the first node.
   const ff = new FirstFitAllocator(BASE, 1024);
   const w = newWork();
@@ -119,12 +119,12 @@ test('best-fit: pinned work: the whole list is walked unless a block fits exactl
   for (let i = 0; i < 8; i += 2) ff.free(blocks[i], w);
   const first = newWork();
   t.is(ff.alloc(24, 8, first), 0x1008);
-  t.deepEqual(first, { instructions: 12 + 4, reads: 2, writes: 5 });
+  t.deepEqual(first, { instructions: 12 + 4, reads: 2, writes: 5, trace: null });
   // A failed request walks everything too: still 4 nodes (the split left a 32-byte hole at 0x10a0).
   t.is(bf.freeListLength(), 4);
   const fail = newWork();
   t.is(bf.alloc(600, 8, fail), -1);
-  t.deepEqual(fail, { instructions: 12 + 2 + 6 * 4, reads: 2 * 4, writes: 0 });
+  t.deepEqual(fail, { instructions: 12 + 2 + 6 * 4, reads: 2 * 4, writes: 0, trace: null });
 });
 
 test('best-fit: work grows with the free-list length', (t) => {

@@ -56,7 +56,7 @@ test('buddy: exact splits, then buddy merges give back the whole block', (t) => 
   t.is(b.usedBytes(), 96);
   // 10 + 3 merges x 6 instructions; reads: table byte + mask, 3 x (buddy byte + 2 links), the order-6 head;
   // writes: 3 list unlinks (each buddy was alone), the push (2 links, head, table byte), the mask.
-  t.deepEqual(work, { instructions: 28, reads: 12, writes: 8 });
+  t.deepEqual(work, { instructions: 28, reads: 12, writes: 8, trace: null });
   t.deepEqual(b.check(), []);
 });
 
@@ -66,7 +66,7 @@ test('buddy: alloc work is one mask scan plus one step per split', (t) => {
   b.alloc(100, 8, w);
   // 14 + 3 splits x 5; reads: mask, head, its next link; writes: head, 3 x (2 links, head, table byte),
   // the used block's table byte, the mask.
-  t.deepEqual(w, { instructions: 29, reads: 3, writes: 15 });
+  t.deepEqual(w, { instructions: 29, reads: 3, writes: 15, trace: null });
 });
 
 test('buddy: 1025-byte requests take 2048-byte blocks, four of them fill an 8 KiB cover', (t) => {

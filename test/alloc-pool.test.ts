@@ -78,25 +78,25 @@ test('pool: pinned work per call', (t) => {
   // blocks used and the raised peak.
   const carve = newWork();
   const a = p.alloc(8, 8, carve);
-  t.deepEqual(carve, { instructions: 8, reads: 4, writes: 3 });
+  t.deepEqual(carve, { instructions: 8, reads: 4, writes: 3, trace: null });
   // Free: 6 instructions; reads head and blocks used; writes the block's link, head and blocks used.
   const free = newWork();
   p.free(a, free);
-  t.deepEqual(free, { instructions: 6, reads: 2, writes: 3 });
+  t.deepEqual(free, { instructions: 6, reads: 2, writes: 3, trace: null });
   // Pop: reads head, the block's link, blocks used, peak; writes head and blocks used (peak unchanged).
   const pop = newWork();
   t.is(p.alloc(8, 8, pop), a);
-  t.deepEqual(pop, { instructions: 8, reads: 4, writes: 2 });
+  t.deepEqual(pop, { instructions: 8, reads: 4, writes: 2, trace: null });
   // A request over the block size is refused on the constant alone.
   const big = newWork();
   t.is(p.alloc(100, 8, big), -1);
-  t.deepEqual(big, { instructions: 8, reads: 0, writes: 0 });
+  t.deepEqual(big, { instructions: 8, reads: 0, writes: 0, trace: null });
   // Exhausted: head and carve index read, nothing written.
   const full = new PoolAllocator(BASE, 64);
   full.alloc(8, 8, newWork());
   const none = newWork();
   t.is(full.alloc(8, 8, none), -1);
-  t.deepEqual(none, { instructions: 8, reads: 2, writes: 0 });
+  t.deepEqual(none, { instructions: 8, reads: 2, writes: 0, trace: null });
 });
 
 test('pool: misfit names what does not fit', (t) => {

@@ -121,12 +121,12 @@ test('tlsf: WCET patterns: malloc_worst and free_worst pinned, work flat in the 
   const fresh = new TlsfAllocator(BASE, 1 << 20);
   const mw = newWork();
   fresh.alloc(100, 4, mw);
-  t.deepEqual(mw, { instructions: 124, reads: 16, writes: 18 }); // 158
+  t.deepEqual(mw, { instructions: 124, reads: 16, writes: 18, trace: null }); // 158
   // The same from a request of 128 bytes or more, which mapping_search rounds up first: the longest
   // malloc path, calibrated to the published "at most 168 x86 instructions".
   const longest = newWork();
   new TlsfAllocator(BASE, 1 << 20).alloc(1000, 4, longest);
-  t.deepEqual(longest, { instructions: 134, reads: 16, writes: 18 });
+  t.deepEqual(longest, { instructions: 134, reads: 16, writes: 18, trace: null });
   t.is(total(longest), 168);
 
   // free_worst: a block between two free neighbours, each alone in its own first-level class, so
@@ -141,7 +141,7 @@ test('tlsf: WCET patterns: malloc_worst and free_worst pinned, work flat in the 
   h.free(next, w);
   const fw = newWork();
   t.is(h.free(mid, fw), 28);
-  t.deepEqual(fw, { instructions: 120, reads: 18, writes: 23 }); // 161
+  t.deepEqual(fw, { instructions: 120, reads: 18, writes: 23, trace: null }); // 161
 
   t.deepEqual(h.check(), []);
 

@@ -10,16 +10,82 @@ export interface Work {
   /** Metadata words read and written. */
   reads: number;
   writes: number;
+  /**
+   * When set, every metadata word read or written is also recorded here, in order, for a cache model:
+   * one entry per word counted in `reads` and `writes` (so trace.length grows by exactly reads + writes).
+   */
+  trace: MetadataTrace | null;
+}
+
+/**
+ * Addresses of the metadata words one allocator call touched, in order, and whether each was a
+ * write. Reused across calls: the caller resets it (resetWork does). Addresses are plain numbers and
+ * may exceed 2^31 (heaps in high memory), so they are kept in a Float64Array.
+ *
+ * Where each allocator's metadata lives is documented at its read/write calls. The allocators whose
+ * control words are not in the heap's own memory (bump's pointer, the free-list head of first-fit and
+ * best-fit, the pool's counters: statics or object fields in a real program, at an address emu does not
+ * know) trace them at a notional control block in the heap's first bytes, so that every address lies
+ * in the heap's region; psp-sysmem's control blocks are kernel memory (see psp-sysmem.ts).
+ */
+export class MetadataTrace {
+  addrs = new Float64Array(64);
+  /** 1 where the entry is a write. */
+  writes = new Uint8Array(64);
+  length = 0;
+
+  push(addr: number, write: boolean): void {
+    if (this.length === this.addrs.length) this.grow();
+    this.addrs[this.length] = addr;
+    this.writes[this.length] = write ? 1 : 0;
+    this.length++;
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** The entries as [address, written] pairs (for tests and reports; allocates). */
+  entries(): Array<[number, boolean]> {
+    const out: Array<[number, boolean]> = [];
+    for (let i = 0; i < this.length; i++) out.push([this.addrs[i], this.writes[i] === 1]);
+    return out;
+  }
+
+  private grow(): void {
+    const addrs = new Float64Array(this.addrs.length * 2);
+    addrs.set(this.addrs);
+    const writes = new Uint8Array(this.writes.length * 2);
+    writes.set(this.writes);
+    this.addrs = addrs;
+    this.writes = writes;
+  }
+}
+
+/** Counts `words` metadata words read starting at `addr` (4-byte words), and records them when tracing. */
+export function read(work: Work, addr: number, words = 1): void {
+  work.reads += words;
+  const trace = work.trace;
+  if (trace !== null) for (let i = 0; i < words; i++) trace.push(addr + 4 * i, false);
+}
+
+/** Counts `words` metadata words written starting at `addr` (4-byte words), and records them when tracing. */
+export function write(work: Work, addr: number, words = 1): void {
+  work.writes += words;
+  const trace = work.trace;
+  if (trace !== null) for (let i = 0; i < words; i++) trace.push(addr + 4 * i, true);
 }
 
 export function newWork(): Work {
-  return { instructions: 0, reads: 0, writes: 0 };
+  return { instructions: 0, reads: 0, writes: 0, trace: null };
 }
 
+/** Zeroes the counts and empties the trace, if one is attached. */
 export function resetWork(work: Work): void {
   work.instructions = 0;
   work.reads = 0;
   work.writes = 0;
+  if (work.trace !== null) work.trace.reset();
 }
 
 /**

@@ -13,7 +13,9 @@
  * does not spoil the arena's alignment, and counts as used. A used block therefore carries no header:
  * its only overhead is rounding up to 2^k (lastBlock = 2^k), and a payload starts on its block.
  * Free blocks hold their doubly linked list links (next, prev) in their first two words, which is why
- * min_block is at least 8.
+ * min_block is at least 8. The control structure's layout (what the metadata trace names): the list
+ * heads, one word per order from order 0, then the order mask word, then the table, unit u's byte at
+ * table + u.
  *
  * Alloc takes the lowest non-empty order >= the one needed (one bit scan), splitting it down and
  * pushing the upper halves on their (empty) lists; free merges with the buddy while the buddy is free
@@ -24,7 +26,7 @@
  * alignment than origin has cannot be given by any block of that order, and the request fails.
  * Leftover bytes below one min_block (and the alignment slack before origin) are not managed.
  */
-import { alignUp, type Allocator, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
+import { alignUp, read, write, type Allocator, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
 
 const POINTER = 4;
 /** Table byte: bit 7 marks a free block; the low bits are its order above min_block. */
@@ -64,6 +66,10 @@ export class BuddyAllocator implements Allocator {
   /** min_block units managed (the cover is units × min_block bytes). */
   private readonly units: number;
   private readonly control: number;
+  /** Addresses in the control structure after the cover: heads[0], the order mask, the table's first byte. */
+  private readonly headsAt: number;
+  private readonly maskAt: number;
+  private readonly tableAt: number;
   /** The order of the largest top-level block (orders counted above min_block). */
   private readonly topLevel: number;
   /** The largest alignment every offset-aligned block inherits from origin. */
@@ -88,6 +94,9 @@ export class BuddyAllocator implements Allocator {
     this.control = buddyControlBytes(this.units);
     const orders = this.units > 0 ? ordersOf(this.units) : 0;
     this.topLevel = orders - 1;
+    this.headsAt = this.origin + this.units * minBlock;
+    this.maskAt = this.headsAt + POINTER * orders;
+    this.tableAt = this.maskAt + POINTER;
     this.originAlign = largestPow2Dividing(this.origin);
     this.table = new Uint8Array(this.units);
     this.next = new Int32Array(this.units).fill(NONE);
@@ -111,19 +120,20 @@ export class BuddyAllocator implements Allocator {
     const need = Math.max(size, align, this.minBlock);
     if (need > this.units * this.minBlock) return -1;
     const level = ceilLog2(need) - this.minLog;
-    work.reads += 1; // the order mask
+    read(work, this.maskAt); // the order mask
     let mask = this.mask;
     const suitable = mask & ~((1 << level) - 1);
     if (suitable === 0) return -1;
     let l = 31 - Math.clz32(suitable & -suitable);
     const u = this.heads[l];
     const after = this.next[u];
-    work.reads += 2; // the list head and its next link
+    read(work, this.headsAt + POINTER * l); // the list head
+    read(work, this.blockAt(u)); // and its next link
     this.heads[l] = after;
-    work.writes += 1;
+    write(work, this.headsAt + POINTER * l);
     if (after !== NONE) {
       this.prev[after] = NONE;
-      work.writes += 1;
+      write(work, this.blockAt(after) + POINTER); // its prev link
     } else {
       mask &= ~(1 << l);
     }
@@ -138,14 +148,16 @@ export class BuddyAllocator implements Allocator {
       this.table[half] = FREE | l;
       mask |= 1 << l;
       this.freeBlocks++;
-      work.writes += 4;
+      write(work, this.blockAt(half), 2); // its two links
+      write(work, this.headsAt + POINTER * l); // the list head
+      write(work, this.tableAt + half); // its table byte
       work.instructions += SPLIT_INSTRUCTIONS;
     }
     this.table[u] = level;
-    work.writes += 1;
+    write(work, this.tableAt + u);
     if (mask !== this.mask) {
       this.mask = mask;
-      work.writes += 1;
+      write(work, this.maskAt);
     }
     const bytes = this.minBlock * 2 ** level;
     this.allocated += bytes;
@@ -157,7 +169,8 @@ export class BuddyAllocator implements Allocator {
     work.instructions += FREE_INSTRUCTIONS;
     let u = (addr - this.origin) / this.minBlock;
     let l = this.table[u] & LEVEL;
-    work.reads += 2; // the table byte and the order mask
+    read(work, this.tableAt + u); // the table byte
+    read(work, this.maskAt); // and the order mask
     const bytes = this.minBlock * 2 ** l;
     this.allocated -= bytes;
     let mask = this.mask;
@@ -166,17 +179,17 @@ export class BuddyAllocator implements Allocator {
       const b = u ^ span;
       // A buddy reaching past the cover belongs to no pair: u's block is a top-level block.
       if (b + span > this.units) break;
-      work.reads += 1;
+      read(work, this.tableAt + b); // the buddy's table byte
       if (this.table[b] !== (FREE | l)) break;
       const n = this.next[b];
       const p = this.prev[b];
-      work.reads += 2;
+      read(work, this.blockAt(b), 2); // its links
       if (p !== NONE) this.next[p] = n;
       else this.heads[l] = n;
-      work.writes += 1;
+      write(work, p !== NONE ? this.blockAt(p) : this.headsAt + POINTER * l); // the link that pointed at it
       if (n !== NONE) {
         this.prev[n] = p;
-        work.writes += 1;
+        write(work, this.blockAt(n) + POINTER); // and the one back
       }
       if (p === NONE && n === NONE) mask &= ~(1 << l);
       this.freeBlocks--;
@@ -185,21 +198,23 @@ export class BuddyAllocator implements Allocator {
       l++;
     }
     const head = this.heads[l];
-    work.reads += 1;
+    read(work, this.headsAt + POINTER * l); // the list head
     this.next[u] = head;
     this.prev[u] = NONE;
     if (head !== NONE) {
       this.prev[head] = u;
-      work.writes += 1;
+      write(work, this.blockAt(head) + POINTER); // its prev link
     }
     this.heads[l] = u;
     this.table[u] = FREE | l;
-    work.writes += 4;
+    write(work, this.blockAt(u), 2); // the block's two links
+    write(work, this.headsAt + POINTER * l); // the list head
+    write(work, this.tableAt + u); // its table byte
     mask |= 1 << l;
     this.freeBlocks++;
     if (mask !== this.mask) {
       this.mask = mask;
-      work.writes += 1;
+      write(work, this.maskAt);
     }
     return bytes;
   }
@@ -301,6 +316,11 @@ export class BuddyAllocator implements Allocator {
     if (usedSum !== this.allocated) problems.push(`used blocks hold ${usedSum} bytes, accounting says ${this.allocated}`);
     if (freeSum !== this.freeBytes()) problems.push(`free blocks hold ${freeSum} bytes, accounting says ${this.freeBytes()}`);
     return problems;
+  }
+
+  /** Address of unit u's block: a free block's next link is its first word, prev its second. */
+  private blockAt(u: number): number {
+    return this.origin + u * this.minBlock;
   }
 
   private at(u: number): string {

@@ -5,14 +5,15 @@
  * block that fits, and free walks it to the insertion point, which is why this allocator slows down
  * as its free list grows.
  */
-import type { AllocatorEntry, Work } from './allocator.js';
-import { FreeListAllocator, VISIT_INSTRUCTIONS, fits, type FreeBlock } from './free-list.js';
+import { read, type AllocatorEntry, type Work } from './allocator.js';
+import { FreeListAllocator, NEXT_LINK, VISIT_INSTRUCTIONS, fits, type FreeBlock } from './free-list.js';
 
 export class FirstFitAllocator extends FreeListAllocator {
   protected choose(need: number, align: number, work: Work): FreeBlock | null {
     for (let b = this.head; b; b = b.nextFree) {
       work.instructions += VISIT_INSTRUCTIONS;
-      work.reads += 2; // size word and next link
+      read(work, b.addr); // size word
+      read(work, b.addr + NEXT_LINK); // and next link
       if (fits(b, need, align)) return b;
     }
     return null;

@@ -6,10 +6,25 @@
  * minimum block is 16 bytes. The free list is kept in address order: free walks it to the insertion
  * point (unless a free neighbour's place can be taken), and a freed block merges with free neighbours
  * at once (boundary tags), so no two free blocks are ever adjacent.
+ *
+ * Word layout, for the metadata trace: a block's header is its size word (size | in-use bit) at
+ * addr, then the previous block's size (the boundary tag) at addr + 4; a free block's next and prev
+ * links follow at addr + 8 and addr + 12. The list's head and tail pointers are the allocator's own
+ * fields (K&R's static `base`, a static in a real program, at an address emu does not know); the
+ * trace records them as a notional sentinel in the heap's first two words, head at start and tail at
+ * start + 4, where the first block's header also is. Their writes (an unlink or insert at an end of
+ * the list) name that line; nothing else changes.
  */
-import { alignUp, type Allocator, type Work } from './allocator.js';
+import { alignUp, read, write, type Allocator, type Work } from './allocator.js';
 
 export const HEADER = 8;
+/** Offsets of a block's words from its address (see the layout above). */
+export const PREV_SIZE = 4;
+export const NEXT_LINK = 8;
+export const PREV_LINK = 12;
+/** Offsets of the notional list sentinel's words from the heap's (aligned) start. */
+const HEAD = 0;
+const TAIL = 4;
 export const MIN_BLOCK = 16;
 export const GRAIN = 8;
 /** A free block's metadata: its header and the next/prev free-list links after it (the minimum block). */
@@ -72,24 +87,28 @@ export abstract class FreeListAllocator implements Allocator {
     const released = b.size;
     this.freeTotal += released;
     b.free = true;
-    work.reads += 1;
-    work.writes += 1;
+    read(work, b.addr); // its size word
+    write(work, b.addr); // the in-use bit cleared
     const next = b.nextPhys;
     const prev = b.prevPhys;
     if (next?.free) {
       // Absorb the next block and take its place in the list: address order is kept.
-      work.reads += 1;
+      read(work, next.addr); // next's size word: free
       this.replaceInList(next, b);
       absorb(b, next);
-      work.writes += 3;
+      write(work, b.addr); // b's size, grown
+      write(work, b.addr + NEXT_LINK, 2); // b's links, next's list place (the neighbours' links are not counted)
     } else if (!prev?.free) {
       this.insertInOrder(b, work);
     }
     if (prev?.free) {
-      work.reads += 1;
+      read(work, prev.addr); // prev's size word: free
       if (b.prevFree || b.nextFree || this.head === b) this.unlink(b);
       absorb(prev, b);
-      work.writes += 2;
+      write(work, prev.addr); // prev's size, grown
+      // The boundary tag after the merged block learns its size; the last block has none: prev's next link then.
+      const after = prev.nextPhys;
+      write(work, after ? after.addr + PREV_SIZE : prev.addr + NEXT_LINK);
     }
     return released;
   }
@@ -110,6 +129,12 @@ export abstract class FreeListAllocator implements Allocator {
     let largest = 0;
     for (let b = this.head; b; b = b.nextFree) largest = Math.max(largest, b.size);
     return largest;
+  }
+
+  /** The address of the free block holding `addr`, or -1. Walks the free list; not charged (trace use only). */
+  freeBlockAt(addr: number): number {
+    for (let b = this.head; b && b.addr <= addr; b = b.nextFree) if (addr < b.addr + b.size) return b.addr;
+    return -1;
   }
 
   /** Number of blocks on the free list (what the allocator walks). */
@@ -165,7 +190,9 @@ export abstract class FreeListAllocator implements Allocator {
     rest.prevFree = b;
     if (b.nextFree) b.nextFree.prevFree = rest;
     b.nextFree = rest;
-    work.writes += 4;
+    write(work, b.addr); // b's size, now the front's
+    write(work, rest.addr); // rest's size word
+    write(work, rest.addr + NEXT_LINK, 2); // rest's links (the neighbours' links are not counted)
     return rest;
   }
 
@@ -177,13 +204,16 @@ export abstract class FreeListAllocator implements Allocator {
       b.size = need;
       linkPhysAfter(b, rest);
       this.replaceInList(b, rest);
-      work.writes += 4;
+      write(work, rest.addr, 4); // rest's header (size, and b's size as its boundary tag), its links: b's list place
     } else {
+      const before = b.prevFree;
+      const after = b.nextFree;
       this.unlink(b);
-      work.writes += 2;
+      write(work, before ? before.addr + NEXT_LINK : this.start + HEAD); // the link that pointed at b
+      write(work, after ? after.addr + PREV_LINK : this.start + TAIL); // and the one back
     }
     b.free = false;
-    work.writes += 1;
+    write(work, b.addr); // b's size word: in-use bit set
     this.freeTotal -= b.size;
   }
 
@@ -192,7 +222,8 @@ export abstract class FreeListAllocator implements Allocator {
     let cur = this.head;
     while (cur && cur.addr < b.addr) {
       work.instructions += VISIT_INSTRUCTIONS;
-      work.reads += 2;
+      read(work, cur.addr); // size word
+      read(work, cur.addr + NEXT_LINK); // and next link
       prev = cur;
       cur = cur.nextFree;
     }
@@ -201,7 +232,9 @@ export abstract class FreeListAllocator implements Allocator {
     if (cur) cur.prevFree = b;
     if (prev) prev.nextFree = b;
     else this.head = b;
-    work.writes += 4;
+    write(work, b.addr + NEXT_LINK, 2); // b's links
+    write(work, cur ? cur.addr + PREV_LINK : this.start + TAIL); // cur's prev link (the tail when b goes last)
+    write(work, prev ? prev.addr + NEXT_LINK : this.start + HEAD); // prev's next link (the head when b goes first)
   }
 
   private replaceInList(old: FreeBlock, replacement: FreeBlock): void {

@@ -17,7 +17,7 @@
  * word before it for free. The diagnostics then see the enlarged request, as o1heap would.
  * Zero-byte requests fail without counting as out-of-memory, as in o1heap.
  */
-import { alignUp, type Allocator, type AllocatorEntry, type Work } from './allocator.js';
+import { alignUp, read, write, type Allocator, type AllocatorEntry, type Work } from './allocator.js';
 
 const POINTER = 4;
 /** O1HEAP_ALIGNMENT = 4 pointers: the alignment of every block and the per-fragment header. */
@@ -30,10 +30,25 @@ const FRAGMENT_MAX = 2 ** 31;
 const NUM_BINS = 32;
 /**
  * INSTANCE_SIZE_PADDED: bins 32 × 4 + mask 4 + diagnostics (capacity, allocated, peak_allocated,
- * peak_request_size: 4 × 4; oom_count: uint64 8, at offset 136 after 8-byte alignment) = 160,
- * already a multiple of O1HEAP_ALIGNMENT.
+ * peak_request_size: 4 × 4; oom_count: uint64 8; the struct is 8-byte aligned for its uint64, so it
+ * starts at offset 136) = 160, already a multiple of O1HEAP_ALIGNMENT.
  */
 const INSTANCE_SIZE = 160;
+/** Offsets in the instance, for the metadata trace: bins[i] at 4i, then these. */
+const MASK = 128;
+const CAPACITY = 136;
+const ALLOCATED = 140;
+const PEAK_ALLOCATED = 144;
+const PEAK_REQUEST = 148;
+/** oom_count, a uint64: its low word is what an increment reads and writes first, and is traced. */
+const OOM_COUNT = 152;
+/** Offsets in a fragment: the header (next, prev physical fragment, size, used flag), then a free one's bin links. */
+const NEXT_PHYS = 0;
+const PREV_PHYS = 4;
+const SIZE = 8;
+const USED = 12;
+const NEXT_FREE = 16;
+const PREV_FREE = 20;
 const NONE = -1;
 /** Fixed cost of alloc: range check, clz for the fragment size and bin, mask arithmetic, diagnostics. */
 const ALLOC_INSTRUCTIONS = 24;
@@ -100,56 +115,56 @@ export class HalfFitAllocator implements Allocator {
     const over = size > 0 && align > ALIGNMENT;
     const amount = over ? size + align : size;
     if (over) work.instructions += WRAP_INSTRUCTIONS;
-    work.reads += 1; // diagnostics.capacity, for the range check
+    read(work, this.start + CAPACITY); // diagnostics.capacity, for the range check
     let payload = -1;
     let fragment = 0;
     if (amount > 0 && amount <= this.cap - ALIGNMENT) {
       fragment = 2 ** ceilLog2(amount + ALIGNMENT);
       const want = fragment / FRAGMENT_MIN;
       const suitable = this.mask & ~((1 << log2Floor(want)) - 1);
-      work.reads += 1; // the mask
+      read(work, this.start + MASK); // the mask
       if (suitable !== 0) {
         const bin = 31 - Math.clz32(suitable & -suitable);
         const f = this.bins[bin];
-        work.reads += 1; // the bin head (unbin reads its size)
+        read(work, this.start + POINTER * bin); // the bin head (unbin reads its size)
         this.unbin(f, work);
         const leftover = this.size[f] - want;
         this.size[f] = want;
-        work.writes += 1;
+        write(work, this.fragmentAt(f) + SIZE);
         if (leftover > 0) {
           const rest = f + want;
           this.size[rest] = leftover;
           this.used[rest] = 0;
           const after = this.nextPhys[f];
-          work.reads += 1;
-          work.writes += 2;
+          read(work, this.fragmentAt(f) + NEXT_PHYS); // the fragment after
+          write(work, this.fragmentAt(rest) + SIZE, 2); // the remainder's size and used flag
           this.interlink(rest, after, work);
           this.interlink(f, rest, work);
           this.rebin(rest, work);
           work.instructions += SPLIT_INSTRUCTIONS;
         }
         this.allocated += fragment;
-        work.reads += 2; // allocated, peak_allocated
-        work.writes += 1;
+        read(work, this.start + ALLOCATED, 2); // allocated, peak_allocated
+        write(work, this.start + ALLOCATED);
         if (this.peakAllocated < this.allocated) {
           this.peakAllocated = this.allocated;
-          work.writes += 1;
+          write(work, this.start + PEAK_ALLOCATED);
         }
         this.used[f] = 1;
-        work.writes += 1;
+        write(work, this.fragmentAt(f) + USED);
         payload = this.arena + f * FRAGMENT_MIN + ALIGNMENT;
       }
     }
-    work.reads += 1; // peak_request_size
+    read(work, this.start + PEAK_REQUEST); // peak_request_size
     if (this.peakRequest < amount) {
       this.peakRequest = amount;
-      work.writes += 1;
+      write(work, this.start + PEAK_REQUEST);
     }
     if (payload < 0) {
       if (amount > 0) {
         this.oomCount++;
-        work.reads += 1;
-        work.writes += 1;
+        read(work, this.start + OOM_COUNT);
+        write(work, this.start + OOM_COUNT);
       }
       return -1;
     }
@@ -157,7 +172,7 @@ export class HalfFitAllocator implements Allocator {
     if (!over) return payload;
     const addr = alignUp(payload + POINTER, align);
     this.wrapped.set(addr, payload);
-    work.writes += 1; // the payload pointer, stored just below addr
+    write(work, addr - POINTER); // the payload pointer, stored just below addr
     return addr;
   }
 
@@ -169,7 +184,7 @@ export class HalfFitAllocator implements Allocator {
       if (stored !== undefined) {
         this.wrapped.delete(addr);
         payload = stored;
-        work.reads += 1;
+        read(work, addr - POINTER); // the payload pointer the wrapper stored
         work.instructions += WRAP_INSTRUCTIONS;
       }
     }
@@ -180,17 +195,22 @@ export class HalfFitAllocator implements Allocator {
     this.allocated -= bytes;
     const prev = this.prevPhys[f];
     const next = this.nextPhys[f];
-    work.reads += 4; // size, allocated, prev, next
-    work.writes += 2; // used, allocated
+    const at = this.fragmentAt(f);
+    read(work, at + SIZE); // size
+    read(work, this.start + ALLOCATED); // allocated
+    read(work, at + PREV_PHYS); // prev
+    read(work, at + NEXT_PHYS); // next
+    write(work, at + USED); // used
+    write(work, this.start + ALLOCATED); // allocated
     let joinLeft = false;
     let joinRight = false;
     if (prev !== NONE) {
       joinLeft = this.used[prev] === 0;
-      work.reads += 1;
+      read(work, this.fragmentAt(prev) + USED);
     }
     if (next !== NONE) {
       joinRight = this.used[next] === 0;
-      work.reads += 1;
+      read(work, this.fragmentAt(next) + USED);
     }
     if (joinLeft && joinRight) {
       this.unbin(prev, work);
@@ -198,8 +218,10 @@ export class HalfFitAllocator implements Allocator {
       this.size[prev] += units + this.size[next];
       this.size[f] = 0;
       this.size[next] = 0;
-      work.reads += 1; // next's next
-      work.writes += 3;
+      read(work, this.fragmentAt(next) + NEXT_PHYS); // next's next
+      write(work, this.fragmentAt(prev) + SIZE); // the three sizes
+      write(work, at + SIZE);
+      write(work, this.fragmentAt(next) + SIZE);
       this.interlink(prev, this.nextPhys[next], work);
       this.rebin(prev, work);
       work.instructions += 2 * MERGE_INSTRUCTIONS;
@@ -207,7 +229,8 @@ export class HalfFitAllocator implements Allocator {
       this.unbin(prev, work);
       this.size[prev] += units;
       this.size[f] = 0;
-      work.writes += 2;
+      write(work, this.fragmentAt(prev) + SIZE); // both sizes
+      write(work, at + SIZE);
       this.interlink(prev, next, work);
       this.rebin(prev, work);
       work.instructions += MERGE_INSTRUCTIONS;
@@ -215,8 +238,9 @@ export class HalfFitAllocator implements Allocator {
       this.unbin(next, work);
       this.size[f] += this.size[next];
       this.size[next] = 0;
-      work.reads += 1; // next's next
-      work.writes += 2;
+      read(work, this.fragmentAt(next) + NEXT_PHYS); // next's next
+      write(work, at + SIZE); // both sizes
+      write(work, this.fragmentAt(next) + SIZE);
       this.interlink(f, this.nextPhys[next], work);
       this.rebin(f, work);
       work.instructions += MERGE_INSTRUCTIONS;
@@ -345,16 +369,20 @@ export class HalfFitAllocator implements Allocator {
   private rebin(f: number, work: Work): void {
     const bin = log2Floor(this.size[f]);
     const head = this.bins[bin];
-    work.reads += 2; // size, bin head
+    const at = this.fragmentAt(f);
+    read(work, at + SIZE); // size
+    read(work, this.start + POINTER * bin); // bin head
     this.nextFree[f] = head;
     this.prevFree[f] = NONE;
     if (head !== NONE) {
       this.prevFree[head] = f;
-      work.writes += 1;
+      write(work, this.fragmentAt(head) + PREV_FREE);
     }
     this.bins[bin] = f;
     this.mask |= 1 << bin;
-    work.writes += 4; // two links, bin head, mask
+    write(work, at + NEXT_FREE, 2); // two links
+    write(work, this.start + POINTER * bin); // bin head
+    write(work, this.start + MASK); // mask
     work.instructions += BIN_INSTRUCTIONS;
   }
 
@@ -362,21 +390,24 @@ export class HalfFitAllocator implements Allocator {
     const bin = log2Floor(this.size[f]);
     const next = this.nextFree[f];
     const prev = this.prevFree[f];
-    work.reads += 4; // size, both links, bin head
+    const at = this.fragmentAt(f);
+    read(work, at + SIZE); // size
+    read(work, at + NEXT_FREE, 2); // both links
+    read(work, this.start + POINTER * bin); // bin head
     if (next !== NONE) {
       this.prevFree[next] = prev;
-      work.writes += 1;
+      write(work, this.fragmentAt(next) + PREV_FREE);
     }
     if (prev !== NONE) {
       this.nextFree[prev] = next;
-      work.writes += 1;
+      write(work, this.fragmentAt(prev) + NEXT_FREE);
     }
     if (this.bins[bin] === f) {
       this.bins[bin] = next;
-      work.writes += 1;
+      write(work, this.start + POINTER * bin);
       if (next === NONE) {
         this.mask &= ~(1 << bin);
-        work.writes += 1;
+        write(work, this.start + MASK);
       }
     }
     work.instructions += BIN_INSTRUCTIONS;
@@ -385,12 +416,17 @@ export class HalfFitAllocator implements Allocator {
   private interlink(left: number, right: number, work: Work): void {
     if (left !== NONE) {
       this.nextPhys[left] = right;
-      work.writes += 1;
+      write(work, this.fragmentAt(left) + NEXT_PHYS);
     }
     if (right !== NONE) {
       this.prevPhys[right] = left;
-      work.writes += 1;
+      write(work, this.fragmentAt(right) + PREV_PHYS);
     }
+  }
+
+  /** Address of fragment f's header. */
+  private fragmentAt(f: number): number {
+    return this.arena + f * FRAGMENT_MIN;
   }
 
   private at(f: number): string {

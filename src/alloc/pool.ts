@@ -5,6 +5,10 @@
  * the block alignment; the heap's tail past the last block is not managed. There is no header in the
  * heap: the control words (free-list head, carve index, blocks used, peak) are the pool object's own
  * fields, as a StaticVec's length lives beside its storage; their reads and writes are still charged.
+ * For the metadata trace, those control words are placed at a notional control block in the heap's
+ * first 16 bytes: the free-list head at base, the carve index at base + 4, blocks used at base + 8 and
+ * the peak at base + 12 (overlapping block 0, or past the end of a heap under 16 bytes; a StaticVec's
+ * length sits beside its storage, and what matters to a cache model is the line, not the exact word).
  * Free blocks form a LIFO list threaded through their first word: free pushes, alloc pops, both O(1).
  * Blocks never handed out yet are carved in address order from a carve index instead of being threaded
  * at start-up, so creating a large pool is O(1) too, and a fresh pool hands out ascending addresses.
@@ -17,7 +21,7 @@
  * No worst-case bound: a pool never fragments. Any free block serves any request up to the block size,
  * so a request fails only when all blocks are in use or it is larger than a block.
  */
-import { alignUp, type Allocator, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
+import { alignUp, read, write, type Allocator, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
 
 const GRAIN = 8;
 const DEFAULT_BLOCK = 64;
@@ -31,6 +35,11 @@ const FREE_INSTRUCTIONS = 6;
 const NONE = -1;
 /** Bytes of the free-list link a free block holds in its first word (a 32-bit pointer). */
 const LINK = 4;
+/** Offsets of the control words in the notional control block at the heap's base (see above). */
+const HEAD = 0;
+const CARVE = 4;
+const USED = 8;
+const PEAK = 12;
 
 /** Block size, alignment and block count from the options, before any base address is known. */
 function geometry(options: AllocatorOptions): { block: number; align: number; capacity: number | null } {
@@ -47,6 +56,8 @@ export class PoolAllocator implements Allocator {
   readonly blocks: number;
   /** Address of block 0. */
   private readonly start: number;
+  /** The heap's base: where the trace places the control words. */
+  private readonly control: number;
   /** Free-list link of each block (the word a real pool keeps in the free block), NONE at the end. */
   private readonly next: Int32Array;
   /** 1 for blocks in use: not pool state (a real pool keeps no such map), here so check() can catch a listed block in use. */
@@ -67,6 +78,7 @@ export class PoolAllocator implements Allocator {
     this.blockAlign = Math.max(GRAIN, align);
     this.blockSize = alignUp(Math.max(1, block), this.blockAlign);
     this.start = alignUp(base, this.blockAlign);
+    this.control = base;
     const fit = Math.max(0, Math.floor((base + size - this.start) / this.blockSize));
     this.blocks = capacity === null ? fit : Math.min(capacity, fit);
     this.next = new Int32Array(this.blocks);
@@ -77,25 +89,26 @@ export class PoolAllocator implements Allocator {
     work.instructions += ALLOC_INSTRUCTIONS;
     // Block size and alignment are constants of the pool (compiled in, as a StaticVec's are).
     if (size > this.blockSize || align > this.blockAlign) return -1;
-    work.reads += 1; // free-list head
+    const c = this.control;
+    read(work, c + HEAD); // free-list head
     let i = this.head;
     if (i !== NONE) {
-      work.reads += 1; // the block's link
+      read(work, this.start + i * this.blockSize); // the block's link
       this.head = this.next[i];
-      work.writes += 1; // head
+      write(work, c + HEAD); // head
     } else {
-      work.reads += 1; // carve index
+      read(work, c + CARVE); // carve index
       if (this.carve === this.blocks) return -1;
       i = this.carve++;
-      work.writes += 1; // carve index
+      write(work, c + CARVE); // carve index
     }
     this.inUse[i] = 1;
     this.used++;
-    work.reads += 2; // blocks used, peak
-    work.writes += 1;
+    read(work, c + USED, 2); // blocks used, peak
+    write(work, c + USED);
     if (this.used > this.peak) {
       this.peak = this.used;
-      work.writes += 1;
+      write(work, c + PEAK);
     }
     this.lastBlock = this.blockSize;
     return this.start + i * this.blockSize;
@@ -108,8 +121,12 @@ export class PoolAllocator implements Allocator {
     this.next[i] = this.head;
     this.head = i;
     this.used--;
-    work.reads += 2; // head, blocks used
-    work.writes += 3; // the block's link, head, blocks used
+    const c = this.control;
+    read(work, c + HEAD); // head
+    read(work, c + USED); // blocks used
+    write(work, addr); // the block's link
+    write(work, c + HEAD); // head
+    write(work, c + USED); // blocks used
     return this.blockSize;
   }
 

@@ -8,9 +8,20 @@
  * return the console's error codes. The blocks, free and used, form one address-ordered doubly linked
  * list as in PPSSPP's BlockAllocator: Low and Addr walk it from the bottom, High from the top, and free
  * finds its block by walking from the bottom, so every call slows down as the number of blocks grows.
+ *
+ * Where the control blocks are, for the metadata trace: in kernel memory, not in the partition. emu
+ * places them in a notional kernel block list at the start of the PSP's kernel partition (physical
+ * 0x08000000, K0 0x88000000): the partition's bottom and top pointers at PSP_KERNEL_CONTROL and + 4
+ * (a 16-byte header), then one 16-byte control block per slot, slot i at PSP_KERNEL_CONTROL + 16 +
+ * 16 i: start at +0, size and taken flag at +4, prev at +8, next at +12. A block keeps its slot for
+ * its life; a freed slot is reused by the next block created (last freed first), as a kernel pool of
+ * control blocks would. The addresses are the same for every psp-sysmem heap of a scenario, and on
+ * targets other than the PSP they are notional (they may name another region there).
  */
 import {
   alignUp,
+  read,
+  write,
   MODE_ADDR,
   MODE_HIGH,
   MODE_HIGH_ALIGNED,
@@ -36,8 +47,16 @@ const FREE_INSTRUCTIONS = 16;
 const VISIT_INSTRUCTIONS = 5;
 /** Per visited block: its start, its size and taken flag, and the link to follow. */
 const VISIT_READS = 3;
-/** A new control block (start, size, prev, next) and the two links that point at it. */
-const INSERT_WRITES = 6;
+/** The notional kernel block list (see above): the partition's header, then 16-byte control blocks. */
+export const PSP_KERNEL_CONTROL = 0x08000000;
+export const PSP_CONTROL_BLOCK = 16;
+/** Offsets in the header and in a control block. */
+const BOTTOM = 0;
+const TOP = 4;
+const START = 0;
+const SIZE = 4;
+const PREV = 8;
+const NEXT = 12;
 
 interface Block {
   start: number;
@@ -45,6 +64,13 @@ interface Block {
   taken: boolean;
   prev: Block | null;
   next: Block | null;
+  /** Its control block's slot in the notional kernel block list. */
+  slot: number;
+}
+
+/** Address of a control block. */
+function control(b: Block): number {
+  return PSP_KERNEL_CONTROL + PSP_CONTROL_BLOCK * (b.slot + 1);
 }
 
 // No metadataIn: the control blocks live in kernel memory, and a partition block has no header inside it.
@@ -54,6 +80,9 @@ export class PspSysmemAllocator implements Allocator {
   private readonly start: number;
   private readonly managed: number;
   private used = 0;
+  /** Control-block slots: the next never used, and the freed ones (reused last freed first). */
+  private slotTop = 0;
+  private readonly spareSlots: number[] = [];
   lastBlock = 0;
   /** The error code of the most recent failed alloc; 0 after a success. */
   lastError = 0;
@@ -61,7 +90,7 @@ export class PspSysmemAllocator implements Allocator {
   constructor(base: number, size: number) {
     this.start = alignUp(base, GRAIN);
     this.managed = Math.max(0, Math.floor((base + size - this.start) / GRAIN) * GRAIN);
-    this.bottom = this.managed > 0 ? { start: this.start, size: this.managed, taken: false, prev: null, next: null } : null;
+    this.bottom = this.managed > 0 ? { start: this.start, size: this.managed, taken: false, prev: null, next: null, slot: this.newSlot() } : null;
     this.top = this.bottom;
   }
 
@@ -108,26 +137,26 @@ export class PspSysmemAllocator implements Allocator {
   free(addr: number, work: Work): number {
     work.instructions += FREE_INSTRUCTIONS;
     let b = this.bottom;
-    while (b && b.start < addr) b = this.visit(b, work).next;
+    while (b && b.start < addr) b = this.visit(b, NEXT, work).next;
     if (!b || b.start !== addr || !b.taken) return 0;
-    this.visit(b, work);
+    this.visit(b, NEXT, work);
     const released = b.size;
     this.used -= released;
     b.taken = false;
-    work.writes += 1;
+    write(work, control(b) + SIZE); // the taken flag, cleared
     // Merge with free neighbours: no two free blocks are ever adjacent.
     const prev = b.prev;
     if (prev && !prev.taken) {
-      work.reads += 1;
+      read(work, control(prev) + SIZE); // its taken flag
       prev.size += b.size;
-      this.unlink(b, work);
+      this.unlink(b, prev, work);
       b = prev;
     }
     const next = b.next;
     if (next && !next.taken) {
-      work.reads += 1;
+      read(work, control(next) + SIZE); // its taken flag
       b.size += next.size;
-      this.unlink(next, work);
+      this.unlink(next, b, work);
     }
     return released;
   }
@@ -186,16 +215,27 @@ export class PspSysmemAllocator implements Allocator {
     return -1;
   }
 
-  private visit(b: Block, work: Work): Block {
+  /** Charges a visit to b: its start, its size and taken flag, and the link at `link` (NEXT or PREV) to follow. */
+  private visit(b: Block, link: number, work: Work): Block {
     work.instructions += VISIT_INSTRUCTIONS;
-    work.reads += VISIT_READS;
+    if (work.trace === null) {
+      work.reads += VISIT_READS;
+      return b;
+    }
+    const at = control(b);
+    read(work, at + START, 2);
+    read(work, at + link);
     return b;
+  }
+
+  private newSlot(): number {
+    return this.spareSlots.length > 0 ? this.spareSlots.pop()! : this.slotTop++;
   }
 
   /** Types 0 and 3: the first free block from the bottom with room at the first aligned address in it. */
   private placeLow(need: number, alignment: number, work: Work): Block | null {
     for (let b = this.bottom; b; b = b.next) {
-      this.visit(b, work);
+      this.visit(b, NEXT, work);
       if (b.taken) continue;
       const front = alignUp(b.start, alignment) - b.start;
       if (front + need <= b.size) return this.carve(b, front, need, work);
@@ -206,7 +246,7 @@ export class PspSysmemAllocator implements Allocator {
   /** Types 1 and 4: the first free block from the top with room; the block goes as high as it can. */
   private placeHigh(need: number, alignment: number, work: Work): Block | null {
     for (let b = this.top; b; b = b.prev) {
-      this.visit(b, work);
+      this.visit(b, PREV, work);
       if (b.taken) continue;
       const head = Math.floor((b.start + b.size - need) / alignment) * alignment;
       if (head >= b.start) return this.carve(b, head - b.start, need, work);
@@ -222,43 +262,54 @@ export class PspSysmemAllocator implements Allocator {
     if (!Number.isFinite(at)) return null;
     const head = Math.floor(at / GRAIN) * GRAIN;
     let b = this.bottom;
-    while (b && b.start + b.size <= head) b = this.visit(b, work).next;
+    while (b && b.start + b.size <= head) b = this.visit(b, NEXT, work).next;
     if (!b || b.taken || b.start > head || head + need > b.start + b.size) return null;
-    this.visit(b, work);
+    this.visit(b, NEXT, work);
     return this.carve(b, head - b.start, need, work);
   }
 
   /** Takes `need` bytes at `front` bytes into free block b; what is left on either side stays free. */
   private carve(b: Block, front: number, need: number, work: Work): Block {
     if (front > 0) {
-      const before: Block = { start: b.start, size: front, taken: false, prev: b.prev, next: b };
+      const before: Block = { start: b.start, size: front, taken: false, prev: b.prev, next: b, slot: this.newSlot() };
+      // Inserting a control block is 6 writes: its four words, the link that pointed at b and b's prev.
+      write(work, control(before), 4);
+      write(work, b.prev ? control(b.prev) + NEXT : PSP_KERNEL_CONTROL + BOTTOM);
+      write(work, control(b) + PREV);
       if (b.prev) b.prev.next = before;
       else this.bottom = before;
       b.prev = before;
       b.start += front;
       b.size -= front;
-      work.writes += INSERT_WRITES + 2; // and b's start and size
+      write(work, control(b) + START, 2); // and b's start and size
     }
     if (b.size > need) {
-      const after: Block = { start: b.start + need, size: b.size - need, taken: false, prev: b, next: b.next };
+      const after: Block = { start: b.start + need, size: b.size - need, taken: false, prev: b, next: b.next, slot: this.newSlot() };
+      // Inserting a control block is 6 writes: its four words, the link back from b's successor and b's next.
+      write(work, control(after), 4);
+      write(work, b.next ? control(b.next) + PREV : PSP_KERNEL_CONTROL + TOP);
+      write(work, control(b) + NEXT);
       if (b.next) b.next.prev = after;
       else this.top = after;
       b.next = after;
       b.size = need;
-      work.writes += INSERT_WRITES + 1; // and b's size
+      write(work, control(b) + SIZE); // and b's size
     }
     b.taken = true;
-    work.writes += 1;
+    write(work, control(b) + SIZE); // the taken flag
     return b;
   }
 
-  /** Removes b (already merged into a neighbour) from the list. */
-  private unlink(b: Block, work: Work): void {
+  /** Removes b (already merged into `keeper`, a neighbour) from the list; its control block's slot is freed. */
+  private unlink(b: Block, keeper: Block, work: Work): void {
+    write(work, control(keeper) + SIZE); // the neighbour's size
+    write(work, b.prev ? control(b.prev) + NEXT : PSP_KERNEL_CONTROL + BOTTOM); // and the two links
+    write(work, b.next ? control(b.next) + PREV : PSP_KERNEL_CONTROL + TOP);
     if (b.prev) b.prev.next = b.next;
     else this.bottom = b.next;
     if (b.next) b.next.prev = b.prev;
     else this.top = b.prev;
-    work.writes += 3; // the neighbour's size and the two links
+    this.spareSlots.push(b.slot);
   }
 }
 

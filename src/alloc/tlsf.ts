@@ -25,8 +25,15 @@
  *
  * Block metadata lives in typed arrays indexed by a block slot (slot 0 is the control structure's
  * null block, as in tlsf.c); live blocks are found from their address through a LiveIndex.
+ *
+ * Addresses, for the metadata trace (all in the heap): the control structure at the aligned start,
+ * block_null's prev_phys, size, next_free, prev_free at +0, +4, +8, +12, fl_bitmap at +16,
+ * sl_bitmap[i] at +20 + 4i, blocks[fl][sl] at +20 + 4 x FL_INDEX_COUNT + 4 x (fl x SL_INDEX_COUNT + sl).
+ * A block's block_header_t starts 8 bytes below its payload: prev_phys (the previous block's last
+ * word) at payload - 8, the size word at payload - 4, next_free and prev_free at payload and
+ * payload + 4. A link to the null block names block_null's words, as tlsf.c's &control->block_null.
  */
-import { type Allocator, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type Work } from './allocator.js';
+import { newWork, read, write, type Allocator, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type Work } from './allocator.js';
 
 /** Bits of the size word. */
 const FREE_BIT = 1;
@@ -43,6 +50,13 @@ const BLOCK_SIZE_MAX = 2 ** FL_INDEX_MAX;
 const NULL = 0;
 const DEFAULT_SL_LOG2 = 5;
 const DEFAULT_ALIGN = 4;
+/** Offsets in a block_header_t (from its prev_phys word), and of the control structure's words. */
+const PREV_PHYS = 0;
+const SIZE = 4;
+const NEXT_FREE = 8;
+const PREV_FREE = 12;
+const FL_BITMAP = 16;
+const SL_BITMAP = 20;
 
 /*
  * Instruction costs (besides the metadata words counted as reads and writes). Counting each memory
@@ -149,6 +163,10 @@ export class TlsfAllocator implements Allocator {
   private readonly poolStart: number;
   private readonly poolEnd: number;
 
+  /** Addresses of sl_bitmap[0] and blocks[0][0] in the control structure. */
+  private readonly slBitmapAt: number;
+  private readonly headsAt: number;
+
   private flBitmap = 0;
   private readonly slBitmap: Int32Array;
   /** blocks[fl][sl], flattened: fl << sl_log2 | sl. */
@@ -190,6 +208,8 @@ export class TlsfAllocator implements Allocator {
     this.startLow = this.start % BLOCK_SIZE_MAX;
     this.managed = Math.max(0, base + size - this.start);
     this.used = new LiveIndex(this.managed, this.minBlock);
+    this.slBitmapAt = this.start + SL_BITMAP;
+    this.headsAt = this.start + SL_BITMAP + 4 * p.flCount;
     this.slBitmap = new Int32Array(p.flCount);
     this.heads = new Int32Array(p.flCount << slLog2);
     const initial = 64;
@@ -220,7 +240,7 @@ export class TlsfAllocator implements Allocator {
     this.nextPhys[sentinel] = NULL;
     this.prevPhys[first] = NULL;
     this.mapInsert(firstPayload);
-    this.insertFree(first, firstPayload, this.fli, this.sli, { instructions: 0, reads: 0, writes: 0 });
+    this.insertFree(first, firstPayload, this.fli, this.sli, newWork());
   }
 
   alloc(size: number, align: number, work: Work): number {
@@ -248,20 +268,21 @@ export class TlsfAllocator implements Allocator {
     if (fl >= this.flCount) return this.fail();
     const sl = this.sli;
     work.instructions += SEARCH_INSTRUCTIONS;
-    work.reads += 1; // sl_bitmap[fl]
+    read(work, this.slBitmapAt + 4 * fl); // sl_bitmap[fl]
     let slMap = this.slBitmap[fl] & (-1 << sl);
     if (slMap === 0) {
       work.instructions += SEARCH_FL_INSTRUCTIONS;
-      work.reads += 1; // fl_bitmap
+      read(work, this.start + FL_BITMAP); // fl_bitmap
       const flMap = this.flBitmap & (-1 << (fl + 1));
       if (flMap === 0) return this.fail();
       fl = 31 - Math.clz32(flMap & -flMap);
-      work.reads += 1; // sl_bitmap of the class found
+      read(work, this.slBitmapAt + 4 * fl); // sl_bitmap of the class found
       slMap = this.slBitmap[fl];
     }
     const sl2 = 31 - Math.clz32(slMap & -slMap);
-    work.reads += 1; // blocks[fl][sl]
-    let block = this.heads[(fl << this.slLog2) | sl2];
+    const list = (fl << this.slLog2) | sl2;
+    read(work, this.headsAt + 4 * list); // blocks[fl][sl]
+    let block = this.heads[list];
     let blockSize = this.hdr[block] & SIZE_MASK;
     this.removeFree(block, blockSize, fl, sl2, work);
 
@@ -286,7 +307,7 @@ export class TlsfAllocator implements Allocator {
 
     // block_prepare_used: block_trim_free, then block_mark_as_used.
     work.instructions += TRIM_INSTRUCTIONS;
-    work.reads += 1; // the block's size word
+    read(work, this.headerAt(block) + SIZE); // the block's size word
     if (blockSize >= adjust + this.minBlock) {
       const rest = this.split(block, adjust, work);
       const restSize = blockSize - adjust - HEADER;
@@ -296,9 +317,11 @@ export class TlsfAllocator implements Allocator {
       blockSize = adjust;
     }
     work.instructions += MARK_INSTRUCTIONS;
-    work.reads += 1; // next block's size word
-    work.writes += 2; // its prev-free bit cleared, this block's free bit cleared
-    this.hdr[this.nextPhys[block]] &= ~PREV_FREE_BIT;
+    const after = this.nextPhys[block];
+    read(work, this.headerAt(after) + SIZE); // next block's size word
+    write(work, this.headerAt(after) + SIZE); // its prev-free bit cleared
+    write(work, this.headerAt(block) + SIZE); // this block's free bit cleared
+    this.hdr[after] &= ~PREV_FREE_BIT;
     this.hdr[block] &= ~FREE_BIT;
     const offset = this.off[block];
     this.used.set(offset, block);
@@ -317,8 +340,13 @@ export class TlsfAllocator implements Allocator {
     const released = size + HEADER;
     // block_mark_as_free: the next block learns this one is free and where it starts.
     const next = this.nextPhys[block];
-    work.reads += 2; // this size word, next size word
-    work.writes += 3; // next's prev_phys, next's size word, this size word
+    const at = this.headerAt(block);
+    const nextAt = this.headerAt(next);
+    read(work, at + SIZE); // this size word
+    read(work, nextAt + SIZE); // next size word
+    write(work, nextAt + PREV_PHYS); // next's prev_phys
+    write(work, nextAt + SIZE); // next's size word
+    write(work, at + SIZE); // this size word
     hdr[next] |= PREV_FREE_BIT;
     hdr[block] |= FREE_BIT;
 
@@ -327,10 +355,12 @@ export class TlsfAllocator implements Allocator {
       const prev = this.prevPhys[block];
       const prevSize = hdr[prev] & SIZE_MASK;
       work.instructions += ABSORB_INSTRUCTIONS;
-      work.reads += 2; // prev_phys, prev's size word
-      work.writes += 2; // prev's size word, next's prev_phys
+      read(work, at + PREV_PHYS); // prev_phys
+      read(work, this.headerAt(prev) + SIZE); // prev's size word
       this.mapInsert(prevSize, work);
       this.removeFree(prev, prevSize, this.fli, this.sli, work);
+      write(work, this.headerAt(prev) + SIZE); // prev's size word
+      write(work, nextAt + PREV_PHYS); // next's prev_phys
       size += prevSize + HEADER;
       hdr[prev] += size - prevSize; // flags kept
       this.nextPhys[prev] = next;
@@ -339,16 +369,17 @@ export class TlsfAllocator implements Allocator {
       block = prev;
     }
     // block_merge_next.
-    work.reads += 1; // next's size word
+    read(work, nextAt + SIZE); // next's size word
     if (hdr[next] & FREE_BIT) {
       const nextSize = hdr[next] & SIZE_MASK;
       work.instructions += ABSORB_INSTRUCTIONS;
-      work.writes += 2; // this size word, the block after next: its prev_phys
       this.mapInsert(nextSize, work);
       this.removeFree(next, nextSize, this.fli, this.sli, work);
       size += nextSize + HEADER;
       hdr[block] += nextSize + HEADER;
       const after = this.nextPhys[next];
+      write(work, this.headerAt(block) + SIZE); // this size word
+      write(work, this.headerAt(after) + PREV_PHYS); // the block after next: its prev_phys
       this.nextPhys[block] = after;
       this.prevPhys[after] = block;
       this.dropSlot(next);
@@ -426,7 +457,7 @@ export class TlsfAllocator implements Allocator {
 
   /** mapping_search, for tests: the first list an allocation of `size` payload bytes looks in. */
   searchMapping(size: number): [number, number] {
-    this.mapSearch(size, { instructions: 0, reads: 0, writes: 0 });
+    this.mapSearch(size, newWork());
     return [this.fli, this.sli];
   }
 
@@ -532,6 +563,14 @@ export class TlsfAllocator implements Allocator {
     if (usedBlocks !== this.used.size) problems.push(`the pool holds ${usedBlocks} used blocks, ${this.used.size} are live`);
   }
 
+  /**
+   * Address of block b's block_header_t: its prev_phys word, 8 bytes below the payload (the size word,
+   * next_free and prev_free follow); for the null block, block_null at the control structure's start.
+   */
+  private headerAt(b: number): number {
+    return b === NULL ? this.start : this.start + this.off[b] - 2 * HEADER;
+  }
+
   private addrOf(b: number): number {
     return this.start + this.off[b];
   }
@@ -566,25 +605,30 @@ export class TlsfAllocator implements Allocator {
   /** remove_free_block. */
   private removeFree(b: number, size: number, fl: number, sl: number, work: Work): void {
     work.instructions += REMOVE_INSTRUCTIONS;
-    work.reads += 3; // prev_free, next_free, the list head
-    work.writes += 2; // next->prev_free, prev->next_free
     const prev = this.prevFree[b];
     const next = this.nextFree[b];
+    const at = this.headerAt(b);
+    read(work, at + PREV_FREE); // prev_free
+    read(work, at + NEXT_FREE); // next_free
+    write(work, this.headerAt(next) + PREV_FREE); // next->prev_free
+    write(work, this.headerAt(prev) + NEXT_FREE); // prev->next_free
     this.prevFree[next] = prev;
     this.nextFree[prev] = next;
     const i = (fl << this.slLog2) | sl;
+    const head = this.headsAt + 4 * i;
+    read(work, head); // the list head
     if (this.heads[i] === b) {
-      work.writes += 1;
+      write(work, head);
       this.heads[i] = next;
       if (next === NULL) {
         work.instructions += CLEAR_BIT_INSTRUCTIONS;
-        work.reads += 1;
-        work.writes += 1;
+        read(work, this.slBitmapAt + 4 * fl); // sl_bitmap[fl]: the list's bit cleared
+        write(work, this.slBitmapAt + 4 * fl);
         const map = (this.slBitmap[fl] &= ~(1 << sl));
         if (map === 0) {
           work.instructions += CLEAR_BIT_INSTRUCTIONS;
-          work.reads += 1;
-          work.writes += 1;
+          read(work, this.start + FL_BITMAP); // fl_bitmap: the class's bit cleared
+          write(work, this.start + FL_BITMAP);
           this.flBitmap &= ~(1 << fl);
         }
       }
@@ -596,10 +640,18 @@ export class TlsfAllocator implements Allocator {
   /** insert_free_block: push on the head of its list and set both bitmap bits. */
   private insertFree(b: number, size: number, fl: number, sl: number, work: Work): void {
     work.instructions += INSERT_INSTRUCTIONS;
-    work.reads += 3; // the list head, fl_bitmap, sl_bitmap[fl]
-    work.writes += 6; // b->next_free, b->prev_free, head->prev_free, the head, both bitmaps
     const i = (fl << this.slLog2) | sl;
     const current = this.heads[i];
+    const head = this.headsAt + 4 * i;
+    const at = this.headerAt(b);
+    read(work, head); // the list head
+    write(work, at + NEXT_FREE, 2); // b->next_free, b->prev_free
+    write(work, this.headerAt(current) + PREV_FREE); // head->prev_free (block_null's when the list was empty)
+    write(work, head); // the head
+    read(work, this.start + FL_BITMAP); // fl_bitmap, bit set
+    write(work, this.start + FL_BITMAP);
+    read(work, this.slBitmapAt + 4 * fl); // sl_bitmap[fl], bit set
+    write(work, this.slBitmapAt + 4 * fl);
     this.nextFree[b] = current;
     this.prevFree[b] = NULL;
     this.prevFree[current] = b;
@@ -616,12 +668,20 @@ export class TlsfAllocator implements Allocator {
    */
   private split(b: number, keep: number, work: Work): number {
     work.instructions += SPLIT_INSTRUCTIONS;
-    work.reads += 2; // b's size word, the next block's size word
-    work.writes += 5; // rest's size word, b's size word, next's prev_phys and size word, rest's prev_phys
     const r = this.newSlot();
     const hdr = this.hdr;
     const total = hdr[b] & SIZE_MASK;
     this.off[r] = this.off[b] + keep + HEADER;
+    const at = this.headerAt(b);
+    const restAt = this.headerAt(r);
+    const nextAt = this.headerAt(this.nextPhys[b]);
+    read(work, at + SIZE); // b's size word
+    write(work, restAt + SIZE); // rest's size word
+    write(work, at + SIZE); // b's size word
+    read(work, nextAt + SIZE); // the next block's size word
+    write(work, nextAt + PREV_PHYS); // next's prev_phys
+    write(work, nextAt + SIZE); // and its size word: prev-free bit
+    write(work, restAt + PREV_PHYS); // rest's prev_phys (b's last word)
     hdr[r] = (total - keep - HEADER) | FREE_BIT;
     hdr[b] = keep | (hdr[b] & 3);
     const next = this.nextPhys[b];

@@ -13,8 +13,12 @@
  * allocator is empty); grow frees the lowest walls, so the new memory merges with a free block at the
  * top. Walls are never on the free list, so allocation and free cost exactly what they cost in a
  * first-fit heap of the current size; their own bookkeeping is not charged.
+ *
+ * Metadata trace: alloc and free trace the first-fit heap's words (free-list.ts). memory.grow reads
+ * and writes the memory's page count, which is engine state, not in linear memory: the trace records
+ * it at a notional word at start + 8, after first-fit's notional list sentinel (start, start + 4).
  */
-import { alignUp, newWork, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
+import { alignUp, newWork, read, write, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
 import { FirstFitAllocator, firstFit } from './first-fit.js';
 import { GRAIN, HEADER, MIN_BLOCK } from './free-list.js';
 
@@ -30,6 +34,8 @@ const MAX_PAGES_32 = 65536;
 
 /** memory.grow: the bounds check against the limit and the size update. */
 const GROW_INSTRUCTIONS = 10;
+/** Offset from start of the notional page-count word (see above). */
+const PAGES_WORD = 8;
 
 export interface WasmOptions {
   initialPages: number;
@@ -91,7 +97,7 @@ export class WasmMemoryAllocator implements Allocator {
   /** memory.grow: the page count before, or -1 when the memory would exceed its limit (nothing changes). */
   grow(pages: number, work: Work): number {
     work.instructions += GROW_INSTRUCTIONS;
-    work.reads += 1; // the current size
+    read(work, this.start + PAGES_WORD); // the current size
     if (!Number.isInteger(pages) || pages < 0 || this.pages + pages > this.maxPages) {
       this.growFailures++;
       return -1;
@@ -102,9 +108,13 @@ export class WasmMemoryAllocator implements Allocator {
     for (let i = 0; i < pages; i++) this.heap.free(this.walls[this.nextWall++], scratch);
     this.pages += pages;
     this.grows++;
-    // The new size, and the allocator's top: the free block's size word (or a new free block's header).
-    work.reads += 1;
-    work.writes += 2;
+    // The new size, and the allocator's top: the free block's size word (or a new free block's header),
+    // the free block now holding the old end of memory, where the first freed wall's header was.
+    const old = this.top(before);
+    const topBlock = work.trace === null ? old : this.heap.freeBlockAt(old);
+    read(work, topBlock < 0 ? old : topBlock);
+    write(work, this.start + PAGES_WORD);
+    write(work, topBlock < 0 ? old : topBlock);
     return before;
   }
 
