@@ -213,7 +213,8 @@ export class ProgramMemory {
       if (addr !== null && addr % channel.align !== 0) return fail('dma-align', `the ${end} must be ${channel.align}-byte aligned (${hex(addr)} is ${addr % channel.align} past a boundary)`);
     }
     if (len === 0 || len % channel.lengthMultiple !== 0) return fail('dma-length', `the length must be a non-zero multiple of ${channel.lengthMultiple} bytes`);
-    const cycles = channel.setup + Math.ceil(len / channel.unit) * channel.cyclesPerUnit;
+    const units = Math.ceil(len / channel.unit);
+    const cycles = channel.setup + units * channel.cyclesPerUnit + (channel.burst > 0 ? Math.ceil(units / channel.burst) : 0);
     const stall = channel.stallsCpu ? cycles : 0;
     this.dmaBytes += len;
     this.dmaCycles += cycles;

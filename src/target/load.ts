@@ -185,7 +185,7 @@ function readPartition(node: Node): Partition {
 }
 
 function readChannel(node: Node): DmaChannel {
-  const m = node.map(['name', 'unit', 'align', 'length_multiple', 'setup', 'cycles_per_unit', 'stalls_cpu', 'reads', 'writes', 'writeback']);
+  const m = node.map(['name', 'unit', 'align', 'length_multiple', 'setup', 'cycles_per_unit', 'burst', 'stalls_cpu', 'reads', 'writes', 'writeback']);
   const unit = m.req('unit').size();
   return {
     name: m.req('name').name(),
@@ -194,6 +194,7 @@ function readChannel(node: Node): DmaChannel {
     lengthMultiple: m.get('length_multiple')?.size() ?? unit,
     setup: m.get('setup')?.int() ?? 0,
     cyclesPerUnit: m.req('cycles_per_unit').int(),
+    burst: m.get('burst')?.int() ?? 0,
     stallsCpu: m.req('stalls_cpu').bool(),
     reads: (m.get('reads')?.seq() ?? []).map((n) => n.name()),
     writes: (m.get('writes')?.seq() ?? []).map((n) => n.name()),

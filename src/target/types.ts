@@ -79,6 +79,8 @@ export interface DmaChannel {
   lengthMultiple: number;
   setup: number;
   cyclesPerUnit: number;
+  /** One more cycle of memory time for every this many units (0: none): the PSX's words + ceil(words/16). */
+  burst: number;
   stallsCpu: boolean;
   reads: string[];
   writes: string[];

@@ -1,0 +1,67 @@
+/**
+ * A set-associative, write-back, write-allocate data cache with LRU replacement, for timing: which
+ * accesses hit and which fill a line from memory (and write a dirty victim back). It holds tags only,
+ * never data. The geometry is the target's (PSP 16 KiB 2-way 64-byte lines, Dreamcast 16 KiB 32-byte
+ * lines, Cortex-M7 32-byte lines); the costs are the region's per bus word.
+ */
+import type { Cache, Region } from '../target/types.js';
+
+/** A hit costs one cycle (the load-use slot); a miss pays for the line as well. */
+const HIT_CYCLES = 1;
+
+export class DataCache {
+  private readonly sets: number;
+  private readonly ways: number;
+  private readonly lineShift: number;
+  /** Line address held in each way, -1 when empty; a use stamp for LRU; a dirty flag. */
+  private readonly tags: Float64Array;
+  private readonly used: Float64Array;
+  private readonly dirty: Uint8Array;
+  private clock = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly geometry: Cache) {
+    this.ways = geometry.ways;
+    this.sets = Math.max(1, geometry.size / (geometry.line * geometry.ways));
+    this.lineShift = Math.log2(geometry.line);
+    this.tags = new Float64Array(this.sets * this.ways).fill(-1);
+    this.used = new Float64Array(this.sets * this.ways);
+    this.dirty = new Uint8Array(this.sets * this.ways);
+  }
+
+  /** Cycles for one access of up to a line at `addr` in `region` (a cached window of it). */
+  access(addr: number, write: boolean, region: Region): number {
+    const line = Math.floor(addr / 2 ** this.lineShift);
+    const first = (line % this.sets) * this.ways;
+    this.clock++;
+    let victim = first;
+    for (let w = first; w < first + this.ways; w++) {
+      if (this.tags[w] === line) {
+        this.used[w] = this.clock;
+        if (write) this.dirty[w] = 1;
+        this.hits++;
+        return HIT_CYCLES;
+      }
+      if (this.used[w] < this.used[victim]) victim = w;
+    }
+    this.misses++;
+    const words = Math.ceil(this.geometry.line / region.bus);
+    let cycles = HIT_CYCLES + words * region.read;
+    if (this.tags[victim] >= 0 && this.dirty[victim]) cycles += words * region.write;
+    this.tags[victim] = line;
+    this.used[victim] = this.clock;
+    this.dirty[victim] = write ? 1 : 0;
+    return cycles;
+  }
+
+  /** Cycles for `len` bytes at `addr` touched `unit` bytes at a time (each line charged once per access). */
+  range(addr: number, len: number, unit: number, write: boolean, region: Region): number {
+    let cycles = 0;
+    for (let a = addr; a < addr + len; a += unit) {
+      const lastLine = Math.floor((Math.min(a + unit, addr + len) - 1) / this.geometry.line);
+      for (let l = Math.floor(a / this.geometry.line); l <= lastLine; l++) cycles += this.access(l * this.geometry.line, write, region);
+    }
+    return cycles;
+  }
+}
