@@ -24,9 +24,14 @@ export interface Work {
  *
  * Where each allocator's metadata lives is documented at its read/write calls. The allocators whose
  * control words are not in the heap's own memory (bump's pointer, the free-list head of first-fit and
- * best-fit, the pool's counters: statics or object fields in a real program, at an address emu does not
- * know) trace them at a notional control block in the heap's first bytes, so that every address lies
- * in the heap's region; psp-sysmem's control blocks are kernel memory (see psp-sysmem.ts).
+ * best-fit, the pool's counters, wasm's page count: statics, object fields or engine state, at an
+ * address emu does not know) trace them at a notional control block in the heap's first bytes, so that
+ * every address lies in the heap's region; psp-sysmem's control blocks are kernel memory, traced at a
+ * notional kernel block list (see psp-sysmem.ts).
+ *
+ * Calls count and record through read() and write(). The hottest paths (all of TLSF, the free-list
+ * walks, psp-sysmem's block visits) instead count as before and push to the trace only under `work.trace !== null`, so that an
+ * untraced call computes no address at all; the entries still match the counts word for word.
  */
 export class MetadataTrace {
   addrs = new Float64Array(64);

@@ -5,15 +5,20 @@
  * block that fits, and free walks it to the insertion point, which is why this allocator slows down
  * as its free list grows.
  */
-import { read, type AllocatorEntry, type Work } from './allocator.js';
+import type { AllocatorEntry, Work } from './allocator.js';
 import { FreeListAllocator, NEXT_LINK, VISIT_INSTRUCTIONS, fits, type FreeBlock } from './free-list.js';
 
 export class FirstFitAllocator extends FreeListAllocator {
   protected choose(need: number, align: number, work: Work): FreeBlock | null {
+    // The hot loop: counted as before, addresses pushed only when a trace is attached.
+    const trace = work.trace;
     for (let b = this.head; b; b = b.nextFree) {
       work.instructions += VISIT_INSTRUCTIONS;
-      read(work, b.addr); // size word
-      read(work, b.addr + NEXT_LINK); // and next link
+      work.reads += 2; // size word and next link
+      if (trace !== null) {
+        trace.push(b.addr, false);
+        trace.push(b.addr + NEXT_LINK, false);
+      }
       if (fits(b, need, align)) return b;
     }
     return null;

@@ -12,8 +12,8 @@
  * links follow at addr + 8 and addr + 12. The list's head and tail pointers are the allocator's own
  * fields (K&R's static `base`, a static in a real program, at an address emu does not know); the
  * trace records them as a notional sentinel in the heap's first two words, head at start and tail at
- * start + 4, where the first block's header also is. Their writes (an unlink or insert at an end of
- * the list) name that line; nothing else changes.
+ * start + 4, the same words as the first block's header: a cache model sees them share its line,
+ * which a real static would not. They are written by an unlink or insert at an end of the list.
  */
 import { alignUp, read, write, type Allocator, type Work } from './allocator.js';
 
@@ -220,10 +220,14 @@ export abstract class FreeListAllocator implements Allocator {
   private insertInOrder(b: FreeBlock, work: Work): void {
     let prev: FreeBlock | null = null;
     let cur = this.head;
+    const trace = work.trace;
     while (cur && cur.addr < b.addr) {
       work.instructions += VISIT_INSTRUCTIONS;
-      read(work, cur.addr); // size word
-      read(work, cur.addr + NEXT_LINK); // and next link
+      work.reads += 2; // size word and next link (the hot loop: addresses pushed only when tracing)
+      if (trace !== null) {
+        trace.push(cur.addr, false);
+        trace.push(cur.addr + NEXT_LINK, false);
+      }
       prev = cur;
       cur = cur.nextFree;
     }

@@ -32,8 +32,11 @@
  * A block's block_header_t starts 8 bytes below its payload: prev_phys (the previous block's last
  * word) at payload - 8, the size word at payload - 4, next_free and prev_free at payload and
  * payload + 4. A link to the null block names block_null's words, as tlsf.c's &control->block_null.
+ * TLSF is the allocator that must stay fast: its calls count their words as before and, only when a
+ * trace is attached, push the same words' addresses (the trace* methods), so an untraced call does
+ * not compute a single address.
  */
-import { newWork, read, write, type Allocator, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type Work } from './allocator.js';
+import { newWork, type Allocator, type MetadataTrace, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type Work } from './allocator.js';
 
 /** Bits of the size word. */
 const FREE_BIT = 1;
@@ -268,20 +271,25 @@ export class TlsfAllocator implements Allocator {
     if (fl >= this.flCount) return this.fail();
     const sl = this.sli;
     work.instructions += SEARCH_INSTRUCTIONS;
-    read(work, this.slBitmapAt + 4 * fl); // sl_bitmap[fl]
+    work.reads += 1; // sl_bitmap[fl]
+    const trace = work.trace;
+    if (trace !== null) trace.push(this.slBitmapAt + 4 * fl, false);
     let slMap = this.slBitmap[fl] & (-1 << sl);
     if (slMap === 0) {
       work.instructions += SEARCH_FL_INSTRUCTIONS;
-      read(work, this.start + FL_BITMAP); // fl_bitmap
+      work.reads += 1; // fl_bitmap
+      if (trace !== null) trace.push(this.start + FL_BITMAP, false);
       const flMap = this.flBitmap & (-1 << (fl + 1));
       if (flMap === 0) return this.fail();
       fl = 31 - Math.clz32(flMap & -flMap);
-      read(work, this.slBitmapAt + 4 * fl); // sl_bitmap of the class found
+      work.reads += 1; // sl_bitmap of the class found
+      if (trace !== null) trace.push(this.slBitmapAt + 4 * fl, false);
       slMap = this.slBitmap[fl];
     }
     const sl2 = 31 - Math.clz32(slMap & -slMap);
     const list = (fl << this.slLog2) | sl2;
-    read(work, this.headsAt + 4 * list); // blocks[fl][sl]
+    work.reads += 1; // blocks[fl][sl]
+    if (trace !== null) trace.push(this.headsAt + 4 * list, false);
     let block = this.heads[list];
     let blockSize = this.hdr[block] & SIZE_MASK;
     this.removeFree(block, blockSize, fl, sl2, work);
@@ -307,7 +315,8 @@ export class TlsfAllocator implements Allocator {
 
     // block_prepare_used: block_trim_free, then block_mark_as_used.
     work.instructions += TRIM_INSTRUCTIONS;
-    read(work, this.headerAt(block) + SIZE); // the block's size word
+    work.reads += 1; // the block's size word
+    if (trace !== null) trace.push(this.headerAt(block) + SIZE, false);
     if (blockSize >= adjust + this.minBlock) {
       const rest = this.split(block, adjust, work);
       const restSize = blockSize - adjust - HEADER;
@@ -317,10 +326,15 @@ export class TlsfAllocator implements Allocator {
       blockSize = adjust;
     }
     work.instructions += MARK_INSTRUCTIONS;
+    work.reads += 1; // next block's size word
+    work.writes += 2; // its prev-free bit cleared, this block's free bit cleared
     const after = this.nextPhys[block];
-    read(work, this.headerAt(after) + SIZE); // next block's size word
-    write(work, this.headerAt(after) + SIZE); // its prev-free bit cleared
-    write(work, this.headerAt(block) + SIZE); // this block's free bit cleared
+    if (trace !== null) {
+      const afterSize = this.headerAt(after) + SIZE;
+      trace.push(afterSize, false);
+      trace.push(afterSize, true);
+      trace.push(this.headerAt(block) + SIZE, true);
+    }
     this.hdr[after] &= ~PREV_FREE_BIT;
     this.hdr[block] &= ~FREE_BIT;
     const offset = this.off[block];
@@ -340,13 +354,10 @@ export class TlsfAllocator implements Allocator {
     const released = size + HEADER;
     // block_mark_as_free: the next block learns this one is free and where it starts.
     const next = this.nextPhys[block];
-    const at = this.headerAt(block);
-    const nextAt = this.headerAt(next);
-    read(work, at + SIZE); // this size word
-    read(work, nextAt + SIZE); // next size word
-    write(work, nextAt + PREV_PHYS); // next's prev_phys
-    write(work, nextAt + SIZE); // next's size word
-    write(work, at + SIZE); // this size word
+    work.reads += 2; // this size word, next size word
+    work.writes += 3; // next's prev_phys, next's size word, this size word
+    const trace = work.trace;
+    if (trace !== null) this.traceMarkFree(trace, block, next);
     hdr[next] |= PREV_FREE_BIT;
     hdr[block] |= FREE_BIT;
 
@@ -355,12 +366,18 @@ export class TlsfAllocator implements Allocator {
       const prev = this.prevPhys[block];
       const prevSize = hdr[prev] & SIZE_MASK;
       work.instructions += ABSORB_INSTRUCTIONS;
-      read(work, at + PREV_PHYS); // prev_phys
-      read(work, this.headerAt(prev) + SIZE); // prev's size word
+      work.reads += 2; // prev_phys, prev's size word
+      work.writes += 2; // prev's size word, next's prev_phys
+      if (trace !== null) {
+        trace.push(this.headerAt(block) + PREV_PHYS, false);
+        trace.push(this.headerAt(prev) + SIZE, false);
+      }
       this.mapInsert(prevSize, work);
       this.removeFree(prev, prevSize, this.fli, this.sli, work);
-      write(work, this.headerAt(prev) + SIZE); // prev's size word
-      write(work, nextAt + PREV_PHYS); // next's prev_phys
+      if (trace !== null) {
+        trace.push(this.headerAt(prev) + SIZE, true);
+        trace.push(this.headerAt(next) + PREV_PHYS, true);
+      }
       size += prevSize + HEADER;
       hdr[prev] += size - prevSize; // flags kept
       this.nextPhys[prev] = next;
@@ -369,17 +386,21 @@ export class TlsfAllocator implements Allocator {
       block = prev;
     }
     // block_merge_next.
-    read(work, nextAt + SIZE); // next's size word
+    work.reads += 1; // next's size word
+    if (trace !== null) trace.push(this.headerAt(next) + SIZE, false);
     if (hdr[next] & FREE_BIT) {
       const nextSize = hdr[next] & SIZE_MASK;
       work.instructions += ABSORB_INSTRUCTIONS;
+      work.writes += 2; // this size word, the block after next: its prev_phys
       this.mapInsert(nextSize, work);
       this.removeFree(next, nextSize, this.fli, this.sli, work);
       size += nextSize + HEADER;
       hdr[block] += nextSize + HEADER;
       const after = this.nextPhys[next];
-      write(work, this.headerAt(block) + SIZE); // this size word
-      write(work, this.headerAt(after) + PREV_PHYS); // the block after next: its prev_phys
+      if (trace !== null) {
+        trace.push(this.headerAt(block) + SIZE, true);
+        trace.push(this.headerAt(after) + PREV_PHYS, true);
+      }
       this.nextPhys[block] = after;
       this.prevPhys[after] = block;
       this.dropSlot(next);
@@ -571,6 +592,61 @@ export class TlsfAllocator implements Allocator {
     return b === NULL ? this.start : this.start + this.off[b] - 2 * HEADER;
   }
 
+  /** block_mark_as_free's words in free (counted there): this size word, next's size word; next's prev_phys and size word, this size word. */
+  private traceMarkFree(trace: MetadataTrace, b: number, next: number): void {
+    const at = this.headerAt(b);
+    const nextAt = this.headerAt(next);
+    trace.push(at + SIZE, false);
+    trace.push(nextAt + SIZE, false);
+    trace.push(nextAt + PREV_PHYS, true);
+    trace.push(nextAt + SIZE, true);
+    trace.push(at + SIZE, true);
+  }
+
+  /** remove_free_block's first words (counted there): prev_free, next_free, next->prev_free, prev->next_free, the list head. */
+  private traceRemove(trace: MetadataTrace, b: number, prev: number, next: number, list: number): void {
+    const at = this.headerAt(b);
+    trace.push(at + PREV_FREE, false);
+    trace.push(at + NEXT_FREE, false);
+    trace.push(this.headerAt(next) + PREV_FREE, true);
+    trace.push(this.headerAt(prev) + NEXT_FREE, true);
+    trace.push(this.headsAt + 4 * list, false);
+  }
+
+  /**
+   * insert_free_block's words (counted there): the list head read, b->next_free and b->prev_free,
+   * head->prev_free (block_null's when the list was empty), the head; each bitmap read and written.
+   */
+  private traceInsert(trace: MetadataTrace, b: number, current: number, fl: number, list: number): void {
+    const head = this.headsAt + 4 * list;
+    const at = this.headerAt(b);
+    trace.push(head, false);
+    trace.push(at + NEXT_FREE, true);
+    trace.push(at + PREV_FREE, true);
+    trace.push(this.headerAt(current) + PREV_FREE, true);
+    trace.push(head, true);
+    traceUpdate(trace, this.start + FL_BITMAP);
+    traceUpdate(trace, this.slBitmapAt + 4 * fl);
+  }
+
+  /**
+   * block_split's words (counted there): b's size word read, rest's and b's size words written, the
+   * next block's size word read, its prev_phys and size word (prev-free bit) written, rest's prev_phys
+   * (b's last word) written.
+   */
+  private traceSplit(trace: MetadataTrace, b: number, rest: number, next: number): void {
+    const at = this.headerAt(b);
+    const restAt = this.headerAt(rest);
+    const nextAt = this.headerAt(next);
+    trace.push(at + SIZE, false);
+    trace.push(restAt + SIZE, true);
+    trace.push(at + SIZE, true);
+    trace.push(nextAt + SIZE, false);
+    trace.push(nextAt + PREV_PHYS, true);
+    trace.push(nextAt + SIZE, true);
+    trace.push(restAt + PREV_PHYS, true);
+  }
+
   private addrOf(b: number): number {
     return this.start + this.off[b];
   }
@@ -605,30 +681,30 @@ export class TlsfAllocator implements Allocator {
   /** remove_free_block. */
   private removeFree(b: number, size: number, fl: number, sl: number, work: Work): void {
     work.instructions += REMOVE_INSTRUCTIONS;
+    work.reads += 3; // prev_free, next_free, the list head
+    work.writes += 2; // next->prev_free, prev->next_free
     const prev = this.prevFree[b];
     const next = this.nextFree[b];
-    const at = this.headerAt(b);
-    read(work, at + PREV_FREE); // prev_free
-    read(work, at + NEXT_FREE); // next_free
-    write(work, this.headerAt(next) + PREV_FREE); // next->prev_free
-    write(work, this.headerAt(prev) + NEXT_FREE); // prev->next_free
+    const i = (fl << this.slLog2) | sl;
+    const trace = work.trace;
+    if (trace !== null) this.traceRemove(trace, b, prev, next, i);
     this.prevFree[next] = prev;
     this.nextFree[prev] = next;
-    const i = (fl << this.slLog2) | sl;
-    const head = this.headsAt + 4 * i;
-    read(work, head); // the list head
     if (this.heads[i] === b) {
-      write(work, head);
+      work.writes += 1;
+      if (trace !== null) trace.push(this.headsAt + 4 * i, true);
       this.heads[i] = next;
       if (next === NULL) {
         work.instructions += CLEAR_BIT_INSTRUCTIONS;
-        read(work, this.slBitmapAt + 4 * fl); // sl_bitmap[fl]: the list's bit cleared
-        write(work, this.slBitmapAt + 4 * fl);
+        work.reads += 1;
+        work.writes += 1;
+        if (trace !== null) traceUpdate(trace, this.slBitmapAt + 4 * fl); // sl_bitmap[fl]: the list's bit cleared
         const map = (this.slBitmap[fl] &= ~(1 << sl));
         if (map === 0) {
           work.instructions += CLEAR_BIT_INSTRUCTIONS;
-          read(work, this.start + FL_BITMAP); // fl_bitmap: the class's bit cleared
-          write(work, this.start + FL_BITMAP);
+          work.reads += 1;
+          work.writes += 1;
+          if (trace !== null) traceUpdate(trace, this.start + FL_BITMAP); // fl_bitmap: the class's bit cleared
           this.flBitmap &= ~(1 << fl);
         }
       }
@@ -640,18 +716,11 @@ export class TlsfAllocator implements Allocator {
   /** insert_free_block: push on the head of its list and set both bitmap bits. */
   private insertFree(b: number, size: number, fl: number, sl: number, work: Work): void {
     work.instructions += INSERT_INSTRUCTIONS;
+    work.reads += 3; // the list head, fl_bitmap, sl_bitmap[fl]
+    work.writes += 6; // b->next_free, b->prev_free, head->prev_free, the head, both bitmaps
     const i = (fl << this.slLog2) | sl;
     const current = this.heads[i];
-    const head = this.headsAt + 4 * i;
-    const at = this.headerAt(b);
-    read(work, head); // the list head
-    write(work, at + NEXT_FREE, 2); // b->next_free, b->prev_free
-    write(work, this.headerAt(current) + PREV_FREE); // head->prev_free (block_null's when the list was empty)
-    write(work, head); // the head
-    read(work, this.start + FL_BITMAP); // fl_bitmap, bit set
-    write(work, this.start + FL_BITMAP);
-    read(work, this.slBitmapAt + 4 * fl); // sl_bitmap[fl], bit set
-    write(work, this.slBitmapAt + 4 * fl);
+    if (work.trace !== null) this.traceInsert(work.trace, b, current, fl, i);
     this.nextFree[b] = current;
     this.prevFree[b] = NULL;
     this.prevFree[current] = b;
@@ -668,23 +737,16 @@ export class TlsfAllocator implements Allocator {
    */
   private split(b: number, keep: number, work: Work): number {
     work.instructions += SPLIT_INSTRUCTIONS;
+    work.reads += 2; // b's size word, the next block's size word
+    work.writes += 5; // rest's size word, b's size word, next's prev_phys and size word, rest's prev_phys
     const r = this.newSlot();
     const hdr = this.hdr;
     const total = hdr[b] & SIZE_MASK;
     this.off[r] = this.off[b] + keep + HEADER;
-    const at = this.headerAt(b);
-    const restAt = this.headerAt(r);
-    const nextAt = this.headerAt(this.nextPhys[b]);
-    read(work, at + SIZE); // b's size word
-    write(work, restAt + SIZE); // rest's size word
-    write(work, at + SIZE); // b's size word
-    read(work, nextAt + SIZE); // the next block's size word
-    write(work, nextAt + PREV_PHYS); // next's prev_phys
-    write(work, nextAt + SIZE); // and its size word: prev-free bit
-    write(work, restAt + PREV_PHYS); // rest's prev_phys (b's last word)
     hdr[r] = (total - keep - HEADER) | FREE_BIT;
     hdr[b] = keep | (hdr[b] & 3);
     const next = this.nextPhys[b];
+    if (work.trace !== null) this.traceSplit(work.trace, b, r, next);
     hdr[next] |= PREV_FREE_BIT;
     this.nextPhys[r] = next;
     this.prevPhys[next] = r;
@@ -765,6 +827,12 @@ export const tlsf: AllocatorEntry = {
     return new TlsfAllocator(base, size, slLog2, align);
   },
 };
+
+/** A read-modify-write of one word (a bitmap bit set or cleared). */
+function traceUpdate(trace: MetadataTrace, addr: number): void {
+  trace.push(addr, false);
+  trace.push(addr, true);
+}
 
 /** Heaps with up to this many minimum-block-sized buckets index their live blocks directly. */
 const DENSE_INDEX_MAX = 1 << 22;
