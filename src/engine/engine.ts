@@ -12,7 +12,7 @@ import { Streams } from '../rng/streams.js';
 import { expand, type Op } from '../scenario/expand.js';
 import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario } from '../scenario/types.js';
 import { isPow2 } from '../target/load.js';
-import { MetadataLatencyModel, type CycleModel } from '../timing/model.js';
+import { TargetCycleModel, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
 import type { TraceSink } from '../trace/writer.js';
 import { BlockTable, type LiveBlock } from './blocks.js';
@@ -123,7 +123,8 @@ class Engine {
   ) {
     this.sinks = options.sinks;
     this.budgets = new BudgetTracker(scenario.budgets);
-    this.timing = new MetadataLatencyModel(scenario.verification);
+    this.timing = new TargetCycleModel(scenario.verification, scenario.target.cache);
+    this.work.trace = this.timing.trace;
     this.verificationPercent = VERIFICATION_PERCENT[scenario.verification];
     this.walkEveryOp = scenario.verification === 'full';
   }
@@ -183,7 +184,7 @@ class Engine {
       });
       this.heaps.set(spec.name, heap);
     }
-    this.memory = new ProgramMemory(this.scenario, layout, this.heaps);
+    this.memory = new ProgramMemory(this.scenario, layout, this.heaps, this.timing);
   }
 
   private execute(): void {

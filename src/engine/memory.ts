@@ -12,6 +12,7 @@ import { CacheState } from '../memory/cache.js';
 import { memoryMap, type Area, type MemoryMap, type Resolved } from '../memory/map.js';
 import type { Scenario, Width } from '../scenario/types.js';
 import type { DmaChannel, Region, Target } from '../target/types.js';
+import type { CycleModel } from '../timing/model.js';
 import type { LiveBlock } from './blocks.js';
 import type { Detected, FaultKind } from './faults.js';
 
@@ -62,6 +63,7 @@ export class ProgramMemory {
     private readonly scenario: Scenario,
     layout: Layout,
     private readonly heaps: ReadonlyMap<string, Heap>,
+    private readonly timing: CycleModel,
   ) {
     this.map = memoryMap(scenario, layout);
     this.cache = scenario.target.cache ? new CacheState(scenario.target.cache) : null;
@@ -87,12 +89,12 @@ export class ProgramMemory {
     if (end > region.base + region.size) {
       return { finding: { kind: 'unmapped', detected: 'precise', detail: `${what}: runs ${end - region.base - region.size} bytes past the end of ${region.name} (bus error)` }, addr, cycles: 0 };
     }
-    // One CPU access per `width` bytes, each as many bus words as it spans.
     const unit = width === 'multiple' ? 4 : width;
-    const cycles = Math.ceil(len / unit) * Math.ceil(unit / region.bus) * (write ? region.write : region.read);
+    // Charged (and the cache touched) only by an access that happens.
+    const cost = () => this.timing.data(at.addr, len, unit, write, region, at.cached && this.target.cache !== null);
     if (write && (region.kind === 'rom' || region.kind === 'flash')) {
       const trapped = this.target.protection.kind !== 'none';
-      return { finding: { kind: 'unmapped', detected: trapped ? 'precise' : 'silent', detail: `${what}: ${region.name} is ${region.kind}, ${trapped ? 'mapped read-only (fault)' : 'the write is ignored'}` }, addr, cycles };
+      return { finding: { kind: 'unmapped', detected: trapped ? 'precise' : 'silent', detail: `${what}: ${region.name} is ${region.kind}, ${trapped ? 'mapped read-only (fault)' : 'the write is ignored'}` }, addr, cycles: cost() };
     }
     const misaligned = this.misaligned(addr, width);
     if (misaligned) return { finding: { kind: 'misaligned', detected: 'precise', detail: `${what}: ${misaligned}` }, addr, cycles: 0 };
@@ -109,7 +111,7 @@ export class ProgramMemory {
       const violation = by === null ? null : rightsViolation(area, by, write);
       if (violation) {
         const trapped = this.target.protection.kind === 'mmu';
-        return { finding: { kind: 'access-violation', detected: trapped ? 'precise' : 'silent', detail: `${what} by ${by}: ${violation}${trapped ? '' : ' (nothing on this target stops it)'}` }, addr, cycles: trapped ? 0 : cycles };
+        return { finding: { kind: 'access-violation', detected: trapped ? 'precise' : 'silent', detail: `${what} by ${by}: ${violation}${trapped ? '' : ' (nothing on this target stops it)'}` }, addr, cycles: trapped ? 0 : cost() };
       }
     }
 
@@ -117,7 +119,7 @@ export class ProgramMemory {
     if (canaryHit && !this.dirtyCanaries.has(canaryHit.name)) {
       this.dirtyCanaries.set(canaryHit.name, { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail: `${what} (op ${op}, line ${line}) overwrote the canary band ${canaryHit.name} at ${hex(canaryHit.start)}..${hex(canaryHit.end - 1)}${blockNote(through)}` });
     }
-    return { finding: finding ?? this.coherency(write, at, len, op, line, what), addr, cycles };
+    return { finding: finding ?? this.coherency(write, at, len, op, line, what), addr, cycles: cost() };
   }
 
   /** Bounds, lifetime and allocator metadata: what the block an access goes through says about it. */

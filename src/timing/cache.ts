@@ -2,7 +2,11 @@
  * A set-associative, write-back, write-allocate data cache with LRU replacement, for timing: which
  * accesses hit and which fill a line from memory (and write a dirty victim back). It holds tags only,
  * never data. The geometry is the target's (PSP 16 KiB 2-way 64-byte lines, Dreamcast 16 KiB 32-byte
- * lines, Cortex-M7 32-byte lines); the costs are the region's per bus word.
+ * lines, Cortex-M7 32-byte lines).
+ *
+ * Assumption (no published per-line figure for these targets): a line fill pays the region's read
+ * latency once, for its first bus word, and one cycle for each further word of the burst; a dirty
+ * victim is written back the same way. The PSP's "about 70 cycles" is a cache-miss latency.
  */
 import type { Cache, Region } from '../target/types.js';
 
@@ -46,9 +50,9 @@ export class DataCache {
       if (this.used[w] < this.used[victim]) victim = w;
     }
     this.misses++;
-    const words = Math.ceil(this.geometry.line / region.bus);
-    let cycles = HIT_CYCLES + words * region.read;
-    if (this.tags[victim] >= 0 && this.dirty[victim]) cycles += words * region.write;
+    const burst = Math.ceil(this.geometry.line / region.bus) - 1;
+    let cycles = HIT_CYCLES + region.read + burst;
+    if (this.tags[victim] >= 0 && this.dirty[victim]) cycles += region.write + burst;
     this.tags[victim] = line;
     this.used[victim] = this.clock;
     this.dirty[victim] = write ? 1 : 0;

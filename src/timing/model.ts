@@ -1,25 +1,48 @@
 /**
- * The cycle model: what an operation costs on the target. This first model charges allocator work
- * (instructions at one cycle each, plus metadata words read and written at the latency of the region
- * that holds the metadata) and the verification level's overhead. It is refined behind this interface.
+ * The cycle model: what an operation costs on the target. Allocator work is charged as instructions
+ * at one cycle each plus its metadata words: through the target's data cache when the metadata sits
+ * in a cached region (a hit is a cycle, a miss fills a line at the region's latency per bus word),
+ * else at the region's read and write latency per word. Data accesses are charged the same way, one
+ * CPU access per access width. The verification level adds its overhead to allocator cycles.
  */
-import type { Work } from '../alloc/allocator.js';
+import { MetadataTrace, type Work } from '../alloc/allocator.js';
 import { VERIFICATION_PERCENT, type Verification } from '../scenario/types.js';
-import type { Region } from '../target/types.js';
+import type { Cache, Region } from '../target/types.js';
+import { DataCache } from './cache.js';
 
 export interface CycleModel {
   /** Cycles for allocator work whose metadata lives in `region`. */
   allocator(work: Work, region: Region): number;
+  /** Cycles for a CPU access of `len` bytes at `addr`, `unit` bytes at a time, through a `cached` window or not. */
+  data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number;
+  /** A trace for allocators to record their metadata words in, when the model needs addresses. */
+  readonly trace: MetadataTrace | null;
 }
 
-export class MetadataLatencyModel implements CycleModel {
+export class TargetCycleModel implements CycleModel {
   private readonly overheadPercent: number;
-  constructor(verification: Verification) {
+  private readonly cache: DataCache | null;
+  readonly trace: MetadataTrace | null;
+
+  constructor(verification: Verification, cache: Cache | null) {
     this.overheadPercent = VERIFICATION_PERCENT[verification];
+    this.cache = cache ? new DataCache(cache) : null;
+    this.trace = cache ? new MetadataTrace() : null;
   }
 
   allocator(work: Work, region: Region): number {
-    const cycles = work.instructions + work.reads * region.read + work.writes * region.write;
+    let cycles = work.instructions;
+    const trace = work.trace;
+    if (this.cache && region.cached && trace) {
+      for (let i = 0; i < trace.length; i++) cycles += this.cache.access(trace.addrs[i], trace.writes[i] === 1, region);
+    } else {
+      cycles += work.reads * region.read + work.writes * region.write;
+    }
     return cycles + Math.ceil((cycles * this.overheadPercent) / 100);
+  }
+
+  data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number {
+    if (this.cache && cached) return this.cache.range(addr, len, unit, write, region);
+    return Math.ceil(len / unit) * Math.ceil(unit / region.bus) * (write ? region.write : region.read);
   }
 }
