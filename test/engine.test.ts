@@ -247,7 +247,7 @@ target: psp
 steps: [{idle: 16.67ms}, {frame: {budget: 16.66ms}}]
 `);
   t.is(miss.result.faults[0].kind, 'deadline-miss');
-  t.regex(miss.result.faults[0].detail, /took 5551110 cycles, budget 5547780/);
+  t.regex(miss.result.faults[0].detail, /took 5,551,110 cycles \(16\.67 ms\), budget 5,547,780 \(16\.66 ms\)/);
 });
 
 test('samples: periodic sampling records per-heap fragmentation over time', (t) => {

@@ -7,6 +7,7 @@ import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
 import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
 import { formatBytes, hex } from '../input/literals.js';
+import { group } from '../report/format.js';
 import { buildLayout } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
 import { expand, type Op } from '../scenario/expand.js';
@@ -515,7 +516,8 @@ class Engine {
     this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'delayed', op.line, null);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'frame', line: op.line, frame: this.frames, cycles, budget: op.budget });
     if (op.budget !== null && cycles > op.budget) {
-      this.fault('deadline-miss', op.line, 'precise', null, null, `frame ${this.frames} took ${cycles} cycles, budget ${op.budget}`);
+      const ms = (n: number) => `${((n * 1000) / this.scenario.target.cpu.clockHz).toFixed(2)} ms`;
+      this.fault('deadline-miss', op.line, 'precise', null, null, `frame ${this.frames} took ${group(cycles)} cycles (${ms(cycles)}), budget ${group(op.budget)} (${ms(op.budget)})`);
     }
     this.frameStart = this.clock;
   }
