@@ -1,6 +1,9 @@
 import test from 'ava';
-import { DataCache } from '../src/timing/cache.js';
+import { newWork } from '../src/alloc/allocator.js';
+import { TlsfAllocator } from '../src/alloc/tlsf.js';
 import type { Region } from '../src/target/types.js';
+import { DataCache } from '../src/timing/cache.js';
+import { ofType, runText } from './helpers/scenario.js';
 
 /** PSP main RAM as its target file has it: 70 cycles a read, 1 a write, 4-byte bus words. */
 const RAM: Region = { name: 'ram', base: 0x08000000, size: 32 << 20, kind: 'ram', read: 70, write: 1, bus: 4, cpuMapped: true, dma: true, cached: true, views: [], mirrors: [], reserved: [], line: 0, col: 0 };
@@ -37,4 +40,67 @@ test('a range is charged per line each access touches', (t) => {
   t.is(cache.range(0x20020000, 64, 4, false, sram), 2 * (1 + 2 + 7) + 14);
   // An 8-byte access straddling two lines touches both.
   t.is(cache.range(0x20020040 - 4, 8, 8, false, sram), 1 + (1 + 2 + 7));
+});
+
+
+const allocCycles = (text: string) => ofType(runText(text).events, 'alloc').map((e) => e.cycles as number);
+
+test('cycles: one TLSF alloc with its metadata in PSX RAM (7 a read) versus the scratchpad (1 a read)', (t) => {
+  // Its work, from the allocator itself: a 100-byte request against the fresh heap's one free block.
+  const w = newWork();
+  new TlsfAllocator(0x1f800000, 1024, 1, 8).alloc(100, 8, w);
+  // 100 bytes is above the small-block threshold (2 lists x 8 bytes), so the search rounds it up first.
+  t.deepEqual([w.instructions, w.reads, w.writes], [134, 16, 18]);
+  const on = (place: string) => allocCycles(`
+target: psx
+heaps: [{name: h, allocator: tlsf, in: ${place}, options: {sl_log2: 1, align: 8}}]
+steps: [{alloc: {id: a, heap: h, size: 100}}, {free: a}]
+`)[0];
+  t.is(on('{in: .wrt_scratch, size: 1K}'), 134 + 16 * 7 + 18 * 1); // 264
+  t.is(on('scratchpad'), 134 + 16 * 1 + 18 * 1); // 168
+});
+
+test('shape: first-fit\'s worst alloc grows with its free list, TLSF\'s stays put', (t) => {
+  const probe = (allocator: string, holes: number) => {
+    const cycles = allocCycles(`
+target: psx
+leak_check: false
+heaps: [{name: h, allocator: ${allocator}, in: .wrt_scratch, options: ${allocator === 'tlsf' ? '{align: 8}' : '{}'}}]
+steps:
+  - repeat: {times: ${holes}, steps: [{alloc: {id: "hole-\${i}", heap: h, size: 48}}, {alloc: {id: "pin-\${i}", heap: h, size: 16}}]}
+  - repeat: {times: ${holes}, steps: [{free: "hole-\${i}"}]}
+  - alloc: {id: probe, heap: h, size: 256}
+`);
+    return cycles[cycles.length - 1];
+  };
+  const ff = [10, 100, 1000].map((n) => probe('first-fit', n));
+  const tl = [10, 100, 1000].map((n) => probe('tlsf', n));
+  // First-fit visits every hole before the tail: 4 instructions and 2 reads at 7 cycles a node.
+  t.is(ff[1] - ff[0], 90 * (4 + 2 * 7));
+  t.is(ff[2] - ff[1], 900 * (4 + 2 * 7));
+  t.is(tl[0], tl[1]);
+  t.is(tl[1], tl[2]);
+});
+
+test('shape: tlsf-bsd\'s worst cases are the most TLSF cycles any operation of a random run costs', (t) => {
+  const { events } = runText(`
+target: psx
+heaps: [{name: h, allocator: tlsf, in: .wrt_scratch, options: {align: 8}}]
+steps:
+  - random: {heap: h, count: 5000, size: {uniform: [8, 4K]}, max_live: 16, stream: run}
+  # malloc_worst: a request against the one huge free block the drained heap has become
+  - alloc: {id: worst, heap: h, size: 1000}
+  - alloc: {id: a, heap: h, size: 24}
+  - alloc: {id: b, heap: h, size: 24}
+  - free: worst
+  - free: a
+  # free_worst: b between two free neighbours (worst and a merged before it, the heap's free tail after)
+  - free: b
+`);
+  const random = (type: string) => ofType(events, type).filter((e) => (e.id as string).startsWith('run#')).map((e) => e.cycles as number);
+  const worstAlloc = ofType(events, 'alloc').find((e) => e.id === 'worst')!.cycles as number;
+  const worstFree = ofType(events, 'free').find((e) => e.id === 'b')!.cycles as number;
+  t.true(random('alloc').length > 2000);
+  t.is(Math.max(...random('alloc')), worstAlloc);
+  t.is(Math.max(...random('free')), worstFree);
 });
