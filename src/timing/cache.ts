@@ -14,47 +14,64 @@ import type { Cache, Region } from '../target/types.js';
 const HIT_CYCLES = 1;
 
 export class DataCache {
-  private readonly sets: number;
+  private readonly setMask: number;
   private readonly ways: number;
   private readonly lineShift: number;
-  /** Line address held in each way, -1 when empty; a use stamp for LRU; a dirty flag. */
-  private readonly tags: Float64Array;
+  /** Line number held in each way (-1: empty), a use stamp for LRU, and a dirty flag. */
+  private readonly tags: Int32Array;
   private readonly used: Float64Array;
   private readonly dirty: Uint8Array;
   private clock = 0;
+  /** The line and way of the last access: allocator metadata often touches one line several times in a row. */
+  private lastLine = -1;
+  private lastWay = 0;
   hits = 0;
   misses = 0;
 
   constructor(readonly geometry: Cache) {
     this.ways = geometry.ways;
-    this.sets = Math.max(1, geometry.size / (geometry.line * geometry.ways));
+    // Target caches have power-of-two sizes and lines, so sets are too.
+    const sets = Math.max(1, geometry.size / (geometry.line * geometry.ways));
+    this.setMask = sets - 1;
     this.lineShift = Math.log2(geometry.line);
-    this.tags = new Float64Array(this.sets * this.ways).fill(-1);
-    this.used = new Float64Array(this.sets * this.ways);
-    this.dirty = new Uint8Array(this.sets * this.ways);
+    this.tags = new Int32Array(sets * this.ways).fill(-1);
+    this.used = new Float64Array(sets * this.ways);
+    this.dirty = new Uint8Array(sets * this.ways);
   }
 
-  /** Cycles for one access of up to a line at `addr` in `region` (a cached window of it). */
+  /** Cycles for one access of up to a line at `addr` (a 32-bit address) in `region` (a cached window of it). */
   access(addr: number, write: boolean, region: Region): number {
-    const line = Math.floor(addr / 2 ** this.lineShift);
-    const first = (line % this.sets) * this.ways;
-    this.clock++;
+    const line = addr >>> this.lineShift;
+    if (line === this.lastLine) {
+      this.used[this.lastWay] = ++this.clock;
+      if (write) this.dirty[this.lastWay] = 1;
+      this.hits++;
+      return HIT_CYCLES;
+    }
+    this.lastLine = line;
+    const first = (line & this.setMask) * this.ways;
+    const end = first + this.ways;
+    const tags = this.tags;
+    const used = this.used;
+    const now = ++this.clock;
     let victim = first;
-    for (let w = first; w < first + this.ways; w++) {
-      if (this.tags[w] === line) {
-        this.used[w] = this.clock;
+    for (let w = first; w < end; w++) {
+      if (tags[w] === line) {
+        this.lastWay = w;
+        used[w] = now;
         if (write) this.dirty[w] = 1;
         this.hits++;
         return HIT_CYCLES;
       }
-      if (this.used[w] < this.used[victim]) victim = w;
+      if (used[w] < used[victim]) victim = w;
     }
     this.misses++;
-    const burst = Math.ceil(this.geometry.line / region.bus) - 1;
+    const burst = (this.geometry.line / region.bus) - 1;
     let cycles = HIT_CYCLES + region.read + burst;
-    if (this.tags[victim] >= 0 && this.dirty[victim]) cycles += region.write + burst;
-    this.tags[victim] = line;
-    this.used[victim] = this.clock;
+    if (tags[victim] >= 0 && this.dirty[victim]) cycles += region.write + burst;
+    tags[victim] = line;
+    this.lastWay = victim;
+    used[victim] = now;
     this.dirty[victim] = write ? 1 : 0;
     return cycles;
   }
