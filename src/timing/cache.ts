@@ -76,6 +76,25 @@ export class DataCache {
     return cycles;
   }
 
+  /** Cycles for a run of accesses (an allocator call's metadata words, in order). */
+  accessAll(addrs: Float64Array, writes: Uint8Array, count: number, region: Region): number {
+    let cycles = 0;
+    const shift = this.lineShift;
+    for (let i = 0; i < count; i++) {
+      const addr = addrs[i];
+      // The same line as the access before: a hit, without a search (most metadata runs are a line).
+      if (addr >>> shift === this.lastLine) {
+        this.used[this.lastWay] = ++this.clock;
+        if (writes[i] === 1) this.dirty[this.lastWay] = 1;
+        this.hits++;
+        cycles += HIT_CYCLES;
+      } else {
+        cycles += this.access(addr, writes[i] === 1, region);
+      }
+    }
+    return cycles;
+  }
+
   /** Cycles for `len` bytes at `addr` touched `unit` bytes at a time (each line charged once per access). */
   range(addr: number, len: number, unit: number, write: boolean, region: Region): number {
     let cycles = 0;

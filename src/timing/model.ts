@@ -34,7 +34,7 @@ export class TargetCycleModel implements CycleModel {
     let cycles = work.instructions;
     const trace = work.trace;
     if (this.cache && region.cached && trace) {
-      for (let i = 0; i < trace.length; i++) cycles += this.cache.access(trace.addrs[i], trace.writes[i] === 1, region);
+      cycles += this.cache.accessAll(trace.addrs, trace.writes, trace.length, region);
     } else {
       cycles += work.reads * region.read + work.writes * region.write;
     }
