@@ -184,12 +184,15 @@ export class ProgramMemory {
     return { kind: 'dma-stale', detected: 'silent', detail: `${what} through the cache: DMA wrote line ${hex(stale.addr)} at op ${stale.op} (line ${stale.line}) and it was not invalidated, so the CPU may read stale data` };
   }
 
-  /** A cache maintenance step: its cycles (dirty lines written back a bus word at a time, one per line). */
+  /**
+   * A cache maintenance step, on both models: coherency (which lines DMA would see stale) and timing
+   * (which resident lines are written back or dropped, and what that costs).
+   */
   maintain(op: 'writeback' | 'invalidate' | 'writeback-invalidate', addr: number, len: number): { lines: number; writtenBack: number; cycles: number; error: string | null } {
     const at = this.map.resolve(addr);
     if (!this.cache || !at) return { lines: 0, writtenBack: 0, cycles: 0, error: at ? null : `no memory at ${hex(addr)}` };
     const { lines, writtenBack } = this.cache.maintain(op, at.addr, len);
-    const cycles = lines + writtenBack * Math.ceil(this.cache.cache.line / at.region.bus) * at.region.write;
+    const cycles = this.timing.maintain(op !== 'invalidate', op !== 'writeback', at.addr, len, at.region);
     return { lines, writtenBack, cycles, error: null };
   }
 

@@ -95,6 +95,29 @@ export class DataCache {
     return cycles;
   }
 
+  /**
+   * A cache maintenance operation over [addr, addr + len): write back dirty lines (the cost of each as
+   * for an evicted victim) and/or drop the lines. Cycles: one per line looked up, plus the write-backs.
+   */
+  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number {
+    const size = this.geometry.line;
+    const burst = size / region.bus - 1;
+    let cycles = 0;
+    for (let l = Math.floor(addr / size); l * size < addr + len; l++) {
+      cycles += HIT_CYCLES;
+      const line = l >>> 0;
+      const first = (line & this.setMask) * this.ways;
+      for (let w = first; w < first + this.ways; w++) {
+        if (this.tags[w] !== line) continue;
+        if (writeBack && this.dirty[w]) cycles += region.write + burst;
+        this.dirty[w] = 0;
+        if (invalidate) this.tags[w] = -1;
+      }
+    }
+    this.lastLine = -1;
+    return cycles;
+  }
+
   /** Cycles for `len` bytes at `addr` touched `unit` bytes at a time (each line charged once per access). */
   range(addr: number, len: number, unit: number, write: boolean, region: Region): number {
     let cycles = 0;

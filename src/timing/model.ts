@@ -15,6 +15,8 @@ export interface CycleModel {
   allocator(work: Work, region: Region): number;
   /** Cycles for a CPU access of `len` bytes at `addr`, `unit` bytes at a time, through a `cached` window or not. */
   data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number;
+  /** Cycles for a cache maintenance operation on a cached window of `region` (0 without a cache). */
+  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number;
   /** A trace for allocators to record their metadata words in, when the model needs addresses. */
   readonly trace: MetadataTrace | null;
 }
@@ -39,6 +41,10 @@ export class TargetCycleModel implements CycleModel {
       cycles += work.reads * region.read + work.writes * region.write;
     }
     return cycles + Math.ceil((cycles * this.overheadPercent) / 100);
+  }
+
+  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number {
+    return this.cache ? this.cache.maintain(writeBack, invalidate, addr, len, region) : 0;
   }
 
   data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number {
