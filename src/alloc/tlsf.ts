@@ -13,7 +13,7 @@
  * searches, and it can fail although a big-enough block sits in the request's own list (the known
  * TLSF failure, kept). Free merges with both physical neighbours and pushes the result on its list.
  *
- * The point of TLSF in emu is that its cost stays flat while first-fit's grows with the free list:
+ * The point of TLSF in emu is that its work stays flat while first-fit's grows with the free list:
  * the work below counts the bitmap words and block words each call touches as tlsf.c does, plus
  * fixed instruction counts per step.
  *

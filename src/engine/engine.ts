@@ -5,6 +5,7 @@
 import { MODES, newWork, resetWork, type Work } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
+import { Distribution, type DistributionSummary } from '../heap/distribution.js';
 import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
 import { formatBytes, hex } from '../input/literals.js';
 import { group } from '../report/format.js';
@@ -43,6 +44,8 @@ export interface RunSummary {
   heaps: HeapSummary[];
   budgets: { crate: string; used: number; limit: number }[];
   worst_frame_cycles: number;
+  /** Cycles per frame: min, p50, p90, p99, max, mean. */
+  frame_cycles: DistributionSummary;
   dma_bytes: number;
   dma_cycles: number;
   stall_cycles: number;
@@ -112,6 +115,7 @@ class Engine {
   private frames = 0;
   private frameStart = 0;
   private worstFrame = 0;
+  private readonly frameCycles = new Distribution();
   private halted = false;
   /** Operations of a scope whose entry failed are skipped up to its matching exit. */
   private skipDepth = 0;
@@ -513,6 +517,7 @@ class Engine {
     const cycles = this.clock - this.frameStart;
     this.frames++;
     this.worstFrame = Math.max(this.worstFrame, cycles);
+    this.frameCycles.add(cycles);
     this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'delayed', op.line, null);
     this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'frame', line: op.line, frame: this.frames, cycles, budget: op.budget });
     if (op.budget !== null && cycles > op.budget) {
@@ -638,6 +643,7 @@ class Engine {
       heaps: [...this.heaps.values()].map((h) => h.summary()),
       budgets: this.budgets.usage(),
       worst_frame_cycles: this.worstFrame,
+      frame_cycles: this.frameCycles.summary(),
       dma_bytes: this.memory?.dmaBytes ?? 0,
       dma_cycles: this.memory?.dmaCycles ?? 0,
       stall_cycles: this.memory?.stallCycles ?? 0,

@@ -7,7 +7,8 @@ export function formatSummary(result: RunResult): string {
   const { header, summary } = result;
   const lines: string[] = [];
   lines.push(`${header.scenario} on ${header.target} (seed ${header.seed}, policy ${header.policy}, verification ${header.verification})`);
-  const frames = summary.frames ? `   frames ${group(summary.frames)} (worst ${group(summary.worst_frame_cycles)} cycles)` : '';
+  const f = summary.frame_cycles;
+  const frames = summary.frames ? `   frames ${group(summary.frames)} (cycles p50/p99/max ${group(f.p50)}/${group(f.p99)}/${group(f.max)})` : '';
   lines.push(`ops ${group(summary.ops)}   cycles ${group(summary.cycles)}${frames}   events ${group(result.events)}${summary.halted ? '   HALTED' : ''}`);
   if (summary.heaps.length > 0) {
     lines.push('');
