@@ -22,11 +22,15 @@ export class DataCache {
   private readonly used: Float64Array;
   private readonly dirty: Uint8Array;
   private clock = 0;
-  /** The line and way of the last access: allocator metadata often touches one line several times in a row. */
+  /**
+   * The lines (and ways) of the last two different lines accessed: allocator metadata goes back and
+   * forth between a few lines (a control structure, a block header), so most accesses hit one of them
+   * and need no search.
+   */
   private lastLine = -1;
   private lastWay = 0;
-  hits = 0;
-  misses = 0;
+  private prevLine = -1;
+  private prevWay = 0;
 
   constructor(readonly geometry: Cache) {
     this.ways = geometry.ways;
@@ -43,12 +47,11 @@ export class DataCache {
   access(addr: number, write: boolean, region: Region): number {
     const line = addr >>> this.lineShift;
     if (line === this.lastLine) {
-      this.used[this.lastWay] = ++this.clock;
+      // Already the most recently used line: LRU order does not change.
       if (write) this.dirty[this.lastWay] = 1;
-      this.hits++;
       return HIT_CYCLES;
     }
-    this.lastLine = line;
+    if (line === this.prevLine) return this.promotePrevious(write);
     const first = (line & this.setMask) * this.ways;
     const end = first + this.ways;
     const tags = this.tags;
@@ -57,39 +60,60 @@ export class DataCache {
     let victim = first;
     for (let w = first; w < end; w++) {
       if (tags[w] === line) {
-        this.lastWay = w;
         used[w] = now;
         if (write) this.dirty[w] = 1;
-        this.hits++;
+        this.remember(line, w);
         return HIT_CYCLES;
       }
       if (used[w] < used[victim]) victim = w;
     }
-    this.misses++;
-    const burst = (this.geometry.line / region.bus) - 1;
+    const burst = this.geometry.line / region.bus - 1;
     let cycles = HIT_CYCLES + region.read + burst;
     if (tags[victim] >= 0 && this.dirty[victim]) cycles += region.write + burst;
+    // The victim may be a line the memory of recent lines still names.
+    if (tags[victim] === this.lastLine) this.lastLine = -1;
+    if (tags[victim] === this.prevLine) this.prevLine = -1;
     tags[victim] = line;
-    this.lastWay = victim;
     used[victim] = now;
     this.dirty[victim] = write ? 1 : 0;
+    this.remember(line, victim);
     return cycles;
+  }
+
+  /** The line before last again: a hit, and it becomes the most recently used. */
+  private promotePrevious(write: boolean): number {
+    const line = this.prevLine;
+    const way = this.prevWay;
+    this.used[way] = ++this.clock;
+    if (write) this.dirty[way] = 1;
+    this.remember(line, way);
+    return HIT_CYCLES;
+  }
+
+  private remember(line: number, way: number): void {
+    if (this.lastLine >= 0) {
+      this.prevLine = this.lastLine;
+      this.prevWay = this.lastWay;
+    }
+    this.lastLine = line;
+    this.lastWay = way;
   }
 
   /** Cycles for a run of accesses (an allocator call's metadata words, in order). */
   accessAll(addrs: Float64Array, writes: Uint8Array, count: number, region: Region): number {
     let cycles = 0;
     const shift = this.lineShift;
+    let lastLine = this.lastLine;
     for (let i = 0; i < count; i++) {
       const addr = addrs[i];
-      // The same line as the access before: a hit, without a search (most metadata runs are a line).
-      if (addr >>> shift === this.lastLine) {
-        this.used[this.lastWay] = ++this.clock;
+      // The same line as the access before: a hit without a search (most metadata runs stay in a
+      // line); it is already the most recently used, so LRU order does not change.
+      if (addr >>> shift === lastLine) {
         if (writes[i] === 1) this.dirty[this.lastWay] = 1;
-        this.hits++;
         cycles += HIT_CYCLES;
       } else {
         cycles += this.access(addr, writes[i] === 1, region);
+        lastLine = this.lastLine;
       }
     }
     return cycles;
@@ -115,6 +139,7 @@ export class DataCache {
       }
     }
     this.lastLine = -1;
+    this.prevLine = -1;
     return cycles;
   }
 
