@@ -21,45 +21,53 @@ export interface LiveBlock {
 export const FREED_MEMORY = 65536;
 
 export class BlockTable {
-  private readonly live = new Map<string, LiveBlock>();
+  /**
+   * Each id's live block, or for a recently freed id the ring slot remembering it: one map, so an
+   * allocation or a free costs one map update (the hot path of every workload).
+   */
+  private readonly ids = new Map<string, LiveBlock | number>();
   private readonly freedRing: string[] = new Array(FREED_MEMORY);
   private readonly freedBlocks: LiveBlock[] = new Array(FREED_MEMORY);
-  private readonly freed = new Map<string, number>();
   private ringNext = 0;
 
   get(id: string): LiveBlock | undefined {
-    return this.live.get(id);
+    const entry = this.ids.get(id);
+    return typeof entry === 'object' ? entry : undefined;
   }
 
   set(id: string, block: LiveBlock): void {
-    this.live.set(id, block);
-    this.freed.delete(id);
+    this.ids.set(id, block);
   }
 
   /** Removes a live id; with `freed` (the block it held) it is remembered as freed. */
   release(id: string, freed: LiveBlock | null): void {
-    this.live.delete(id);
-    if (!freed) return;
-    const evicted = this.freedRing[this.ringNext];
-    if (evicted !== undefined && this.freed.get(evicted) === this.ringNext) this.freed.delete(evicted);
-    this.freedRing[this.ringNext] = id;
-    this.freedBlocks[this.ringNext] = freed;
-    this.freed.set(id, this.ringNext);
-    this.ringNext = (this.ringNext + 1) % FREED_MEMORY;
+    if (!freed) {
+      this.ids.delete(id);
+      return;
+    }
+    const slot = this.ringNext;
+    const evicted = this.freedRing[slot];
+    if (evicted !== undefined && this.ids.get(evicted) === slot) this.ids.delete(evicted);
+    this.freedRing[slot] = id;
+    this.freedBlocks[slot] = freed;
+    this.ids.set(id, slot);
+    this.ringNext = (slot + 1) % FREED_MEMORY;
   }
 
   wasFreed(id: string): boolean {
-    return this.freed.has(id);
+    return typeof this.ids.get(id) === 'number';
   }
 
   /** The block a recently freed id held. */
   freedBlock(id: string): LiveBlock | undefined {
-    const slot = this.freed.get(id);
-    return slot === undefined ? undefined : this.freedBlocks[slot];
+    const slot = this.ids.get(id);
+    return typeof slot === 'number' ? this.freedBlocks[slot] : undefined;
   }
 
-  /** Live blocks in allocation order. */
-  entries(): IterableIterator<[string, LiveBlock]> {
-    return this.live.entries();
+  /** Live blocks in the order they were allocated (or last reallocated). */
+  live(): [string, LiveBlock][] {
+    const found: [string, LiveBlock][] = [];
+    for (const [id, entry] of this.ids) if (typeof entry === 'object') found.push([id, entry]);
+    return found.sort((a, b) => a[1].op - b[1].op);
   }
 }

@@ -532,8 +532,7 @@ class Engine {
     if (!this.scenario.leakCheck) return;
     for (const heap of this.heaps.values()) {
       if (!heap.entry.freesBlocks) continue;
-      const leaked: [string, LiveBlock][] = [];
-      for (const entry of this.blocks.entries()) if (entry[1].heap === heap && entry[1].addr >= 0) leaked.push(entry);
+      const leaked = this.blocks.live().filter(([, b]) => b.heap === heap && b.addr >= 0);
       if (leaked.length === 0) continue;
       const bytes = leaked.reduce((sum, [, b]) => sum + b.size, 0);
       const names = leaked.slice(0, 5).map(([id]) => id).join(', ') + (leaked.length > 5 ? ', ...' : '');
