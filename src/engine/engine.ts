@@ -11,7 +11,7 @@ import { formatBytes, hex } from '../input/literals.js';
 import { group } from '../report/format.js';
 import { buildLayout } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
-import { expand, type Op } from '../scenario/expand.js';
+import { expandItems, type Op } from '../scenario/expand.js';
 import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario } from '../scenario/types.js';
 import { isPow2 } from '../target/load.js';
 import { TargetCycleModel, type CycleModel } from '../timing/model.js';
@@ -196,16 +196,20 @@ class Engine {
     const streams = new Streams(this.scenario.seed);
     const { onProgress, progressEvery = 1 << 20 } = this.options;
     const sampleEvery = this.scenario.sampleEvery;
-    for (const op of expand(this.scenario.steps, streams)) {
+    const step = (op: Op) => {
       if (this.skipDepth > 0) {
         if (op.kind === 'scope-enter') this.skipDepth++;
         else if (op.kind === 'scope-exit') this.skipDepth--;
-        continue;
+        return;
       }
       this.op++;
       this.perform(op);
       if (sampleEvery > 0 && this.op % sampleEvery === 0) this.sample(op.line);
       if (onProgress && this.op % progressEvery === 0) onProgress(this.op);
+    };
+    for (const item of expandItems(this.scenario.steps, streams)) {
+      if ('source' in item) for (let op = item.next(); op; op = item.next()) step(op);
+      else step(item);
     }
   }
 

@@ -27,7 +27,26 @@ export type Op =
 
 type Vars = { name: string; value: number }[];
 
-export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = []): Generator<Op> {
+/** Operations, or a source that yields a run of them (a random workload), to be drained in place. */
+export type OpItem = Op | OpSource;
+export interface OpSource {
+  readonly source: true;
+  next(): Op | null;
+}
+
+/** The operations of `steps`, one at a time. */
+export function* expand(steps: readonly Step[], streams: Streams): Generator<Op> {
+  for (const item of expandItems(steps, streams)) {
+    if ('source' in item) for (let op = item.next(); op; op = item.next()) yield op;
+    else yield item;
+  }
+}
+
+/**
+ * The operations of `steps`, with each random workload as one source the caller drains itself: a
+ * workload of millions of operations then costs no generator hop per operation.
+ */
+export function* expandItems(steps: readonly Step[], streams: Streams, vars: Vars = []): Generator<OpItem> {
   for (const step of steps) {
     switch (step.kind) {
       case 'alloc':
@@ -41,19 +60,19 @@ export function* expand(steps: readonly Step[], streams: Streams, vars: Vars = [
         break;
       case 'scope':
         yield { kind: 'scope-enter', line: step.line, heap: step.heap, budget: step.budget };
-        yield* expand(step.steps, streams, vars);
+        yield* expandItems(step.steps, streams, vars);
         yield { kind: 'scope-exit', line: step.line, heap: step.heap };
         break;
       case 'repeat':
         for (let i = 0; i < step.times; i++) {
-          yield* expand(step.steps, streams, [...vars, { name: step.variable, value: i }]);
+          yield* expandItems(step.steps, streams, [...vars, { name: step.variable, value: i }]);
         }
         break;
       case 'replay':
         yield* replay(step);
         break;
       case 'random':
-        yield* randomWorkload(step, step.workload ? streams.fresh(`workload/${step.stream}`) : streams.get(step.stream));
+        yield new RandomWorkload(step, step.workload ? streams.fresh(`workload/${step.stream}`) : streams.get(step.stream));
         break;
       case 'read':
       case 'write':
@@ -120,30 +139,44 @@ function fill(template: string, vars: Vars): string {
 
 /**
  * A seeded alloc/free mix: `count` operations keeping at most `maxLive` blocks, freed in fifo, lifo or
- * random order. Ids are `stream#slot` with slots reused, so ids stay bounded like the live set.
+ * random order, then (with drain) frees of what is left. Ids are `stream#slot` with slots reused, so
+ * ids stay bounded like the live set.
  */
-function* randomWorkload(step: Extract<Step, { kind: 'random' }>, rng: Rng): Generator<Op> {
-  const live = new LiveSlots(step.freeOrder, rng);
-  const freeSlots: number[] = [];
-  let nextSlot = 0;
-  const line = step.line;
-  // One string per slot, made once: the block table hashes it once, not at every operation.
-  const ids: string[] = [];
-  const slotId = (slot: number) => (ids[slot] ??= `${step.ids}#${slot}`);
-  for (let n = 0; n < step.count; n++) {
-    const allocate = live.size === 0 || (live.size < step.maxLive && rng.next() < 0.5);
-    if (allocate) {
-      const slot = freeSlots.length ? freeSlots.pop()! : nextSlot++;
-      live.add(slot);
-      yield { kind: 'alloc', line, id: slotId(slot), heap: step.heap, size: drawSize(step.size, rng), align: step.align, budget: null, mode: null, at: null };
-    } else {
-      const slot = live.take();
-      freeSlots.push(slot);
-      yield { kind: 'free', line, id: slotId(slot) };
-    }
+class RandomWorkload implements OpSource {
+  readonly source = true;
+  private readonly live: LiveSlots;
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private done = 0;
+  /** One string per slot, made once: the block table hashes it once, not at every operation. */
+  private readonly ids: string[] = [];
+
+  constructor(
+    private readonly step: Extract<Step, { kind: 'random' }>,
+    private readonly rng: Rng,
+  ) {
+    this.live = new LiveSlots(step.freeOrder, rng);
   }
-  if (step.drain) {
-    while (live.size > 0) yield { kind: 'free', line, id: slotId(live.take()) };
+
+  next(): Op | null {
+    const { step, live, rng } = this;
+    if (this.done < step.count) {
+      this.done++;
+      if (live.size === 0 || (live.size < step.maxLive && rng.next() < 0.5)) {
+        const slot = this.freeSlots.length ? this.freeSlots.pop()! : this.nextSlot++;
+        live.add(slot);
+        return { kind: 'alloc', line: step.line, id: this.slotId(slot), heap: step.heap, size: drawSize(step.size, rng), align: step.align, budget: null, mode: null, at: null };
+      }
+      const slot = live.take();
+      this.freeSlots.push(slot);
+      return { kind: 'free', line: step.line, id: this.slotId(slot) };
+    }
+    if (step.drain && live.size > 0) return { kind: 'free', line: step.line, id: this.slotId(live.take()) };
+    return null;
+  }
+
+  private slotId(slot: number): string {
+    return (this.ids[slot] ??= `${this.step.ids}#${slot}`);
   }
 }
 
