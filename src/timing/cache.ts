@@ -99,23 +99,48 @@ export class DataCache {
     this.lastWay = way;
   }
 
-  /** Cycles for a run of accesses (an allocator call's metadata words, in order). */
+  /** Cycles for a run of accesses (an allocator call's metadata words, in order): access() inlined. */
   accessAll(addrs: Float64Array, writes: Uint8Array, count: number, region: Region): number {
-    let cycles = 0;
-    const shift = this.lineShift;
+    const { tags, used, dirty, ways, setMask, lineShift } = this;
+    const burst = this.geometry.line / region.bus - 1;
+    const miss = HIT_CYCLES + region.read + burst;
+    const writeBack = region.write + burst;
+    let clock = this.clock;
     let lastLine = this.lastLine;
+    let lastWay = this.lastWay;
+    let cycles = 0;
     for (let i = 0; i < count; i++) {
-      const addr = addrs[i];
-      // The same line as the access before: a hit without a search (most metadata runs stay in a
-      // line); it is already the most recently used, so LRU order does not change.
-      if (addr >>> shift === lastLine) {
-        if (writes[i] === 1) this.dirty[this.lastWay] = 1;
-        cycles += HIT_CYCLES;
-      } else {
-        cycles += this.access(addr, writes[i] === 1, region);
-        lastLine = this.lastLine;
+      const line = addrs[i] >>> lineShift;
+      if (line !== lastLine) {
+        const first = (line & setMask) * ways;
+        let way = -1;
+        let victim = first;
+        for (let w = first; w < first + ways; w++) {
+          if (tags[w] === line) {
+            way = w;
+            break;
+          }
+          if (used[w] < used[victim]) victim = w;
+        }
+        clock++;
+        if (way < 0) {
+          way = victim;
+          cycles += miss - HIT_CYCLES;
+          if (tags[way] >= 0 && dirty[way]) cycles += writeBack;
+          tags[way] = line;
+          dirty[way] = 0;
+        }
+        used[way] = clock;
+        lastLine = line;
+        lastWay = way;
       }
+      if (writes[i] === 1) dirty[lastWay] = 1;
+      cycles += HIT_CYCLES;
     }
+    this.clock = clock;
+    this.lastLine = lastLine;
+    this.lastWay = lastWay;
+    this.prevLine = -1;
     return cycles;
   }
 
