@@ -323,9 +323,14 @@ class Engine {
       this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op, line });
       return;
     }
-    const scope = heap.openScopes.at(-1);
-    scope?.ids.push(id);
-    this.blocks.set(id, { heap, addr, size, crate, scope: scope?.serial ?? 0, op: this.op, line });
+    const scopes = heap.openScopes;
+    let serial = 0;
+    if (scopes.length > 0) {
+      const scope = scopes[scopes.length - 1];
+      scope.ids.push(id);
+      serial = scope.serial;
+    }
+    this.blocks.set(id, { heap, addr, size, crate, scope: serial, op: this.op, line });
   }
 
   /** An allocation inside bump scopes must fit every enclosing scope's budget. */
