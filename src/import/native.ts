@@ -31,8 +31,9 @@
  * problem, as does one whose bytes stop mid-record or stop decoding; a record that decodes but does
  * not fit the shapes above is a `malformed` problem.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { decodeIter, Packr } from 'msgpackr';
+import { fileChunks } from '../input/chunks.js';
 import { InputError } from '../input/errors.js';
 import { PointerIds, type Emitted, type FieldOp } from './ops.js';
 
@@ -86,23 +87,10 @@ export function writeNativeLog(path: string, records: Iterable<NativeRecord>, op
   }
 }
 
-function* chunks(path: string): Generator<Buffer> {
-  const fd = openSync(path, 'r');
-  try {
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(CHUNK);
-      const n = readSync(fd, buffer, 0, CHUNK, null);
-      if (n === 0) return;
-      yield buffer.subarray(0, n);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Reads a native log from a file, a chunk at a time. */
 export function readNativeFile(path: string): Generator<FieldOp, number> {
-  return readNative(chunks(path), path);
+  return readNative(fileChunks(path, CHUNK), path);
 }
 
 /** Reads a native log from a stream of byte chunks (a file's, or a test's); returns the number of records read. */

@@ -69,8 +69,11 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
     const op = step.value;
     if (op.line > lines) lines = op.line;
     switch (op.kind) {
-      case 'alloc': {
-        allocs++;
+      case 'alloc':
+      case 'realloc': {
+        if (op.kind === 'alloc') allocs++;
+        else reallocs++;
+        // A realloc replaces its block's old size.
         const old = size.get(op.id);
         if (old !== undefined) liveBytes -= old;
         size.set(op.id, op.size);
@@ -89,19 +92,6 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
           liveBytes -= old;
           size.delete(op.id);
           where.delete(op.id);
-        }
-        break;
-      }
-      case 'realloc': {
-        reallocs++;
-        const old = size.get(op.id);
-        if (old !== undefined) liveBytes -= old;
-        size.set(op.id, op.size);
-        where.set(op.id, op.line);
-        liveBytes += op.size;
-        if (op.size > largest) {
-          largest = op.size;
-          largestLine = op.line;
         }
         break;
       }

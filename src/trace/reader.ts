@@ -1,24 +1,11 @@
 /** Decodes a trace file as a stream of events, a chunk at a time. */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { decodeIter } from 'msgpackr';
+import { fileChunks } from '../input/chunks.js';
 import { UsageError } from '../input/errors.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader } from './codec.js';
 
 const CHUNK = 1 << 18;
 
-function* chunks(path: string): Generator<Buffer> {
-  const fd = openSync(path, 'r');
-  try {
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(CHUNK);
-      const n = readSync(fd, buffer, 0, CHUNK, null);
-      if (n === 0) return;
-      yield buffer.subarray(0, n);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export interface TraceStream {
   header: TraceHeader;
@@ -27,7 +14,7 @@ export interface TraceStream {
 
 /** Opens a trace: checks its header, then yields its events (the `end` event last). */
 export function readTrace(path: string): TraceStream {
-  const values = decodeIter(chunks(path), { useRecords: false, mapsAsObjects: true }) as unknown as Generator<unknown>;
+  const values = decodeIter(fileChunks(path, CHUNK), { useRecords: false, mapsAsObjects: true }) as unknown as Generator<unknown>;
   let first: IteratorResult<unknown>;
   try {
     first = values.next();
