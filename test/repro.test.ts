@@ -72,6 +72,7 @@ test('emu repro --shrink reduces 10,000+ operations to at most 20 with the same 
   t.is(r.status, 0, r.stdout + r.stderr);
   const kind = /: (oom|fragmented) \(precise\)/.exec(r.stdout)![1];
   const shrunk = /wrote (\S+): (\d+) operations \(from ([\d,]+)/.exec(r.stdout)!;
+  t.log(shrunk[0]);
   t.true(Number(shrunk[2]) <= 20, r.stdout);
   t.true(Number(shrunk[3].replace(/,/g, '')) >= 10_000);
   const text = readFileSync(join(dir, 'leaky-repro.yaml'), 'utf8');
