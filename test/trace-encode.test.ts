@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packr } from '../src/trace/codec.js';
 import { EventEncoder } from '../src/trace/encode.js';
+import { AllocEvent, FreeEvent } from '../src/trace/events.js';
 import { readTrace } from '../src/trace/reader.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
 import { REPO, tempDir } from './helpers/scenario.js';
@@ -62,5 +63,16 @@ test('re-writing every golden trace event by event gives the golden bytes', (t) 
     for (const event of events) writer.write(event);
     writer.close();
     t.true(readFileSync(copy).equals(readFileSync(path)), name);
+  }
+});
+
+test('the typed alloc and free events encode exactly as the plain objects they stand for', (t) => {
+  const alloc = new AllocEvent(7, 3, 123456, 12, 'main', 'bench@main#5', 1000, 8, 0x08800c78, 1008, 231);
+  const failed = new AllocEvent(8, 4, 2 ** 33, 12, 'main', 'x'.repeat(40), 1 << 20, 64, null, 0, 60);
+  const free = new FreeEvent(9, 5, 123999, 13, 'main', 'bench@main#5', 0x08800c78, 1008, 150);
+  for (const e of [alloc, failed, free]) {
+    const plain = JSON.parse(JSON.stringify(e));
+    t.deepEqual(Object.keys(e), Object.keys(plain));
+    t.deepEqual(encode(e), Buffer.from(packr.pack(plain)));
   }
 });

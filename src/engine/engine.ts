@@ -16,6 +16,7 @@ import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario } from 
 import { isPow2 } from '../target/load.js';
 import { TargetCycleModel, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
+import { AllocEvent, FreeEvent } from '../trace/events.js';
 import type { TraceSink } from '../trace/writer.js';
 import { BlockTable, type LiveBlock } from './blocks.js';
 import { ProgramMemory, type Pending, type Through } from './memory.js';
@@ -263,10 +264,7 @@ class Engine {
     const crate = op.budget ?? heap.crate;
     const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id, op.mode ?? 0, op.at ?? 0);
     this.bind(op.id, heap, addr, op.size, crate, op.line);
-    const event = {
-      seq: this.seq++, op: this.op, cycle: this.clock, type: 'alloc', line: op.line,
-      heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles,
-    };
+    const event = new AllocEvent(this.seq++, this.op, this.clock, op.line, heap.name, op.id, op.size, op.align, addr < 0 ? null : addr, block, cycles);
     // An allocator modelling a real API adds the call's placement mode and its error code.
     if (heap.entry.errorCodes) this.emit({ ...event, mode: MODES[op.mode ?? 0] ?? op.mode, at: op.at, error: addr < 0 ? heap.allocator.lastError : null });
     else this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
@@ -385,7 +383,7 @@ class Engine {
     const segment = this.memory.areaOf(heap);
     if (segment) this.reportHarm(this.memory.sweepCanaries(segment), 'canary-corrupt', 'delayed', op.line, null);
     const { released, cycles } = this.release(op.id, block);
-    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles };
+    const event = new FreeEvent(this.seq++, this.op, this.clock, op.line, heap.name, op.id, block.addr, released, cycles);
     this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
     this.clock += cycles;
     this.verify(heap, op.line);

@@ -6,6 +6,8 @@
  * is written for every operation, and msgpackr's general path costs more than the emulation itself.
  */
 
+import { AllocEvent, FreeEvent } from './events.js';
+
 const float = new Float64Array(1);
 const floatBytes = new Uint8Array(float.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -20,6 +22,17 @@ interface Shape {
 }
 /** Shapes remembered per event type (alloc events of API-modelling heaps carry three more keys). */
 const SHAPES_PER_TYPE = 4;
+
+/** A key as msgpackr writes it: a fixstr (every event key is short ASCII). */
+function fixKey(key: string): Uint8Array {
+  return Uint8Array.from([0xa0 | key.length, ...Array.from(key, (c) => c.charCodeAt(0))]);
+}
+
+/** The keys of the typed events, written without looking at the object. */
+const ALLOC_KEYS = ['seq', 'op', 'cycle', 'type', 'line', 'heap', 'id', 'size', 'align', 'addr', 'block', 'cycles'].map(fixKey);
+const FREE_KEYS = ['seq', 'op', 'cycle', 'type', 'line', 'heap', 'id', 'addr', 'block', 'cycles'].map(fixKey);
+const ALLOC_TYPE = fixKey('alloc');
+const FREE_TYPE = fixKey('free');
 
 /** Thrown when the value does not fit in the space left; the caller flushes and tries again. */
 class NoRoom extends Error {}
@@ -66,6 +79,10 @@ export class EventEncoder {
         if (value === null) {
           this.room(1);
           this.target[this.position++] = 0xc0;
+        } else if (value instanceof AllocEvent) {
+          this.allocEvent(value);
+        } else if (value instanceof FreeEvent) {
+          this.freeEvent(value);
         } else if (Array.isArray(value)) {
           this.array(value);
         } else {
@@ -183,6 +200,82 @@ export class EventEncoder {
       t[p++] = length & 0xff;
     }
     this.position = p + length;
+  }
+
+  private allocEvent(e: AllocEvent): void {
+    const k = ALLOC_KEYS;
+    this.header(k.length);
+    this.key(k[0]);
+    this.number(e.seq);
+    this.key(k[1]);
+    this.number(e.op);
+    this.key(k[2]);
+    this.number(e.cycle);
+    this.key(k[3]);
+    this.key(ALLOC_TYPE);
+    this.key(k[4]);
+    this.number(e.line);
+    this.key(k[5]);
+    this.string(e.heap);
+    this.key(k[6]);
+    this.string(e.id);
+    this.key(k[7]);
+    this.number(e.size);
+    this.key(k[8]);
+    this.number(e.align);
+    this.key(k[9]);
+    this.nullableNumber(e.addr);
+    this.key(k[10]);
+    this.number(e.block);
+    this.key(k[11]);
+    this.number(e.cycles);
+  }
+
+  private freeEvent(e: FreeEvent): void {
+    const k = FREE_KEYS;
+    this.header(k.length);
+    this.key(k[0]);
+    this.number(e.seq);
+    this.key(k[1]);
+    this.number(e.op);
+    this.key(k[2]);
+    this.number(e.cycle);
+    this.key(k[3]);
+    this.key(FREE_TYPE);
+    this.key(k[4]);
+    this.number(e.line);
+    this.key(k[5]);
+    this.string(e.heap);
+    this.key(k[6]);
+    this.string(e.id);
+    this.key(k[7]);
+    this.nullableNumber(e.addr);
+    this.key(k[8]);
+    this.number(e.block);
+    this.key(k[9]);
+    this.number(e.cycles);
+  }
+
+  /** map16 with its count, as msgpackr writes plain objects. */
+  private header(size: number): void {
+    this.room(3);
+    this.target[this.position++] = 0xde;
+    this.target[this.position++] = size >> 8;
+    this.target[this.position++] = size & 0xff;
+  }
+
+  private key(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    const t = this.target;
+    let p = this.position;
+    for (let i = 0; i < bytes.length; i++) t[p++] = bytes[i];
+    this.position = p;
+  }
+
+  private nullableNumber(value: number | null): void {
+    if (value !== null) return this.number(value);
+    this.room(1);
+    this.target[this.position++] = 0xc0;
   }
 
   private array(value: unknown[]): void {
