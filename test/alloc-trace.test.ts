@@ -392,7 +392,7 @@ for (const s of SUBJECTS) {
           expect(tw.instructions === pw.instructions && tw.reads === pw.reads && tw.writes === pw.writes, `${op.kind}: counts differ with a trace (${JSON.stringify([tw.instructions, tw.reads, tw.writes])} vs ${JSON.stringify([pw.instructions, pw.reads, pw.writes])})`);
           expect(tw.trace.length === tw.reads + tw.writes, `${op.kind}: ${tw.trace.length} traced words for ${tw.reads} reads + ${tw.writes} writes`);
           for (let i = 0; i < tw.trace.length; i++) {
-            const addr = tw.trace.addrs[i];
+            const addr = tw.trace.addrs[i] >>> 0;
             const inHeap = addr >= s.base && addr < s.base + s.size;
             const inControl = s.control !== undefined && addr >= s.control[0] && addr < s.control[1];
             expect(inHeap || inControl, `${op.kind}: traced 0x${addr.toString(16)} outside the heap and the control area`);

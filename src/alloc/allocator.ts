@@ -34,14 +34,15 @@ export interface Work {
  * untraced call computes no address at all; the entries still match the counts word for word.
  */
 export class MetadataTrace {
-  addrs = new Float64Array(64);
+  /** 32-bit addresses, kept as their bit patterns (read them with `>>> 0`): integer loads are cheaper. */
+  addrs = new Int32Array(64);
   /** 1 where the entry is a write. */
   writes = new Uint8Array(64);
   length = 0;
 
   push(addr: number, write: boolean): void {
     if (this.length === this.addrs.length) this.grow();
-    this.addrs[this.length] = addr;
+    this.addrs[this.length] = addr | 0;
     this.writes[this.length] = write ? 1 : 0;
     this.length++;
   }
@@ -53,12 +54,12 @@ export class MetadataTrace {
   /** The entries as [address, written] pairs (for tests and reports; allocates). */
   entries(): Array<[number, boolean]> {
     const out: Array<[number, boolean]> = [];
-    for (let i = 0; i < this.length; i++) out.push([this.addrs[i], this.writes[i] === 1]);
+    for (let i = 0; i < this.length; i++) out.push([this.addrs[i] >>> 0, this.writes[i] === 1]);
     return out;
   }
 
   private grow(): void {
-    const addrs = new Float64Array(this.addrs.length * 2);
+    const addrs = new Int32Array(this.addrs.length * 2);
     addrs.set(this.addrs);
     const writes = new Uint8Array(this.writes.length * 2);
     writes.set(this.writes);

@@ -100,7 +100,7 @@ export class DataCache {
   }
 
   /** Cycles for a run of accesses (an allocator call's metadata words, in order): access() inlined. */
-  accessAll(addrs: Float64Array, writes: Uint8Array, count: number, region: Region): number {
+  accessAll(addrs: Int32Array, writes: Uint8Array, count: number, region: Region): number {
     const { tags, used, dirty, ways, setMask, lineShift } = this;
     const burst = this.geometry.line / region.bus - 1;
     const miss = HIT_CYCLES + region.read + burst;
