@@ -12,19 +12,28 @@ export interface DistributionSummary {
   mean: number;
 }
 
+/** Small values (most cycle counts) are counted in an array; the rare larger ones in a map. */
+const SMALL = 4096;
+
 export class Distribution {
+  private small: Float64Array | null = null;
   private readonly counts = new Map<number, number>();
   private n = 0;
   private sum = 0;
 
   add(value: number): void {
-    this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
+    if (value >= 0 && value < SMALL && Number.isInteger(value)) (this.small ??= new Float64Array(SMALL))[value]++;
+    else this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
     this.n++;
     this.sum += value;
   }
 
   summary(): DistributionSummary {
     if (this.n === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+    if (this.small) {
+      for (let v = 0; v < SMALL; v++) if (this.small[v] > 0) this.counts.set(v, (this.counts.get(v) ?? 0) + this.small[v]);
+      this.small = null;
+    }
     const values = [...this.counts.keys()].sort((a, b) => a - b);
     // Nearest-rank percentiles: the smallest value with at least p% of samples at or below it.
     const at = (p: number) => {
