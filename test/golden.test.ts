@@ -1,8 +1,8 @@
 import test from 'ava';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkScenario } from '../src/harness/check.js';
-import { emu, REPO, tempDir } from './helpers/scenario.js';
+import { CLI, emu, REPO, tempDir } from './helpers/scenario.js';
 
 const SCENARIOS = join(REPO, 'scenarios');
 const shipped = readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml')).sort();
@@ -164,4 +164,8 @@ test('usage errors exit 2 without a stack trace', (t) => {
     t.is(r.status, 2, args.join(' '));
     t.notRegex(r.stderr, /\n\s+at /);
   }
+});
+
+test('the built CLI is executable, so the emu bin npm links runs on a fresh clone', (t) => {
+  t.truthy(statSync(CLI).mode & 0o111);
 });
