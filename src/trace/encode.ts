@@ -28,11 +28,20 @@ function fixKey(key: string): Uint8Array {
   return Uint8Array.from([0xa0 | key.length, ...Array.from(key, (c) => c.charCodeAt(0))]);
 }
 
-/** The keys of the typed events, written without looking at the object. */
-const ALLOC_KEYS = ['seq', 'op', 'cycle', 'type', 'line', 'heap', 'id', 'size', 'align', 'addr', 'block', 'cycles'].map(fixKey);
-const FREE_KEYS = ['seq', 'op', 'cycle', 'type', 'line', 'heap', 'id', 'addr', 'block', 'cycles'].map(fixKey);
-const ALLOC_TYPE = fixKey('alloc');
-const FREE_TYPE = fixKey('free');
+/** A typed event's keys, in the order its class declares them, with their encodings. */
+interface Fields {
+  names: string[];
+  keys: Uint8Array[];
+}
+
+function fields(sample: object): Fields {
+  const names = Object.keys(sample);
+  return { names, keys: names.map(fixKey) };
+}
+
+/** The typed events' keys, read once from an instance of each: written without looking at the object. */
+const ALLOC_FIELDS = fields(new AllocEvent(0, 0, 0, 0, '', '', 0, 0, null, 0, 0));
+const FREE_FIELDS = fields(new FreeEvent(0, 0, 0, 0, '', '', null, 0, 0));
 
 /** Thrown when the value does not fit in the space left; the caller flushes and tries again. */
 class NoRoom extends Error {}
@@ -80,9 +89,9 @@ export class EventEncoder {
           this.room(1);
           this.target[this.position++] = 0xc0;
         } else if (value instanceof AllocEvent) {
-          this.allocEvent(value);
+          this.typed(value as unknown as Record<string, unknown>, ALLOC_FIELDS);
         } else if (value instanceof FreeEvent) {
-          this.freeEvent(value);
+          this.typed(value as unknown as Record<string, unknown>, FREE_FIELDS);
         } else if (Array.isArray(value)) {
           this.array(value);
         } else {
@@ -202,58 +211,13 @@ export class EventEncoder {
     this.position = p + length;
   }
 
-  private allocEvent(e: AllocEvent): void {
-    const k = ALLOC_KEYS;
-    this.header(k.length);
-    this.key(k[0]);
-    this.number(e.seq);
-    this.key(k[1]);
-    this.number(e.op);
-    this.key(k[2]);
-    this.number(e.cycle);
-    this.key(k[3]);
-    this.key(ALLOC_TYPE);
-    this.key(k[4]);
-    this.number(e.line);
-    this.key(k[5]);
-    this.string(e.heap);
-    this.key(k[6]);
-    this.string(e.id);
-    this.key(k[7]);
-    this.number(e.size);
-    this.key(k[8]);
-    this.number(e.align);
-    this.key(k[9]);
-    this.nullableNumber(e.addr);
-    this.key(k[10]);
-    this.number(e.block);
-    this.key(k[11]);
-    this.number(e.cycles);
-  }
-
-  private freeEvent(e: FreeEvent): void {
-    const k = FREE_KEYS;
-    this.header(k.length);
-    this.key(k[0]);
-    this.number(e.seq);
-    this.key(k[1]);
-    this.number(e.op);
-    this.key(k[2]);
-    this.number(e.cycle);
-    this.key(k[3]);
-    this.key(FREE_TYPE);
-    this.key(k[4]);
-    this.number(e.line);
-    this.key(k[5]);
-    this.string(e.heap);
-    this.key(k[6]);
-    this.string(e.id);
-    this.key(k[7]);
-    this.nullableNumber(e.addr);
-    this.key(k[8]);
-    this.number(e.block);
-    this.key(k[9]);
-    this.number(e.cycles);
+  /** A typed event: its keys are known, only its values are looked at. */
+  private typed(e: Record<string, unknown>, f: Fields): void {
+    this.header(f.names.length);
+    for (let i = 0; i < f.names.length; i++) {
+      this.key(f.keys[i]);
+      this.pack(e[f.names[i]]);
+    }
   }
 
   /** map16 with its count, as msgpackr writes plain objects. */
@@ -270,12 +234,6 @@ export class EventEncoder {
     let p = this.position;
     for (let i = 0; i < bytes.length; i++) t[p++] = bytes[i];
     this.position = p;
-  }
-
-  private nullableNumber(value: number | null): void {
-    if (value !== null) return this.number(value);
-    this.room(1);
-    this.target[this.position++] = 0xc0;
   }
 
   private array(value: unknown[]): void {
