@@ -380,8 +380,7 @@ class Engine {
     }
     // Freeing reads the block's header, and a neighbouring segment's canaries are checked.
     this.reportHarm(this.memory.corruptionsFound(heap, block.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
-    const segment = this.memory.areaOf(heap);
-    if (segment) this.reportHarm(this.memory.sweepCanaries(segment), 'canary-corrupt', 'delayed', op.line, null);
+    this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
     const { released, cycles } = this.release(op.id, block);
     const event = new FreeEvent(this.seq++, this.op, this.clock, op.line, heap.name, op.id, block.addr, released, cycles);
     this.emit(op.log === undefined ? event : { ...event, log_line: op.log });

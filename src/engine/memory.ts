@@ -53,7 +53,8 @@ const HEADER_REACH = 32;
 export class ProgramMemory {
   readonly map: MemoryMap;
   private readonly cache: CacheState | null;
-  private readonly dirtyCanaries = new Map<string, Pending>();
+  /** Canary bands written since their last sweep, by guard name: the guard and the first write. */
+  private readonly dirtyCanaries = new Map<string, { guard: Area; pending: Pending }>();
   private readonly corruptions = new Map<Heap, Pending[]>();
   dmaBytes = 0;
   dmaCycles = 0;
@@ -117,7 +118,8 @@ export class ProgramMemory {
 
     const finding = this.blockFinding(what, write, at.addr, end, through, canaryHit, op, line);
     if (canaryHit && !this.dirtyCanaries.has(canaryHit.name)) {
-      this.dirtyCanaries.set(canaryHit.name, { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail: `${what} (op ${op}, line ${line}) overwrote the canary band ${canaryHit.name} at ${hex(canaryHit.start)}..${hex(canaryHit.end - 1)}${blockNote(through)}` });
+      const detail = `${what} (op ${op}, line ${line}) overwrote the canary band ${canaryHit.name} at ${hex(canaryHit.start)}..${hex(canaryHit.end - 1)}${blockNote(through)}`;
+      this.dirtyCanaries.set(canaryHit.name, { guard: canaryHit, pending: { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail } });
     }
     return { finding: finding ?? this.coherency(write, at, len, op, line, what), addr, cycles: cost() };
   }
@@ -233,14 +235,17 @@ export class ProgramMemory {
     return { finding, cycles, stall };
   }
 
-  /** Canary bands written since the last sweep (all, or those next to `segment`); they are re-armed. */
-  sweepCanaries(segment?: Area): Pending[] {
+  /**
+   * Canary bands written since the last sweep: all of them, or those bordering the segment `near`
+   * (a heap whose free checks its neighbours) lies in. They are re-armed.
+   */
+  sweepCanaries(near?: Heap): Pending[] {
+    if (this.dirtyCanaries.size === 0) return [];
+    const segment = near ? this.map.areaAt(near.base) : null;
+    if (near && !segment) return [];
     const found: Pending[] = [];
-    for (const [name, pending] of this.dirtyCanaries) {
-      if (segment) {
-        const guard = this.map.guards().find((g) => g.name === name)!;
-        if (guard.end !== segment.start && guard.start !== segment.end) continue;
-      }
+    for (const [name, { guard, pending }] of this.dirtyCanaries) {
+      if (segment && guard.end !== segment.start && guard.start !== segment.end) continue;
       found.push(pending);
       this.dirtyCanaries.delete(name);
     }
@@ -260,11 +265,6 @@ export class ProgramMemory {
   /** Every heap with harm nobody has read yet (at the end of the run: never noticed). */
   heapsWithCorruption(): Heap[] {
     return [...this.corruptions.keys()];
-  }
-
-  /** The segment or shared region a heap lies in, for sweeping the canaries next to it. */
-  areaOf(heap: Heap): Area | null {
-    return this.map.areaAt(heap.base);
   }
 
   region(name: string): Region {

@@ -72,10 +72,6 @@ export class MemoryMap {
   areaAt(addr: number): Area | null {
     return this.overlapping(addr, addr + 1)[0] ?? null;
   }
-
-  guards(): readonly Area[] {
-    return this.areas.filter((a) => a.kind === 'guard');
-  }
 }
 
 /**
