@@ -14,6 +14,7 @@ import { container, heapSize, importedScenarioText } from '../import/scenario.js
 import { computeStats, formatStats } from '../import/stats.js';
 import { group } from '../report/format.js';
 import { knownTargets, loadTarget, resolveTarget } from '../target/load.js';
+import type { Target } from '../target/types.js';
 import { EXIT } from './exit.js';
 
 export interface ImportOptions {
@@ -27,6 +28,14 @@ export interface ImportOptions {
   force: boolean;
 }
 
+/** The target a log is replayed on, checked with the allocator it is replayed with. */
+export function replayTarget(target: string, allocator: string): Target {
+  const file = resolveTarget(target, process.cwd());
+  if (!file) throw new UsageError(`unknown target '${target}'${suggest(target, knownTargets())} (known: ${knownTargets().join(', ')}, or a path to a target file)`);
+  if (!ALLOCATORS.has(allocator)) throw new UsageError(`unknown allocator '${allocator}'${suggest(allocator, [...ALLOCATORS.keys()])} (available: ${[...ALLOCATORS.keys()].join(', ')})`);
+  return loadTarget(file);
+}
+
 export function importCommand(o: ImportOptions): number {
   const stats = computeStats(readLog(o.log, o.format));
   if (o.stats) {
@@ -34,10 +43,7 @@ export function importCommand(o: ImportOptions): number {
     return EXIT.pass;
   }
   if (!o.target || !o.heap) throw new UsageError('emu import: give --target and --heap (an allocator) to write a scenario, or --stats for the statistics only');
-  const targetFile = resolveTarget(o.target, process.cwd());
-  if (!targetFile) throw new UsageError(`unknown target '${o.target}'${suggest(o.target, knownTargets())} (known: ${knownTargets().join(', ')}, or a path to a target file)`);
-  if (!ALLOCATORS.has(o.heap)) throw new UsageError(`unknown allocator '${o.heap}'${suggest(o.heap, [...ALLOCATORS.keys()])} (available: ${[...ALLOCATORS.keys()].join(', ')})`);
-  const target = loadTarget(targetFile);
+  const target = replayTarget(o.target, o.heap);
   const out = resolve(o.out ?? join(dirname(o.log), `${basename(o.log, extname(o.log))}.yaml`));
   if (existsSync(out) && !o.force) throw new UsageError(`${out} exists; pass --force to replace it, or --out for another file`);
   const needed = heapSize(stats);

@@ -2,17 +2,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { ALLOCATORS } from '../alloc/registry.js';
 import { checkScenario } from '../harness/check.js';
 import { UsageError } from '../input/errors.js';
-import { suggest } from '../input/yaml.js';
 import { readLog } from '../import/read.js';
 import { importedScenarioText } from '../import/scenario.js';
 import { computeStats } from '../import/stats.js';
 import { group } from '../report/format.js';
 import { reproduce, shrink, shrunkScenarioText } from '../repro/repro.js';
 import { parseScenario } from '../scenario/parse.js';
-import { knownTargets, loadTarget, resolveTarget } from '../target/load.js';
+import { replayTarget } from './import.js';
 import { describeVerdict } from './run.js';
 import { clearProgress, EXIT } from './exit.js';
 
@@ -63,11 +61,9 @@ function scenarioOf(o: ReproOptions): { text: string; file: string } {
   if (!existsSync(input)) throw new UsageError(`${o.input}: no such file`);
   if (/\.ya?ml$/.test(input)) return { text: readFileSync(input, 'utf8'), file: input };
   if (!o.format || !o.target || !o.heap) throw new UsageError('emu repro LOG needs --format, --target and --heap (an allocator); or give a scenario file');
-  const targetFile = resolveTarget(o.target, process.cwd());
-  if (!targetFile) throw new UsageError(`unknown target '${o.target}'${suggest(o.target, knownTargets())} (known: ${knownTargets().join(', ')})`);
-  if (!ALLOCATORS.has(o.heap)) throw new UsageError(`unknown allocator '${o.heap}'${suggest(o.heap, [...ALLOCATORS.keys()])}`);
+  const target = replayTarget(o.target, o.heap);
   const stats = computeStats(readLog(input, o.format));
   // The scenario lives beside the log, so the replay names the log by its file name.
   const file = join(dirname(input), `${basename(input, extname(input))}.yaml`);
-  return { text: importedScenarioText({ log: input, format: o.format, allocator: o.heap, target: loadTarget(targetFile), logPath: basename(input), stats }), file };
+  return { text: importedScenarioText({ log: input, format: o.format, allocator: o.heap, target, logPath: basename(input), stats }), file };
 }
