@@ -12,7 +12,7 @@ import { group } from '../report/format.js';
 import { buildLayout } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
 import { expandItems, type Op } from '../scenario/expand.js';
-import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario } from '../scenario/types.js';
+import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario, type Width } from '../scenario/types.js';
 import { isPow2 } from '../target/load.js';
 import { TargetCycleModel, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
@@ -581,27 +581,26 @@ class Engine {
     return { addr, through: { id: at.id, block, freed: !live && block !== null, offset: at.offset } };
   }
 
+  /** One CPU access at a location, checked; its fault (if any) reported. */
+  private checkedAccess(at: Location, write: boolean, len: number, width: Width, by: string | null, line: number): { addr: number; id: string | null; cycles: number } {
+    const { addr, through } = this.locate(at);
+    const result = this.memory.access(write, addr, len, width, by, through, this.op, line);
+    if (result.finding) this.fault(result.finding.kind, line, result.finding.detected, through.block?.heap.name ?? null, through.id, result.finding.detail);
+    return { addr, id: through.id, cycles: result.cycles };
+  }
+
   private access(op: Extract<Op, { kind: 'read' | 'write' }>): void {
-    const { addr, through } = this.locate(op.at);
-    const result = this.memory.access(op.kind === 'write', addr, op.len, op.width, op.by, through, this.op, op.line);
-    if (result.finding) this.fault(result.finding.kind, op.line, result.finding.detected, through.block?.heap.name ?? null, through.id, result.finding.detail);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'access', line: op.line, access: op.kind, id: through.id, addr, len: op.len, width: op.width, cycles: result.cycles });
-    this.clock += result.cycles;
+    const { addr, id, cycles } = this.checkedAccess(op.at, op.kind === 'write', op.len, op.width, op.by, op.line);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'access', line: op.line, access: op.kind, id, addr, len: op.len, width: op.width, cycles });
+    this.clock += cycles;
   }
 
   /** memcpy: a read of the source and a write of the destination, each checked on its own. */
   private copy(op: Extract<Op, { kind: 'copy' }>): void {
-    let cycles = 0;
-    const ends = [] as number[];
-    for (const [at, write] of [[op.from, false], [op.to, true]] as const) {
-      const { addr, through } = this.locate(at);
-      const result = this.memory.access(write, addr, op.len, 1, op.by, through, this.op, op.line);
-      if (result.finding) this.fault(result.finding.kind, op.line, result.finding.detected, through.block?.heap.name ?? null, through.id, result.finding.detail);
-      cycles += result.cycles;
-      ends.push(addr);
-    }
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'copy', line: op.line, from: ends[0], to: ends[1], len: op.len, cycles });
-    this.clock += cycles;
+    const from = this.checkedAccess(op.from, false, op.len, 1, op.by, op.line);
+    const to = this.checkedAccess(op.to, true, op.len, 1, op.by, op.line);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'copy', line: op.line, from: from.addr, to: to.addr, len: op.len, cycles: from.cycles + to.cycles });
+    this.clock += from.cycles + to.cycles;
   }
 
   private dma(op: Extract<Op, { kind: 'dma' }>): void {
