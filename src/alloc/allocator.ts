@@ -197,6 +197,8 @@ export interface AllocatorEntry {
   modes?: boolean;
   /** Whether failures carry the real API's error code (`lastError`, recorded in the alloc event). */
   errorCodes?: boolean;
+  /** With errorCodes: what the real API returns for a free of a block it does not hold (freed or never allocated). */
+  invalidFreeError?: number;
   /** Whether the heap takes `grow` steps. */
   grows?: boolean;
   /** All blocks one size (pool): any free block serves any request it can, so there is no external fragmentation. */

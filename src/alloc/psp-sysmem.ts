@@ -36,6 +36,7 @@ import {
 export const GRAIN = 0x100;
 
 /** Error codes (PPSSPP's names; values as printed by pspautotests sysmem/partition.expected). */
+export const SCE_KERNEL_ERROR_UNKNOWN_UID = 0x800200cb;
 export const SCE_KERNEL_ERROR_ILLEGAL_MEMBLOCKTYPE = 0x800200d8;
 export const SCE_KERNEL_ERROR_MEMBLOCK_ALLOC_FAILED = 0x800200d9;
 export const SCE_KERNEL_ERROR_ILLEGAL_ALIGNMENT_SIZE = 0x800200e4;
@@ -108,11 +109,10 @@ export class PspSysmemAllocator implements Allocator {
     const fromTop = mode === MODE_HIGH || mode === MODE_HIGH_ALIGNED;
     // Any power of two is accepted, even below the grain ("Align 0x00000001 low: OK"); the grain still
     // applies, so alignments up to 256 change nothing. Low, High and Addr take no alignment on the
-    // console (the argument that carries it is ignored by Low and High, "Wrong type: OK (low)", and is
-    // the address for Addr); the grain gives them 256. emu's choice: an `align` above 256 given with
-    // Low or High is honoured as LowAligned or HighAligned would honour it (power-of-two check
-    // included); Addr ignores `align`.
-    if (mode === MODE_LOW_ALIGNED || mode === MODE_HIGH_ALIGNED || (mode !== MODE_ADDR && align > GRAIN)) {
+    // console: the argument that carries it is ignored by Low and High ("Wrong type: OK (low)") and is
+    // the address for Addr, so an `align` given with them is ignored and the grain gives them 256
+    // (pspautotests tests/sysmem/partition.c; ppsspp Core/HLE/sceKernelMemory.cpp).
+    if (mode === MODE_LOW_ALIGNED || mode === MODE_HIGH_ALIGNED) {
       if (!isPow2(align)) return this.fail(SCE_KERNEL_ERROR_ILLEGAL_ALIGNMENT_SIZE);
       alignment = Math.max(align, GRAIN);
     }
@@ -326,7 +326,9 @@ export const pspSysmem: AllocatorEntry = {
   freesBlocks: true,
   modes: true,
   errorCodes: true,
-  // sysmem/partition.expected: "Free deleted: 800200CB", "Free invalid: 800200CB".
+  // A free of a deleted or never-allocated uid changes nothing and returns 0x800200CB
+  // (sysmem/partition.expected: "Free deleted: 800200CB", "Free invalid: 800200CB").
+  invalidFreeError: SCE_KERNEL_ERROR_UNKNOWN_UID,
   reuseGuaranteed: true,
   bound: null,
   misfit: (size) => (size < GRAIN ? `${size} bytes cannot hold one ${GRAIN}-byte grain of the partition` : null),

@@ -7,6 +7,7 @@ import { group, table } from '../report/format.js';
 import { loadScenario } from '../scenario/parse.js';
 import { loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';
+import { regionWindows } from '../target/windows.js';
 import { EXIT } from './exit.js';
 
 export function mapCommand(input: string): number {
@@ -38,8 +39,21 @@ function targetMap(t: Target): string {
     rows.push([r.name, r.kind, hex(r.base), hex(r.base + r.size - 1), formatBytes(r.size), `${r.read}/${r.write}`, String(r.bus), notes.join(', ')]);
   }
   lines.push(table(rows));
+  lines.push('', 'windows (every address that reaches a region; views and their mirrors):');
+  const windows = [['window', 'start', 'end', 'caching', 'region']];
+  for (const r of t.regions) {
+    for (const w of regionWindows(r)) windows.push([w.via, hex(w.base), hex(w.end - 1), w.cached && !r.device ? 'cached' : 'uncached', r.name]);
+  }
+  lines.push(table(windows));
+  const notes = [];
+  if (t.privilege) notes.push(`user mode may not touch ${[...t.privilege.kernelWindows.map((w) => `${hex(w.base)}..${hex(w.end - 1)}`), ...t.privilege.kernelPartitions.map((p) => `partition ${p.name}`)].join(', ')} (scenarios run in user mode unless they say mode: kernel)`);
+  for (const r of t.regions) if (r.device) notes.push(`${r.name} is Device memory: never cached, every unaligned access faults`);
+  if (t.protection.kind === 'mpu') for (const b of t.protection.boot) notes.push(`MPU region set up at boot: ${b.region} as Normal ${b.cached ? 'cached' : 'uncached'} memory (${b.why}); ${t.protection.regions - t.protection.boot.length} regions left for guards`);
+  if (t.cache?.asRam) notes.push(`cache_as_ram: true turns ${formatBytes(t.cache.asRam.size)} of the cache into region ${t.cache.asRam.region}`);
+  if (t.cache?.invalidateAlign) notes.push(`cache invalidate needs ${t.cache.invalidateAlign.bytes}-byte aligned address and length, else error ${hex(t.cache.invalidateAlign.error)} and nothing is invalidated`);
+  if (notes.length) lines.push('', ...notes);
   if (t.partitions.length) lines.push('', 'partitions: ' + t.partitions.map((p) => `${p.name} (${formatBytes(p.size)} at ${p.region}+${hex(p.offset)})`).join(', '));
-  if (t.dma.length) lines.push('dma: ' + t.dma.map((c) => `${c.name} (${c.unit}-byte units, align ${c.align}, ${c.cyclesPerUnit} cycles/unit${c.stallsCpu ? ', stalls CPU' : ''})`).join(', '));
+  if (t.dma.length) lines.push('dma: ' + t.dma.map((c) => `${c.name} (${c.unit}-byte units, align ${c.align}, ${c.rate.units === 1 ? `${c.rate.cycles} cycles/unit` : `${c.rate.cycles} cycles per ${c.rate.units} units`}${c.stallsCpu ? ', stalls CPU' : ''}${c.misaligned === 'truncate' ? ', truncates misaligned addresses' : ''})`).join(', '));
   lines.push('sections: ' + t.sections.map((s) => `${s.name} ${formatBytes(s.size)} in ${s.in}`).join(', '));
   return lines.join('\n') + '\n';
 }

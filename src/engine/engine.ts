@@ -245,6 +245,8 @@ class Engine {
         return this.check(op.line);
       case 'sample':
         return this.sample(op.line);
+      case 'wait':
+        return this.wait(op);
       case 'idle':
         this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'idle', line: op.line, cycles: op.cycles });
         this.clock += op.cycles;
@@ -367,8 +369,13 @@ class Engine {
   private free(op: Extract<Op, { kind: 'free' }>): void {
     const block = this.blocks.get(op.id);
     if (!block) {
-      if (this.blocks.wasFreed(op.id)) this.fault('double-free', op.line, 'silent', null, op.id, `id ${op.id} was already freed`);
-      else this.fault('invalid-free', op.line, 'silent', null, op.id, `id ${op.id} names no allocated block`);
+      const freed = this.blocks.freedBlock(op.id);
+      const heap = freed?.heap ?? (op.heap ? this.heaps.get(op.heap)! : null);
+      if (this.blocks.wasFreed(op.id)) this.fault('double-free', op.line, 'silent', heap?.name ?? null, op.id, `id ${op.id} was already freed`);
+      else this.fault('invalid-free', op.line, 'silent', heap?.name ?? null, op.id, `id ${op.id} names no allocated block`);
+      // An allocator modelling a real API answers with its error code, and changes nothing.
+      const error = heap?.entry.invalidFreeError;
+      if (error !== undefined) this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap!.name, id: op.id, addr: null, block: 0, cycles: 0, error });
       return;
     }
     const heap = block.heap;
@@ -383,7 +390,8 @@ class Engine {
     this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
     const { released, cycles } = this.release(op.id, block);
     const event = new FreeEvent(this.seq++, this.op, this.clock, op.line, heap.name, op.id, block.addr, released, cycles);
-    this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
+    if (heap.entry.invalidFreeError !== undefined) this.emit({ ...event, error: null });
+    else this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
     this.clock += cycles;
     this.verify(heap, op.line);
   }
@@ -584,7 +592,7 @@ class Engine {
   /** One CPU access at a location, checked; its fault (if any) reported. */
   private checkedAccess(at: Location, write: boolean, len: number, width: Width, by: string | null, line: number): { addr: number; id: string | null; cycles: number } {
     const { addr, through } = this.locate(at);
-    const result = this.memory.access(write, addr, len, width, by, through, this.op, line);
+    const result = this.memory.access(write, addr, len, width, by, through, this.op, line, this.clock);
     if (result.finding) this.fault(result.finding.kind, line, result.finding.detected, through.block?.heap.name ?? null, through.id, result.finding.detail);
     return { addr, id: through.id, cycles: result.cycles };
   }
@@ -614,24 +622,35 @@ class Engine {
       if (b && b.addr >= 0 && through.offset + op.len > b.size) overruns.push(through);
       return addr;
     };
-    const from = end(op.from);
-    const to = end(op.to);
-    const result = this.memory.dma(channel, from, to, op.len, this.op, op.line);
-    if (result.finding) this.fault(result.finding.kind, op.line, result.finding.detected, null, null, result.finding.detail);
+    // A channel still busy with the previous transfer: the CPU waits for it before programming it.
+    const waited = Math.max(0, this.memory.channelFreeAt(channel.name) - this.clock);
+    this.clock += waited;
+    const result = this.memory.dma(channel, end(op.from), end(op.to), op.len, this.op, op.line, this.clock);
+    for (const f of result.findings) this.fault(f.kind, op.line, f.detected, null, null, f.detail);
     // The device does not check bounds: a transfer that ran past a block's end is the program's bug.
     for (const { id, block: b, offset } of result.cycles > 0 ? overruns : []) {
       this.fault('out-of-bounds', op.line, 'silent', b!.heap.name, id, `${op.channel} DMA of ${op.len} bytes at offset ${offset} of id ${id} (${b!.size} bytes at ${hex(b!.addr)}) runs ${offset + op.len - b!.size} bytes past its end`);
     }
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'dma', line: op.line, channel: channel.name, from: from ?? 'device', to: to ?? 'device', len: op.len, cycles: result.cycles, stall: result.stall });
+    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'dma', line: op.line, channel: channel.name, from: result.from ?? 'device', to: result.to ?? 'device', len: op.len, cycles: result.cycles, stall: result.stall };
+    this.emit(waited > 0 ? { ...event, waited } : event);
     // The CPU programs the channel; it waits for the transfer only where the hardware stalls it.
     this.clock += result.stall > 0 ? result.stall : result.cycles > 0 ? channel.setup : 0;
+  }
+
+  /** The CPU waits until the channel's last transfer has finished. */
+  private wait(op: Extract<Op, { kind: 'wait' }>): void {
+    const cycles = Math.max(0, this.memory.channelFreeAt(op.channel) - this.clock);
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'wait', line: op.line, channel: op.channel, cycles });
+    this.clock += cycles;
   }
 
   private cacheOp(op: Extract<Op, { kind: 'cache' }>): void {
     const { addr } = this.locate(op.at);
     const result = this.memory.maintain(op.op, addr, op.len);
     if (result.error) this.fault('unmapped', op.line, 'precise', null, null, `cache ${op.op}: ${result.error}`);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'cache', line: op.line, operation: op.op, addr, len: op.len, lines: result.lines, written_back: result.writtenBack, cycles: result.cycles });
+    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'cache', line: op.line, operation: op.op, addr, len: op.len, lines: result.lines, written_back: result.writtenBack, cycles: result.cycles };
+    // Where the OS's cache calls return codes, the event carries the code (0 for success).
+    this.emit(result.code === null ? event : { ...event, error: result.code });
     this.clock += result.cycles;
   }
 

@@ -10,9 +10,9 @@ import { formatBytes, hex } from '../input/literals.js';
 import type { Layout } from '../layout/layout.js';
 import { CacheState } from '../memory/cache.js';
 import { memoryMap, type Area, type MemoryMap, type Resolved } from '../memory/map.js';
-import type { Scenario, Width } from '../scenario/types.js';
+import type { CacheOp, Scenario, Width } from '../scenario/types.js';
 import type { DmaChannel, Region, Target } from '../target/types.js';
-import type { CycleModel } from '../timing/model.js';
+import { dmaCycles, type CycleModel } from '../timing/model.js';
 import type { LiveBlock } from './blocks.js';
 import type { Detected, FaultKind } from './faults.js';
 
@@ -41,6 +41,25 @@ export interface Through {
   offset: number;
 }
 
+export interface DmaResult {
+  findings: Finding[];
+  cycles: number;
+  stall: number;
+  /** The ends the transfer ran between (a truncating controller's low bits cleared). */
+  from: number | null;
+  to: number | null;
+}
+
+/** A DMA transfer still running beside the CPU: the canonical ranges it reads and writes, and its end. */
+interface Transfer {
+  channel: string;
+  src: { start: number; end: number } | null;
+  dst: { start: number; end: number } | null;
+  end: number;
+  op: number;
+  line: number;
+}
+
 export interface AccessResult {
   finding: Finding | null;
   addr: number;
@@ -56,6 +75,10 @@ export class ProgramMemory {
   /** Canary bands written since their last sweep, by guard name: the guard and the first write. */
   private readonly dirtyCanaries = new Map<string, { guard: Area; pending: Pending }>();
   private readonly corruptions = new Map<Heap, Pending[]>();
+  private transfers: Transfer[] = [];
+  private readonly busyUntil = new Map<string, number>();
+  /** Canonical address ranges of the target's kernel-only partitions. */
+  private readonly kernelRanges = new Map<string, { start: number; end: number }>();
   dmaBytes = 0;
   dmaCycles = 0;
   stallCycles = 0;
@@ -68,14 +91,18 @@ export class ProgramMemory {
   ) {
     this.map = memoryMap(scenario, layout);
     this.cache = scenario.target.cache ? new CacheState(scenario.target.cache) : null;
+    for (const p of scenario.target.privilege?.kernelPartitions ?? []) {
+      const space = layout.containers.get(p.name)!.space;
+      this.kernelRanges.set(p.name, { start: space.base, end: space.base + space.size });
+    }
   }
 
   private get target(): Target {
     return this.scenario.target;
   }
 
-  /** A CPU read or write of `len` bytes at `addr`, `width` bytes at a time, by component `by`. */
-  access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number): AccessResult {
+  /** A CPU read or write of `len` bytes at `addr`, `width` bytes at a time, by component `by`, at cycle `now`. */
+  access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number, now: number): AccessResult {
     const verb = write ? 'write' : 'read';
     if (through.id !== null && !through.block) {
       return { finding: { kind: 'out-of-bounds', detected: 'silent', detail: `${verb} through id ${through.id}, which names no block (a wild pointer)` }, addr, cycles: 0 };
@@ -90,6 +117,8 @@ export class ProgramMemory {
     if (end > region.base + region.size) {
       return { finding: { kind: 'unmapped', detected: 'precise', detail: `${what}: runs ${end - region.base - region.size} bytes past the end of ${region.name} (bus error)` }, addr, cycles: 0 };
     }
+    const forbidden = this.kernelOnly(addr, at.addr, len);
+    if (forbidden) return { finding: { kind: 'access-violation', detected: 'precise', detail: `${what} in user mode: ${forbidden} (address error)` }, addr, cycles: 0 };
     const unit = width === 'multiple' ? 4 : width;
     // Charged (and the cache touched) only by an access that happens.
     const cost = () => this.timing.data(at.addr, len, unit, write, region, at.cached && this.target.cache !== null);
@@ -97,7 +126,7 @@ export class ProgramMemory {
       const trapped = this.target.protection.kind !== 'none';
       return { finding: { kind: 'unmapped', detected: trapped ? 'precise' : 'silent', detail: `${what}: ${region.name} is ${region.kind}, ${trapped ? 'mapped read-only (fault)' : 'the write is ignored'}` }, addr, cycles: cost() };
     }
-    const misaligned = this.misaligned(addr, width);
+    const misaligned = this.misaligned(addr, width, region);
     if (misaligned) return { finding: { kind: 'misaligned', detected: 'precise', detail: `${what}: ${misaligned}` }, addr, cycles: 0 };
 
     let canaryHit: Area | null = null;
@@ -121,7 +150,37 @@ export class ProgramMemory {
       const detail = `${what} (op ${op}, line ${line}) overwrote the canary band ${canaryHit.name} at ${hex(canaryHit.start)}..${hex(canaryHit.end - 1)}${blockNote(through)}`;
       this.dirtyCanaries.set(canaryHit.name, { guard: canaryHit, pending: { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail } });
     }
-    return { finding: finding ?? this.coherency(write, at, len, op, line, what), addr, cycles: cost() };
+    return { finding: finding ?? this.transferConflict(write, at.addr, end, now, what) ?? this.coherency(write, at, len, op, line, what), addr, cycles: cost() };
+  }
+
+  /**
+   * User-mode code may not reach the kernel: not through a kernel segment's window (whatever memory
+   * is behind it), nor the kernel partition's memory through any window.
+   */
+  private kernelOnly(issued: number, canonical: number, len: number): string | null {
+    const privilege = this.target.privilege;
+    if (!privilege || this.scenario.mode === 'kernel') return null;
+    const window = privilege.kernelWindows.find((w) => issued < w.end && issued + len > w.base);
+    if (window) return `${hex(window.base)}..${hex(window.end - 1)} is kernel-only (${window.why})`;
+    for (const p of privilege.kernelPartitions) {
+      const range = this.kernelRanges.get(p.name)!;
+      if (canonical < range.end && canonical + len > range.start) return `partition ${p.name} (${hex(range.start)}..${hex(range.end - 1)}) is kernel-only (${p.why})`;
+    }
+    return null;
+  }
+
+  /** A CPU access to memory a transfer still running writes, or a CPU write to memory it still reads. */
+  private transferConflict(write: boolean, start: number, end: number, now: number, what: string): Finding | null {
+    if (this.transfers.length === 0) return null;
+    this.transfers = this.transfers.filter((t) => t.end > now);
+    for (const t of this.transfers) {
+      const hitsDst = t.dst !== null && start < t.dst.end && end > t.dst.start;
+      const hitsSrc = write && t.src !== null && start < t.src.end && end > t.src.start;
+      if (!hitsDst && !hitsSrc) continue;
+      const why = hitsDst ? 'writes that memory' : 'still reads that memory';
+      return { kind: 'dma-stale', detected: 'silent', detail: `${what}: the ${t.channel} DMA started at op ${t.op} (line ${t.line}) ${why} until cycle ${t.end}, ${t.end - now} cycles from now (wait for the channel first)` };
+    }
+    return null;
   }
 
   /** Bounds, lifetime and allocator metadata: what the block an access goes through says about it. */
@@ -164,14 +223,20 @@ export class ProgramMemory {
     return null;
   }
 
-  private misaligned(addr: number, width: Width): string | null {
+  /**
+   * The alignment the CPU needs for this width (the target's rule), and in Device memory at least the
+   * access's own size up to a word: Device memory faults every unaligned access (ARMv7-M ARM A3.2).
+   */
+  private misaligned(addr: number, width: Width, region: Region): string | null {
     const unit = width === 'multiple' ? 4 : width;
-    if (unit === 1 || addr % unit === 0) return null;
+    if (unit === 1) return null;
     const rules = this.target.cpu.alignment;
     const rule = width === 'multiple' ? rules.multiple : width === 2 ? rules.halfword : width === 4 ? rules.word : rules.doubleword;
-    if (rule === 'allowed') return null;
+    const needed = region.device ? Math.max(rule, Math.min(unit, this.target.cpu.word)) : rule;
+    if (addr % needed === 0) return null;
     const name = width === 'multiple' ? 'load/store multiple' : `${width}-byte access`;
-    return `a ${name} must be ${unit}-byte aligned on ${this.target.cpu.arch} (address error)`;
+    const where = region.device ? ` in ${region.name}, Device memory` : '';
+    return `a ${name} must be ${needed}-byte aligned on ${this.target.cpu.arch}${where} (address error)`;
   }
 
   /** A CPU access through a cached window, against what DMA did. */
@@ -190,49 +255,73 @@ export class ProgramMemory {
    * A cache maintenance step, on both models: coherency (which lines DMA would see stale) and timing
    * (which resident lines are written back or dropped, and what that costs).
    */
-  maintain(op: 'writeback' | 'invalidate' | 'writeback-invalidate', addr: number, len: number): { lines: number; writtenBack: number; cycles: number; error: string | null } {
+  maintain(op: CacheOp, addr: number, len: number): { lines: number; writtenBack: number; cycles: number; error: string | null; code: number | null } {
     const at = this.map.resolve(addr);
-    if (!this.cache || !at) return { lines: 0, writtenBack: 0, cycles: 0, error: at ? null : `no memory at ${hex(addr)}` };
+    if (!this.cache || !at) return { lines: 0, writtenBack: 0, cycles: 0, error: at ? null : `no memory at ${hex(addr)}`, code: null };
+    // The OS refuses an invalidate whose ends are not on lines, and invalidates nothing (ppsspp sceKernel.cpp).
+    const rule = this.target.cache!.invalidateAlign;
+    if (rule && op === 'invalidate' && len > 0 && (addr % rule.bytes !== 0 || len % rule.bytes !== 0)) {
+      return { lines: 0, writtenBack: 0, cycles: 0, error: null, code: rule.error };
+    }
     const { lines, writtenBack } = this.cache.maintain(op, at.addr, len);
     const cycles = this.timing.maintain(op !== 'invalidate', op !== 'writeback', at.addr, len, at.region);
-    return { lines, writtenBack, cycles, error: null };
+    return { lines, writtenBack, cycles, error: null, code: rule ? 0 : null };
   }
 
-  /** A DMA transfer: its channel's rules, the cache's coherency, and its time. */
   /**
-   * A DMA transfer: its channel's rules, the cache's coherency, and its time. An end of null is the
-   * channel's own device (the GPU's FIFO, the CD-ROM drive), which has no address to check.
+   * A DMA transfer started at cycle `now`: its channel's rules, the cache's coherency, and its time.
+   * An end of null is the channel's own device (the GPU's FIFO, the CD-ROM drive), which has no
+   * address to check. A transfer that does not stall the CPU runs on beside it until its end.
    */
-  dma(channel: DmaChannel, from: number | null, to: number | null, len: number, op: number, line: number): { finding: Finding | null; cycles: number; stall: number } {
-    const src = from === null ? null : this.map.resolve(from);
-    const dst = to === null ? null : this.map.resolve(to);
+  dma(channel: DmaChannel, from: number | null, to: number | null, len: number, op: number, line: number, now: number): DmaResult {
     const name = (addr: number | null) => (addr === null ? 'the device' : hex(addr));
     const transfer = `${channel.name} DMA of ${formatBytes(len)} from ${name(from)} to ${name(to)}`;
-    const fail = (kind: FaultKind, why: string) => ({ finding: { kind, detected: 'precise' as Detected, detail: `${transfer}: ${why}` }, cycles: 0, stall: 0 });
+    const refuse = (kind: FaultKind, why: string): DmaResult => ({ findings: [{ kind, detected: 'precise', detail: `${transfer}: ${why}` }], cycles: 0, stall: 0, from, to });
+    const findings: Finding[] = [];
+    for (const [end, addr] of [['source', from], ['destination', to]] as const) {
+      if (addr === null || addr % channel.align === 0) continue;
+      const why = `the ${end} must be ${channel.align}-byte aligned (${hex(addr)} is ${addr % channel.align} past a boundary)`;
+      if (channel.misaligned === 'refuse') return refuse('dma-align', why);
+      findings.push({ kind: 'dma-align', detected: 'silent', detail: `${transfer}: ${why}; the controller clears the low bits and runs from ${hex(addr - (addr % channel.align))}` });
+    }
+    // A controller that truncates runs from the word it truncated to (psx-spx dmachannels.md, D#_MADR).
+    if (from !== null) from -= from % channel.align;
+    if (to !== null) to -= to % channel.align;
+    const src = from === null ? null : this.map.resolve(from);
+    const dst = to === null ? null : this.map.resolve(to);
     const reach = (list: string[], verb: string, at: Resolved | null, addr: number | null): string | null => {
       if (addr === null) return list.length === 0 ? null : `the channel ${verb} ${list.join(', ')}, not its device`;
       if (at && list.includes(at.region.name)) return null;
       return `the channel ${verb} ${list.length ? list.join(', ') : 'only its device'}, not ${at ? at.region.name : 'unmapped memory'}`;
     };
     const unreachable = reach(channel.reads, 'reads', src, from) ?? reach(channel.writes, 'writes', dst, to);
-    if (unreachable) return fail('dma-region', unreachable);
-    for (const [end, addr] of [['source', from], ['destination', to]] as const) {
-      if (addr !== null && addr % channel.align !== 0) return fail('dma-align', `the ${end} must be ${channel.align}-byte aligned (${hex(addr)} is ${addr % channel.align} past a boundary)`);
-    }
-    if (len === 0 || len % channel.lengthMultiple !== 0) return fail('dma-length', `the length must be a non-zero multiple of ${channel.lengthMultiple} bytes`);
-    const units = Math.ceil(len / channel.unit);
-    const cycles = channel.setup + units * channel.cyclesPerUnit + (channel.burst > 0 ? Math.ceil(units / channel.burst) : 0);
+    if (unreachable) return refuse('dma-region', unreachable);
+    if (len === 0 || len % channel.lengthMultiple !== 0) return refuse('dma-length', `the length must be a non-zero multiple of ${channel.lengthMultiple} bytes`);
+    const cycles = dmaCycles(channel, len);
     const stall = channel.stallsCpu ? cycles : 0;
     this.dmaBytes += len;
     this.dmaCycles += cycles;
     this.stallCycles += stall;
-    let finding: Finding | null = null;
-    if (this.cache && channel.writeback && src?.region.cached) {
+    if (this.cache && channel.writeback && src?.cached) {
       const stale = this.cache.dmaRead(src.addr, len);
-      if (stale) finding = { kind: 'dma-stale', detected: 'silent', detail: `${transfer}: line ${hex(stale.addr)} was written through the cache at op ${stale.op} (line ${stale.line}) and not written back, so the device reads stale memory` };
+      if (stale) findings.push({ kind: 'dma-stale', detected: 'silent', detail: `${transfer}: line ${hex(stale.addr)} was written through the cache at op ${stale.op} (line ${stale.line}) and not written back, so the device reads stale memory` });
     }
-    if (this.cache && dst?.region.cached) this.cache.dmaWrite(dst.addr, len, op, line);
-    return { finding, cycles, stall };
+    if (this.cache && dst?.cached) {
+      // A dirty line the transfer writes under is written back over the device's data when evicted.
+      const dirty = this.cache.dmaWrite(dst.addr, len, op, line);
+      if (dirty) findings.push({ kind: 'dma-stale', detected: 'silent', detail: `${transfer}: line ${hex(dirty.addr)} holds the CPU's unwritten data from op ${dirty.op} (line ${dirty.line}); written back later, it overwrites what the device wrote (clean or invalidate the destination first)` });
+    }
+    if (!channel.stallsCpu) {
+      const range = (at: Resolved | null) => (at === null ? null : { start: at.addr, end: at.addr + len });
+      this.transfers.push({ channel: channel.name, src: range(src), dst: range(dst), end: now + cycles, op, line });
+      this.busyUntil.set(channel.name, now + cycles);
+    }
+    return { findings, cycles, stall, from, to };
+  }
+
+  /** The cycle the channel's last transfer ends (a new one, or a `wait`, waits for it). */
+  channelFreeAt(channel: string): number {
+    return this.busyUntil.get(channel) ?? 0;
   }
 
   /**

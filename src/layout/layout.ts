@@ -61,6 +61,7 @@ export function buildLayout(scenario: Scenario): Layout {
     placeSections(effectiveSections(scenario), layout);
     placeComponents(scenario, layout);
     placeHeaps(scenario, layout);
+    checkUserMode(scenario, layout);
   } catch (e) {
     if (!(e instanceof LayoutStop)) throw e;
     layout.failure = e.failure;
@@ -91,7 +92,30 @@ function placeTarget(target: Target, layout: Layout): void {
     const parent = layout.containers.get(p.region)!;
     const at = parent.space.takeAt(p.offset, p.size, `partition ${p.name}`);
     if ('conflict' in at) throw new LayoutStop({ kind: 'layout-invalid', line: p.line, detail: `partition ${p.name} overlaps ${at.conflict}` });
-    layout.containers.set(p.name, { name: p.name, kind: 'partition', region: parent.region, space: new Space(at.addr, p.size) });
+    const space = new Space(at.addr, p.size);
+    for (const r of p.reserved) space.takeAt(r.offset, r.size, `reserved (${r.why || 'target'})`);
+    layout.containers.set(p.name, { name: p.name, kind: 'partition', region: parent.region, space });
+  }
+}
+
+/**
+ * In user mode nothing of the program's may sit in a kernel-only partition: the OS refuses the
+ * allocation with its error code (the PSP's sceKernelAllocPartitionMemory in partition 1 returns
+ * 0x800200D6; pspautotests tests/sysmem/partition.expected).
+ */
+function checkUserMode(scenario: Scenario, layout: Layout): void {
+  const privilege = scenario.target.privilege;
+  if (!privilege || scenario.mode === 'kernel') return;
+  for (const kernel of privilege.kernelPartitions) {
+    const space = layout.containers.get(kernel.name)!.space;
+    const end = space.base + space.size;
+    const inside = layout.placed.find((p) => p.what !== 'guard' && p.addr < end && p.addr + p.size > space.base);
+    if (!inside) continue;
+    throw new LayoutStop({
+      kind: 'layout-invalid',
+      line: inside.line,
+      detail: `${inside.what} ${inside.name} (${hex(inside.addr)}..${hex(inside.addr + inside.size - 1)}) lies in the kernel partition ${kernel.name}, which user-mode code may not use (error ${hex(privilege.error)}; ${kernel.why}); give the scenario 'mode: kernel' if it runs in kernel mode`,
+    });
   }
 }
 

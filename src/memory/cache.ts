@@ -40,12 +40,18 @@ export class CacheState {
     return this.first(this.dirty, addr, len);
   }
 
-  /** A DMA write: the CPU may hold old copies of these lines until it invalidates them. */
-  dmaWrite(addr: number, len: number, op: number, line: number): void {
+  /**
+   * A DMA write: the CPU may hold old copies of these lines until it invalidates them. Returns the
+   * first line that was dirty: the cache still holds the CPU's data for it, and writes it back over
+   * the device's when the line is evicted.
+   */
+  dmaWrite(addr: number, len: number, op: number, line: number): StaleLine | null {
+    const dirty = this.first(this.dirty, addr, len);
     this.forLines(addr, len, (l) => {
       this.deviceWritten.set(l, { addr: l, op, line });
       this.dirty.delete(l);
     });
+    return dirty;
   }
 
   /** A cache maintenance operation; returns the lines written back (dirty ones, for timing). */

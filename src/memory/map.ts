@@ -3,10 +3,10 @@
  * (resolved to one canonical address), and the layout's areas (component segments with their owner,
  * shared regions with per-component rights, and guard gaps with the protection that covers them).
  */
-import { hex } from '../input/literals.js';
 import type { Layout } from '../layout/layout.js';
 import type { Access, Scenario } from '../scenario/types.js';
 import type { Region, Target } from '../target/types.js';
+import { regionWindows, type Window } from '../target/windows.js';
 
 /** How a guard gap is enforced: an MMU page, an MPU region, or a canary band checked later. */
 export type GuardProtection = 'mmu' | 'mpu' | 'canary';
@@ -36,7 +36,7 @@ export interface Resolved {
 export class MemoryMap {
   /** Layout areas by start address, for lookups of a range. */
   private readonly areas: Area[];
-  private readonly windows: { base: number; end: number; region: Region; cached: boolean; via: string }[] = [];
+  private readonly windows: (Window & { region: Region })[] = [];
 
   constructor(
     readonly target: Target,
@@ -44,9 +44,8 @@ export class MemoryMap {
   ) {
     this.areas = [...areas].sort((a, b) => a.start - b.start);
     for (const region of target.regions) {
-      this.windows.push({ base: region.base, end: region.base + region.size, region, cached: region.cached, via: region.name });
-      for (const m of region.mirrors) this.windows.push({ base: m, end: m + region.size, region, cached: region.cached, via: `${region.name} mirror ${hex(m)}` });
-      for (const v of region.views) this.windows.push({ base: v.base, end: v.base + region.size, region, cached: v.cached, via: `${region.name}/${v.name}` });
+      // Device memory is never cached, whatever window reaches it.
+      for (const w of regionWindows(region)) this.windows.push({ ...w, region, cached: w.cached && !region.device });
     }
   }
 
@@ -76,7 +75,7 @@ export class MemoryMap {
 
 /**
  * Which guards the target enforces. An MMU traps on every guard (rounded to pages by the layout). An
- * ARMv7-M MPU traps on a guard only if a free region can cover it exactly: a power-of-two size of at
+ * ARMv7-M MPU traps on a guard only if a region the boot code left free can cover it exactly: a power-of-two size of at
  * least the minimum, based at a multiple of its size; the regions are handed out in address order,
  * and the guards left over are canaries. Without protection every guard is a canary band.
  */
@@ -84,7 +83,8 @@ export function guardProtection(target: Target, guards: readonly { addr: number;
   const p = target.protection;
   if (p.kind === 'mmu') return guards.map(() => 'mmu');
   if (p.kind === 'none') return guards.map(() => 'canary');
-  let free = p.regions;
+  // The board's start-up code has already taken its regions (external SDRAM made Normal memory).
+  let free = p.regions - p.boot.length;
   return guards.map((g) => {
     const fits = g.size >= p.minSize && (g.size & (g.size - 1)) === 0 && g.addr % g.size === 0;
     if (fits && free > 0) {

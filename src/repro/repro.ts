@@ -92,7 +92,7 @@ function toStep(op: Op): Step {
     case 'realloc':
       return { kind: 'realloc', line: op.line, id: op.id, size: { kind: 'fixed', bytes: op.size }, stream: '' };
     case 'free':
-      return { kind: 'free', line: op.line, id: op.id };
+      return { kind: 'free', line: op.line, id: op.id, heap: op.heap ?? null };
     case 'log-note':
       return { kind: 'idle', line: op.line, cycles: 0 };
     case 'scope-enter':
@@ -131,7 +131,7 @@ function stepYaml(step: Step): Record<string, unknown> {
     case 'realloc':
       return { realloc: { id: step.id, size: step.size.kind === 'fixed' ? step.size.bytes : 0 } };
     case 'free':
-      return { free: step.id };
+      return { free: step.heap === null ? step.id : { id: step.id, heap: step.heap } };
     case 'read':
     case 'write':
       return { [step.kind]: { ...location(step.at), len: step.len, width: step.width, ...(step.by ? { by: step.by } : {}) } };
@@ -145,6 +145,8 @@ function stepYaml(step: Step): Record<string, unknown> {
       return { grow: { heap: step.heap, pages: step.pages } };
     case 'idle':
       return { idle: step.cycles };
+    case 'wait':
+      return { wait: { channel: step.channel } };
     case 'frame':
       return { frame: step.budget === null ? null : { budget: step.budget } };
     case 'check':

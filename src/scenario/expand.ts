@@ -12,7 +12,7 @@ type AccessStep = Extract<Step, { kind: 'read' | 'write' | 'copy' | 'dma' | 'cac
 
 export type Op =
   | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null; log?: number }
-  | { kind: 'free'; line: number; id: string; log?: number }
+  | { kind: 'free'; line: number; id: string; heap?: string | null; log?: number }
   | { kind: 'realloc'; line: number; id: string; size: number; log?: number }
   /** What a replayed log says besides operations: its problems, refused requests, the device's faults. */
   | { kind: 'log-note'; line: number; log: number; what: string; detail: string }
@@ -23,6 +23,7 @@ export type Op =
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }
+  | { kind: 'wait'; line: number; channel: string }
   | { kind: 'frame'; line: number; budget: number | null };
 
 type Vars = { name: string; value: number }[];
@@ -53,7 +54,7 @@ export function* expandItems(steps: readonly Step[], streams: Streams, vars: Var
         yield { kind: 'alloc', line: step.line, id: fill(step.id, vars), heap: step.heap, size: drawSize(step.size, streams.get(step.stream)), align: step.align, budget: step.budget, mode: step.mode, at: step.at };
         break;
       case 'free':
-        yield { kind: 'free', line: step.line, id: fill(step.id, vars) };
+        yield { kind: 'free', line: step.line, id: fill(step.id, vars), heap: step.heap };
         break;
       case 'realloc':
         yield { kind: 'realloc', line: step.line, id: fill(step.id, vars), size: drawSize(step.size, streams.get(step.stream)) };

@@ -5,7 +5,7 @@ import { FORMATS } from '../import/read.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { MODES, type AllocatorEntry } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
-import { loadTarget, resolveTarget, knownTargets } from '../target/load.js';
+import { configureTarget, loadTarget, resolveTarget, knownTargets } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { readYaml, suggest, type MapNode, type Node } from '../input/yaml.js';
 import { isPow2 } from '../target/load.js';
@@ -13,6 +13,7 @@ import {
   CACHE_OPS,
   FREE_ORDERS,
   POLICIES,
+  PRIVILEGE_MODES,
   VERIFICATION_LEVELS,
   type DmaEnd,
   type Expect,
@@ -28,7 +29,7 @@ import {
 import { FAULT_KINDS } from '../engine/faults.js';
 import { effectiveSections } from '../layout/layout.js';
 
-const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
+const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
 
 export function loadScenario(file: string): Scenario {
   const bytes = readFileSync(file);
@@ -41,7 +42,11 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
   const targetRef = targetNode.name();
   const targetFile = resolveTarget(targetRef, dirname(file));
   if (!targetFile) targetNode.fail(`unknown target '${targetRef}'${suggest(targetRef, knownTargets())} (known: ${knownTargets().join(', ')}, or a path to a target file)`);
-  const target = loadTarget(targetFile);
+  const cacheAsRamNode = root.get('cache_as_ram');
+  const cacheAsRam = cacheAsRamNode?.bool() ?? false;
+  const loaded = loadTarget(targetFile);
+  if (cacheAsRam && !loaded.cache?.asRam) cacheAsRamNode!.fail(`cache_as_ram: target ${loaded.name} has no cache that can serve as RAM`);
+  const target = configureTarget(loaded, { cacheAsRam });
 
   const scenario: Scenario = {
     name: root.get('name')?.name() ?? basename(file, extname(file)),
@@ -53,6 +58,8 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
     seed: root.get('seed')?.int(0, 2 ** 32 - 1) ?? 0,
     policy: root.get('policy')?.oneOf(POLICIES) ?? 'no_std_alloc',
     verification: root.get('verification')?.oneOf(VERIFICATION_LEVELS) ?? 'none',
+    mode: root.get('mode')?.oneOf(PRIVILEGE_MODES) ?? 'user',
+    cacheAsRam,
     sections: readSections(root.get('sections'), [...target.regions.map((r) => r.name), ...target.partitions.map((p) => p.name)]),
     heaps: [],
     layout: null,
@@ -197,7 +204,7 @@ interface StepContext {
   randomCounts: Map<string, number>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'cache', 'replay', 'check', 'sample', 'idle', 'frame'];
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame'];
 const LATER_STEPS: Record<string, string> = {
   segment: 'dynamic layouts',
 };
@@ -240,8 +247,11 @@ function readStep(node: Node, ctx: StepContext): Step {
       if (!allocatorOf(heap, ctx.scenario).grows) m.req('heap').fail(`grow: heap '${heap}' uses ${heapSpec(heap, ctx.scenario).allocator}, which cannot grow (use a wasm heap)`);
       return { kind, line, heap, pages: m.req('pages').int() };
     }
-    case 'free':
-      return { kind, line, id: readId(body, ctx) };
+    case 'free': {
+      if (!body.isMap()) return { kind, line, id: readId(body, ctx), heap: null };
+      const m = body.map(['id', 'heap']);
+      return { kind, line, id: readId(m.req('id'), ctx), heap: m.get('heap') ? heapRef(m.req('heap')) : null };
+    }
     case 'realloc': {
       const m = body.map(['id', 'size', 'stream']);
       const id = readId(m.req('id'), ctx);
@@ -297,12 +307,11 @@ function readStep(node: Node, ctx: StepContext): Step {
       const end = (key: string) => readLocation(m.req(key).map(['id', 'addr', 'offset']), `copy.${key}`, ctx);
       return { kind, line, from: end('from'), to: end('to'), len: m.req('len').size(), by: readActor(m.get('by'), ctx.scenario) };
     }
+    case 'wait':
+      return { kind, line, channel: readChannel(body.map(['channel']).req('channel'), kind, ctx.scenario) };
     case 'dma': {
       const m = body.map(['channel', 'from', 'to', 'len']);
-      const channels = ctx.scenario.target.dma.map((c) => c.name);
-      const channelNode = m.req('channel');
-      const channel = channelNode.name();
-      if (!channels.includes(channel)) channelNode.fail(`dma: target ${ctx.scenario.target.name} has no channel '${channel}'${suggest(channel, channels)}${channels.length ? ` (channels: ${channels.join(', ')})` : ' (it defines no DMA channels)'}`);
+      const channel = readChannel(m.req('channel'), kind, ctx.scenario);
       const end = (key: string): DmaEnd => {
         const n = m.req(key);
         if (!n.isMap()) {
@@ -339,6 +348,13 @@ function readStep(node: Node, ctx: StepContext): Step {
       if (body.value !== null && !(body.isMap() && body.map(null).keys().length === 0)) body.fail(`${kind} takes no arguments`);
       return { kind: kind as 'check' | 'sample', line };
   }
+}
+
+function readChannel(node: Node, step: string, scenario: Scenario): string {
+  const channels = scenario.target.dma.map((c) => c.name);
+  const channel = node.name();
+  if (!channels.includes(channel)) node.fail(`${step}: target ${scenario.target.name} has no channel '${channel}'${suggest(channel, channels)}${channels.length ? ` (channels: ${channels.join(', ')})` : ' (it defines no DMA channels)'}`);
+  return channel;
 }
 
 function checkHeap(node: Node, scenario: Scenario): string {

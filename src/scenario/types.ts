@@ -5,6 +5,9 @@ import type { Target } from '../target/types.js';
 export const POLICIES = ['std', 'no_std_alloc', 'no_alloc'] as const;
 export type Policy = (typeof POLICIES)[number];
 
+export const PRIVILEGE_MODES = ['user', 'kernel'] as const;
+export type PrivilegeMode = (typeof PRIVILEGE_MODES)[number];
+
 export const VERIFICATION_LEVELS = ['none', 'minimal', 'standard', 'full'] as const;
 export type Verification = (typeof VERIFICATION_LEVELS)[number];
 
@@ -103,7 +106,8 @@ export interface Expect {
 
 export type Step =
   | { kind: 'alloc'; line: number; id: string; heap: string; size: SizeSpec; align: number; budget: string | null; stream: string; mode: number | null; at: number | null }
-  | { kind: 'free'; line: number; id: string }
+  /** `heap` names the allocator asked when emu holds no block for the id (a never-allocated one). */
+  | { kind: 'free'; line: number; id: string; heap: string | null }
   | { kind: 'realloc'; line: number; id: string; size: SizeSpec; stream: string }
   | { kind: 'scope'; line: number; heap: string; budget: number | null; steps: Step[] }
   | { kind: 'repeat'; line: number; times: number; variable: string; steps: Step[] }
@@ -118,6 +122,8 @@ export type Step =
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }
+  /** The CPU waits for a DMA channel's transfer to finish. */
+  | { kind: 'wait'; line: number; channel: string }
   | { kind: 'frame'; line: number; budget: number | null };
 
 /** Where an access, copy, cache operation or DMA end points: a block and offset, or an address. */
@@ -145,6 +151,10 @@ export interface Scenario {
   seed: number;
   policy: Policy;
   verification: Verification;
+  /** The CPU's privilege (targets with kernel-only memory): user unless the scenario says kernel. */
+  mode: PrivilegeMode;
+  /** Whether the part of the cache the target can use as RAM (the SH-4's OCRAM) is RAM in this run. */
+  cacheAsRam: boolean;
   /** `default` puts the seed's 1 MiB / 4 MiB / 512 KiB sections in the target's section containers. */
   sections: { defaults: boolean; overrides: SectionOverride[]; line: number } | null;
   heaps: HeapSpec[];

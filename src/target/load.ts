@@ -7,14 +7,17 @@ import { InputError, type SourcePos } from '../input/errors.js';
 import { hex } from '../input/literals.js';
 import { readYaml, type Node } from '../input/yaml.js';
 import { layOutTarget } from '../layout/layout.js';
+import { regionWindows } from './windows.js';
 import {
   REGION_KINDS,
   type AlignmentRules,
   type Cache,
   type DmaChannel,
   type Partition,
+  type Privilege,
   type Protection,
   type Region,
+  type Reserved,
   type SectionSpec,
   type Target,
 } from './types.js';
@@ -42,12 +45,24 @@ export function knownTargets(): string[] {
   return readdirSync(BUILTIN_TARGETS).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 
+/**
+ * The target as a scenario configures it. A cache that can serve as RAM (the SH-4's OCRAM, CCR.ORA)
+ * is either all cache, and its RAM region does not exist, or a smaller cache beside that region: the
+ * two never coexist at full size (KOS dc/cache.h; flycast sh4_mmr.cpp).
+ */
+export function configureTarget(target: Target, options: { cacheAsRam: boolean }): Target {
+  const asRam = target.cache?.asRam;
+  if (!asRam) return target;
+  if (!options.cacheAsRam) return { ...target, regions: target.regions.filter((r) => r.name !== asRam.region) };
+  return { ...target, cache: { ...target.cache!, size: target.cache!.size - asRam.size } };
+}
+
 export function loadTarget(file: string): Target {
   const bytes = readFileSync(file);
   return parseTarget(file, bytes.toString('utf8'), createHash('sha256').update(bytes).digest('hex'));
 }
 
-const TOP_KEYS = ['name', 'description', 'cpu', 'protection', 'cache', 'regions', 'partitions', 'dma', 'sections', 'budget'];
+const TOP_KEYS = ['name', 'description', 'cpu', 'protection', 'cache', 'regions', 'partitions', 'dma', 'sections', 'budget', 'privilege'];
 
 export function parseTarget(file: string, text: string, hash: string): Target {
   const root = readYaml(file, text).map(TOP_KEYS);
@@ -70,6 +85,7 @@ export function parseTarget(file: string, text: string, hash: string): Target {
     dma: (root.get('dma')?.seq() ?? []).map(readChannel),
     sections: (root.get('sections')?.seq() ?? []).map(readSection),
     budget: null,
+    privilege: null,
   };
   const budget = root.get('budget');
   if (budget) {
@@ -81,8 +97,42 @@ export function parseTarget(file: string, text: string, hash: string): Target {
       marginPercent: b.req('margin_percent').int(0, 100),
     };
   }
+  const privilege = root.get('privilege');
+  if (privilege) target.privilege = readPrivilege(privilege);
   checkMap(target, root.node);
+  applyBootRegions(target);
   return target;
+}
+
+/**
+ * Regions an MPU boot region names become Normal memory with the cacheability it gives; Device
+ * memory left without one is never cached (ARMv7-M ARM B3.1, the default memory map).
+ */
+function applyBootRegions(target: Target): void {
+  const boot = target.protection.kind === 'mpu' ? target.protection.boot : [];
+  for (const region of target.regions) {
+    const set = boot.find((b) => b.region === region.name);
+    if (set) Object.assign(region, { device: false, cached: set.cached });
+    else if (region.device) region.cached = false;
+  }
+}
+
+function readPrivilege(node: Node): Privilege {
+  const m = node.map(['kernel_only', 'error']);
+  const privilege: Privilege = { kernelWindows: [], kernelPartitions: [], error: m.req('error').size() };
+  for (const entry of m.req('kernel_only').seq()) {
+    const e = entry.map(['base', 'size', 'partition', 'why']);
+    const why = e.req('why').str();
+    const partition = e.get('partition');
+    if (partition) {
+      if (e.has('base') || e.has('size')) entry.fail('kernel_only: give either a partition or base and size');
+      privilege.kernelPartitions.push({ name: partition.name(), why });
+    } else {
+      const base = e.req('base').size();
+      privilege.kernelWindows.push({ base, end: base + e.req('size').size(), why });
+    }
+  }
+  return privilege;
 }
 
 function readCpu(node: Node): Target['cpu'] {
@@ -96,14 +146,23 @@ function readCpu(node: Node): Target['cpu'] {
   };
 }
 
+/** The natural alignment of each width: what `fault` (and `strict`) asks for. */
+const NATURAL: AlignmentRules = { halfword: 2, word: 4, doubleword: 8, multiple: 4 };
+
 function readAlignment(node: Node): AlignmentRules {
   if (!node.isMap()) {
-    const rule = node.oneOf(['strict', 'relaxed'] as const);
-    const a = rule === 'strict' ? 'fault' : 'allowed';
-    return { halfword: a, word: a, doubleword: a, multiple: a };
+    const strict = node.oneOf(['strict', 'relaxed'] as const) === 'strict';
+    return strict ? { ...NATURAL } : { halfword: 1, word: 1, doubleword: 1, multiple: 1 };
   }
   const m = node.map(['halfword', 'word', 'doubleword', 'multiple']);
-  const rule = (key: string) => m.req(key).oneOf(['allowed', 'fault'] as const);
+  const rule = (key: keyof AlignmentRules): number => {
+    const n = m.req(key);
+    if (n.value === 'allowed') return 1;
+    if (n.value === 'fault') return NATURAL[key];
+    const bytes = n.size();
+    if (!isPow2(bytes) || bytes > NATURAL[key]) n.fail(`alignment.${key}: expected allowed, fault or a power of two up to ${NATURAL[key]}, got ${bytes}`);
+    return bytes;
+  };
   return { halfword: rule('halfword'), word: rule('word'), doubleword: rule('doubleword'), multiple: rule('multiple') };
 }
 
@@ -117,13 +176,14 @@ function readProtection(node: Node | undefined): Protection {
   const mmu = m.get('mmu');
   if ((mpu ? 1 : 0) + (mmu ? 1 : 0) !== 1) node.fail('protection: give exactly one of mpu or mmu');
   if (mpu) {
-    const p = mpu.map(['regions', 'min_size', 'rule']);
-    return {
-      kind: 'mpu',
-      regions: p.req('regions').int(1, 32),
-      minSize: p.req('min_size').size(),
-      rule: p.req('rule').oneOf(['armv7m', 'armv8m'] as const),
-    };
+    const p = mpu.map(['regions', 'min_size', 'rule', 'boot']);
+    const regions = p.req('regions').int(1, 32);
+    const boot = (p.get('boot')?.seq() ?? []).map((b) => {
+      const bm = b.map(['region', 'cached', 'why']);
+      return { region: bm.req('region').name(), cached: bm.req('cached').bool(), why: bm.get('why')?.str() ?? '' };
+    });
+    if (boot.length > regions) p.req('boot').fail(`protection.mpu.boot: ${boot.length} boot regions, but the MPU has ${regions}`);
+    return { kind: 'mpu', regions, minSize: p.req('min_size').size(), rule: p.req('rule').oneOf(['armv7m', 'armv8m'] as const), boot };
   }
   const page = mmu!.map(['page']).req('page');
   const size = page.size();
@@ -136,15 +196,28 @@ function readCache(node: Node | undefined): Cache | null {
     node?.oneOf(['none']);
     return null;
   }
-  const m = node.map(['size', 'line', 'ways', 'write_back']);
-  const cache = { size: m.req('size').size(), line: m.req('line').size(), ways: m.req('ways').int(1, 64), writeBack: m.req('write_back').bool() };
+  const m = node.map(['size', 'line', 'ways', 'write_back', 'invalidate_align', 'as_ram']);
+  const cache: Cache = { size: m.req('size').size(), line: m.req('line').size(), ways: m.req('ways').int(1, 64), writeBack: m.req('write_back').bool(), invalidateAlign: null, asRam: null };
   if (!isPow2(cache.line) || cache.size % (cache.line * cache.ways) !== 0) {
     node.fail('cache: line must be a power of two and size a multiple of line x ways');
+  }
+  const invalidate = m.get('invalidate_align');
+  if (invalidate) {
+    const im = invalidate.map(['bytes', 'error']);
+    cache.invalidateAlign = { bytes: im.req('bytes').size(), error: im.req('error').size() };
+  }
+  const asRam = m.get('as_ram');
+  if (asRam) {
+    const am = asRam.map(['region', 'size']);
+    cache.asRam = { region: am.req('region').name(), size: am.req('size').size() };
+    if (cache.asRam.size >= cache.size || (cache.size - cache.asRam.size) % (cache.line * cache.ways) !== 0) {
+      am.req('size').fail(`cache.as_ram: ${cache.asRam.size} bytes must leave a smaller cache that is still a multiple of line x ways`);
+    }
   }
   return cache;
 }
 
-const REGION_KEYS = ['name', 'base', 'size', 'kind', 'read', 'write', 'bus', 'cpu_mapped', 'dma', 'cached', 'views', 'mirrors', 'reserved'];
+const REGION_KEYS = ['name', 'base', 'size', 'kind', 'read', 'write', 'bus', 'cpu_mapped', 'dma', 'cached', 'memory', 'views', 'mirrors', 'reserved'];
 
 function readRegion(node: Node): Region {
   const m = node.map(REGION_KEYS);
@@ -161,17 +234,13 @@ function readRegion(node: Node): Region {
     cpuMapped: m.get('cpu_mapped')?.bool() ?? true,
     dma: m.get('dma')?.bool() ?? false,
     cached: m.get('cached')?.bool() ?? false,
+    device: (m.get('memory')?.oneOf(['normal', 'device'] as const) ?? 'normal') === 'device',
     views: (m.get('views')?.seq() ?? []).map((v) => {
       const vm = v.map(['name', 'base', 'cached']);
       return { name: vm.req('name').name(), base: vm.req('base').size(), cached: vm.req('cached').bool() };
     }),
     mirrors: (m.get('mirrors')?.seq() ?? []).map((v) => v.size()),
-    reserved: (m.get('reserved')?.seq() ?? []).map((v) => {
-      const rm = v.map(['offset', 'size', 'why']);
-      const r = { offset: rm.req('offset').size(), size: rm.req('size').size(), why: rm.get('why')?.str() ?? '' };
-      if (r.offset + r.size > size) v.fail(`reserved range ${r.offset}+${r.size} runs past the end of the region (${size} bytes)`);
-      return r;
-    }),
+    reserved: readReserved(m.get('reserved'), size, 'region'),
     line: node.line,
     col: node.pos.col,
   };
@@ -179,22 +248,40 @@ function readRegion(node: Node): Region {
   return region;
 }
 
+function readReserved(node: Node | undefined, size: number, what: string): Reserved[] {
+  return (node?.seq() ?? []).map((v) => {
+    const rm = v.map(['offset', 'size', 'why']);
+    const r = { offset: rm.req('offset').size(), size: rm.req('size').size(), why: rm.get('why')?.str() ?? '' };
+    if (r.offset + r.size > size) v.fail(`reserved range ${r.offset}+${r.size} runs past the end of the ${what} (${size} bytes)`);
+    return r;
+  });
+}
+
 function readPartition(node: Node): Partition {
-  const m = node.map(['name', 'region', 'offset', 'size']);
-  return { name: m.req('name').name(), region: m.req('region').name(), offset: m.req('offset').size(), size: m.req('size').size(), line: node.line, col: node.pos.col };
+  const m = node.map(['name', 'region', 'offset', 'size', 'reserved']);
+  const size = m.req('size').size();
+  return { name: m.req('name').name(), region: m.req('region').name(), offset: m.req('offset').size(), size, reserved: readReserved(m.get('reserved'), size, 'partition'), line: node.line, col: node.pos.col };
 }
 
 function readChannel(node: Node): DmaChannel {
-  const m = node.map(['name', 'unit', 'align', 'length_multiple', 'setup', 'cycles_per_unit', 'burst', 'stalls_cpu', 'reads', 'writes', 'writeback']);
+  const m = node.map(['name', 'unit', 'align', 'misaligned', 'length_multiple', 'setup', 'cycles_per_unit', 'rate', 'stalls_cpu', 'reads', 'writes', 'writeback']);
   const unit = m.req('unit').size();
+  const perUnit = m.get('cycles_per_unit');
+  const rateNode = m.get('rate');
+  if ((perUnit ? 1 : 0) + (rateNode ? 1 : 0) !== 1) node.fail(`dma channel: give exactly one of cycles_per_unit or rate: {cycles, units}`);
+  let rate = { cycles: perUnit?.int() ?? 0, units: 1 };
+  if (rateNode) {
+    const rm = rateNode.map(['cycles', 'units']);
+    rate = { cycles: rm.req('cycles').int(), units: rm.req('units').int(1) };
+  }
   return {
     name: m.req('name').name(),
     unit,
     align: m.req('align').size(),
+    misaligned: m.get('misaligned')?.oneOf(['refuse', 'truncate'] as const) ?? 'refuse',
     lengthMultiple: m.get('length_multiple')?.size() ?? unit,
     setup: m.get('setup')?.int() ?? 0,
-    cyclesPerUnit: m.req('cycles_per_unit').int(),
-    burst: m.get('burst')?.int() ?? 0,
+    rate,
     stallsCpu: m.req('stalls_cpu').bool(),
     reads: (m.get('reads')?.seq() ?? []).map((n) => n.name()),
     writes: (m.get('writes')?.seq() ?? []).map((n) => n.name()),
@@ -223,8 +310,9 @@ function checkMap(target: Target, root: Node): void {
   const ranges: { start: number; end: number; what: string; line: number; col: number }[] = [];
   for (const r of target.regions) {
     claim(r.name, r);
-    for (const base of [r.base, ...r.mirrors]) {
-      ranges.push({ start: base, end: base + r.size, what: base === r.base ? `region '${r.name}'` : `mirror of '${r.name}' at ${hex(base)}`, line: r.line, col: r.col });
+    for (const w of regionWindows(r)) {
+      if (w.end > 2 ** 32) fail(r, `${w.via} (${hex(w.base)}) runs past the 32-bit address space`);
+      ranges.push({ start: w.base, end: w.end, what: w.via === r.name ? `region '${r.name}'` : `'${w.via}'`, line: r.line, col: r.col });
     }
   }
   ranges.sort((a, b) => a.start - b.start || a.line - b.line);
@@ -239,7 +327,15 @@ function checkMap(target: Target, root: Node): void {
     if (!region) fail(p, `partition '${p.name}': unknown region '${p.region}' (regions: ${regionNames.join(', ')})`);
     else if (p.offset + p.size > region.size) fail(p, `partition '${p.name}' (${p.size} bytes at offset ${p.offset}) does not fit region '${region.name}' (${region.size} bytes)`);
   }
-  const containers = [...regionNames, ...target.partitions.map((p) => p.name)];
+  const partitionNames = target.partitions.map((p) => p.name);
+  const known = (name: string, list: string[], what: string, at: { line: number; col?: number }) => {
+    if (!list.includes(name)) fail(at, `${what}: unknown name '${name}' (known: ${list.join(', ')})`);
+  };
+  const rootLine = { line: root.line };
+  if (target.protection.kind === 'mpu') for (const b of target.protection.boot) known(b.region, regionNames, 'protection.mpu.boot', rootLine);
+  if (target.cache?.asRam) known(target.cache.asRam.region, regionNames, 'cache.as_ram', rootLine);
+  for (const p of target.privilege?.kernelPartitions ?? []) known(p.name, partitionNames, 'privilege.kernel_only', rootLine);
+  const containers = [...regionNames, ...partitionNames];
   for (const s of target.sections) {
     claim(s.name, s);
     if (!containers.includes(s.in)) fail(s, `section '${s.name}': unknown region or partition '${s.in}'`);

@@ -1,12 +1,14 @@
 /** A target machine as loaded from targets/NAME.yaml. Addresses are physical, sizes in bytes. */
 
-export type AccessRule = 'allowed' | 'fault';
-
+/**
+ * The alignment each access width needs, in bytes (1: any address). A target file writes `allowed`
+ * (1), `fault` (the width's natural alignment) or a number: the Cortex-M7's LDRD needs 4, not 8.
+ */
 export interface AlignmentRules {
-  halfword: AccessRule;
-  word: AccessRule;
-  doubleword: AccessRule;
-  multiple: AccessRule;
+  halfword: number;
+  word: number;
+  doubleword: number;
+  multiple: number;
 }
 
 export interface Cpu {
@@ -19,14 +21,36 @@ export interface Cpu {
 
 export type Protection =
   | { kind: 'none' }
-  | { kind: 'mpu'; regions: number; minSize: number; rule: 'armv7m' | 'armv8m' }
+  /** `boot`: the regions the board's start-up code programs (they are not free for guards). */
+  | { kind: 'mpu'; regions: number; minSize: number; rule: 'armv7m' | 'armv8m'; boot: MpuBootRegion[] }
   | { kind: 'mmu'; page: number };
+
+/** An MPU region set up before the program runs: it makes a Device-memory region Normal. */
+export interface MpuBootRegion {
+  region: string;
+  cached: boolean;
+  why: string;
+}
 
 export interface Cache {
   size: number;
   line: number;
   ways: number;
   writeBack: boolean;
+  /** Cache maintenance by range that needs line-aligned ends, and the error the OS returns otherwise. */
+  invalidateAlign: { bytes: number; error: number } | null;
+  /** Part of the cache usable as RAM (the SH-4's OCRAM): the region it becomes and the bytes it takes. */
+  asRam: { region: string; size: number } | null;
+}
+
+/** Where user-mode code may not go, and what the OS answers when asked to put memory there. */
+export interface Privilege {
+  /** Address windows as the CPU issues them (any memory behind them): the kernel segments. */
+  kernelWindows: { base: number; end: number; why: string }[];
+  /** Partitions only the kernel may use, through any window. */
+  kernelPartitions: { name: string; why: string }[];
+  /** The error a user-mode allocation in a kernel partition returns. */
+  error: number;
 }
 
 export interface View {
@@ -53,6 +77,11 @@ export interface Region {
   cpuMapped: boolean;
   dma: boolean;
   cached: boolean;
+  /**
+   * Device memory (the ARMv7-M default map's attribute for external RAM): never cached, and every
+   * unaligned access faults. An MPU boot region makes it Normal; load() resolves that.
+   */
+  device: boolean;
   views: View[];
   mirrors: number[];
   reserved: Reserved[];
@@ -68,6 +97,7 @@ export interface Partition {
   region: string;
   offset: number;
   size: number;
+  reserved: Reserved[];
   line: number;
   col: number;
 }
@@ -78,9 +108,10 @@ export interface DmaChannel {
   align: number;
   lengthMultiple: number;
   setup: number;
-  cyclesPerUnit: number;
-  /** One more cycle of memory time for every this many units (0: none): the PSX's words + ceil(words/16). */
-  burst: number;
+  /** The transfer rate: `rate.cycles` cycles per `rate.units` units (psx-spx gives cycles per 0x100 words). */
+  rate: { cycles: number; units: number };
+  /** What the controller does with a start address off its alignment: refuse it, or clear the low bits and run. */
+  misaligned: 'refuse' | 'truncate';
   stallsCpu: boolean;
   reads: string[];
   writes: string[];
@@ -119,6 +150,7 @@ export interface Target {
   dma: DmaChannel[];
   sections: SectionSpec[];
   budget: Budget | null;
+  privilege: Privilege | null;
 }
 
 /** The default static sections of the bare-metal seed: 1 MiB runtime, 4 MiB instances, 512 KiB scratch. */

@@ -7,7 +7,7 @@
  */
 import { MetadataTrace, type Work } from '../alloc/allocator.js';
 import { VERIFICATION_PERCENT, type Verification } from '../scenario/types.js';
-import type { Cache, Region } from '../target/types.js';
+import type { Cache, DmaChannel, Region } from '../target/types.js';
 import { DataCache } from './cache.js';
 
 export interface CycleModel {
@@ -51,4 +51,14 @@ export class TargetCycleModel implements CycleModel {
     if (this.cache && cached) return this.cache.range(addr, len, unit, write, region);
     return Math.ceil(len / unit) * Math.ceil(unit / region.bus) * (write ? region.write : region.read);
   }
+}
+
+/**
+ * A DMA transfer's time: the channel's setup, then its rate, `rate.cycles` per `rate.units` units
+ * rounded up. psx-spx gives the PSX's RAM time per 0x100 words (GPU, MDEC and OTC 0x110, SPU 0x420,
+ * CD-ROM 0x1800, PIO 0x1400); 0x110 per 0x100 is duckstation's words + ceil(words / 16) exactly.
+ */
+export function dmaCycles(channel: DmaChannel, len: number): number {
+  const units = Math.ceil(len / channel.unit);
+  return channel.setup + Math.ceil((units * channel.rate.cycles) / channel.rate.units);
 }
