@@ -147,15 +147,19 @@ test('psp-sysmem: LowAligned and HighAligned placements; the gaps they leave sta
   t.deepEqual(psp.check(), []);
 });
 
-test('psp-sysmem: Low and High with align above the grain behave as the aligned types (emu)', (t) => {
+test('psp-sysmem: Low, High and Addr ignore an alignment, as the console does; the aligned types honour it', (t) => {
   const { psp, w } = partition();
   t.is(psp.alloc(1, 256, w, MODE_LOW), BASE);
-  t.is(psp.alloc(1, 0x1000, w, MODE_LOW), BASE + 0x1000);
-  t.is(psp.alloc(0x100, 0x1000, w, MODE_HIGH), TOP - 0x1000);
-  t.is(psp.alloc(1, 0x3000, w, MODE_LOW), -1);
-  t.is(psp.lastError, E4);
-  // Addr ignores align: its argument is the address.
+  t.is(psp.alloc(1, 0x1000, w, MODE_LOW), BASE + 0x100); // the next grain, not the next 4 KiB
+  t.is(psp.alloc(0x100, 0x1000, w, MODE_HIGH), TOP - 0x100);
+  t.is(psp.alloc(1, 0x3000, w, MODE_LOW), BASE + 0x200); // not a power of two, and still no E4
+  t.is(psp.lastError, 0);
   t.is(psp.alloc(1, 0x3000, w, MODE_ADDR, BASE + 0x300), BASE + 0x300);
+  // Near miss: LowAligned and HighAligned take the alignment (and check it).
+  t.is(psp.alloc(1, 0x1000, w, MODE_LOW_ALIGNED), BASE + 0x1000);
+  t.is(psp.alloc(0x100, 0x1000, w, MODE_HIGH_ALIGNED), TOP - 0x1000);
+  t.is(psp.alloc(1, 0x3000, w, MODE_LOW_ALIGNED), -1);
+  t.is(psp.lastError, E4);
 });
 
 test('psp-sysmem: free merges neighbours and gives the memory back', (t) => {
@@ -222,8 +226,9 @@ test('property: psp-sysmem in every mode never overlaps, stays in bounds, aligns
     maxAlignLog: 13,
     freesBlocks: true,
     reuseGuaranteed: true,
-    // The mode is a function of the request, so that a block freed and asked for again uses the same one.
-    request: (a: Allocator, n: number, align: number, work: Work) => a.alloc(n, align, work, MODES_BY_REQUEST[(n + Math.clz32(align)) % 4]),
+    // The mode is a function of the request, so that a block freed and asked for again uses the same
+    // one; Low and High ignore an alignment, so they get only those the grain gives.
+    request: (a: Allocator, n: number, align: number, work: Work) => a.alloc(n, align, work, MODES_BY_REQUEST[align > 0x100 ? 2 + (n % 2) : (n + Math.clz32(align)) % 4]),
     numRuns: 3000,
   });
 });

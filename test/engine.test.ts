@@ -41,14 +41,14 @@ heaps: [{name: p, allocator: first-fit, in: physics}]
 steps: [check]
 `);
   const placed = Object.fromEntries(ofType(events, 'place').map((e) => [e.name, [e.addr, e.size]]));
-  // user partition 0x08800000, after 1 MiB + 4 MiB + 512 KiB of sections
-  t.deepEqual(placed.arena, [0x08d80000, 16 * 1024 * 1024]);
-  t.deepEqual(placed.physics, [0x08d80000, 4 * 1024 * 1024]);
-  t.deepEqual(placed['guard:renderer'], [0x09180000, 4096]);
-  t.deepEqual(placed.renderer, [0x09181000, 8 * 1024 * 1024]);
-  t.deepEqual(placed['guard:buf'], [0x09981000, 4096]);
-  t.deepEqual(placed.buf, [0x09982000, 65536]);
-  t.deepEqual(placed.p, [0x08d80000, 4 * 1024 * 1024]);
+  // user partition 0x08800000, after the 16 KiB usersystemlib block and 1 MiB + 4 MiB + 512 KiB of sections
+  t.deepEqual(placed.arena, [0x08d84000, 16 * 1024 * 1024]);
+  t.deepEqual(placed.physics, [0x08d84000, 4 * 1024 * 1024]);
+  t.deepEqual(placed['guard:renderer'], [0x09184000, 4096]);
+  t.deepEqual(placed.renderer, [0x09185000, 8 * 1024 * 1024]);
+  t.deepEqual(placed['guard:buf'], [0x09985000, 4096]);
+  t.deepEqual(placed.buf, [0x09986000, 65536]);
+  t.deepEqual(placed.p, [0x08d84000, 4 * 1024 * 1024]);
 });
 
 test('layout: with an MMU, guards are rounded up to whole pages', (t) => {
@@ -166,8 +166,8 @@ steps:
   const exit = ofType(events, 'scope-exit')[0];
   t.is(exit.blocks, 2);
   t.is(exit.released, 4 + 600 + 300); // 4 bytes of padding to 8-byte alignment included
-  // The user partition starts with 5.5 MiB of sections; the heap follows them at 0x08D80000.
-  t.is(ofType(events, 'alloc').at(-1)!.addr, 0x08d80000 + 104);
+  // The user partition starts with the 16 KiB usersystemlib block and 5.5 MiB of sections; the heap follows them at 0x08D84000.
+  t.is(ofType(events, 'alloc').at(-1)!.addr, 0x08d84000 + 104);
   t.is(result.summary.heaps[0].live_blocks, 2);
 });
 
@@ -205,7 +205,7 @@ steps:
   - realloc: {id: a, size: 8}
 `);
   const [grow, fail] = ofType(events, 'realloc');
-  const base = 0x08d80000;
+  const base = 0x08d84000;
   t.is(grow.old_addr, base + 8);
   t.is(grow.addr, base + 48); // after a's 40-byte block
   t.is(fail.addr, null);

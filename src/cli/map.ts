@@ -5,7 +5,7 @@ import { formatBytes, hex } from '../input/literals.js';
 import { buildLayout } from '../layout/layout.js';
 import { group, table } from '../report/format.js';
 import { loadScenario } from '../scenario/parse.js';
-import { loadTarget, resolveTarget } from '../target/load.js';
+import { configureTarget, loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { regionWindows } from '../target/windows.js';
 import { EXIT } from './exit.js';
@@ -25,7 +25,7 @@ export function mapCommand(input: string): number {
   }
   const file = resolveTarget(input, process.cwd());
   if (!file) throw new UsageError(`'${input}' is neither a scenario file nor a target`);
-  process.stdout.write(targetMap(loadTarget(file)));
+  process.stdout.write(targetMap(configureTarget(loadTarget(file), { cacheAsRam: false })));
   return EXIT.pass;
 }
 
