@@ -5,7 +5,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type SourcePos } from '../input/errors.js';
 import { hex } from '../input/literals.js';
-import { readYaml, type Node } from '../input/yaml.js';
+import { readYaml, suggest, type Node } from '../input/yaml.js';
 import { layOutTarget } from '../layout/layout.js';
 import { regionWindows } from './windows.js';
 import {
@@ -72,16 +72,18 @@ export function parseTarget(file: string, text: string, hash: string): Target {
   if (name !== stem) nameNode.fail(`target name '${name}' must match the file name '${stem}'`);
 
   const regions = root.req('regions').seq().map(readRegion);
+  const partitions = (root.get('partitions')?.seq() ?? []).map(readPartition);
+  const regionNames = regions.map((r) => r.name);
   const target: Target = {
     name,
     description: root.get('description')?.str() ?? '',
     file,
     hash,
     cpu: readCpu(root.req('cpu')),
-    protection: readProtection(root.get('protection')),
-    cache: readCache(root.get('cache')),
+    protection: readProtection(root.get('protection'), regionNames),
+    cache: readCache(root.get('cache'), regionNames),
     regions,
-    partitions: (root.get('partitions')?.seq() ?? []).map(readPartition),
+    partitions,
     dma: (root.get('dma')?.seq() ?? []).map(readChannel),
     sections: (root.get('sections')?.seq() ?? []).map(readSection),
     budget: null,
@@ -98,7 +100,7 @@ export function parseTarget(file: string, text: string, hash: string): Target {
     };
   }
   const privilege = root.get('privilege');
-  if (privilege) target.privilege = readPrivilege(privilege);
+  if (privilege) target.privilege = readPrivilege(privilege, partitions.map((p) => p.name));
   checkMap(target, root.node);
   applyBootRegions(target);
   return target;
@@ -117,7 +119,14 @@ function applyBootRegions(target: Target): void {
   }
 }
 
-function readPrivilege(node: Node): Privilege {
+/** A name that must be one of `known` (a region or partition the target defines). */
+function oneOfNames(node: Node, known: readonly string[], what: string): string {
+  const name = node.name();
+  if (!known.includes(name)) node.fail(`${what}: unknown ${name === '' ? 'name' : `'${name}'`}${suggest(name, known)} (known: ${known.join(', ')})`);
+  return name;
+}
+
+function readPrivilege(node: Node, partitions: readonly string[]): Privilege {
   const m = node.map(['kernel_only', 'error']);
   const privilege: Privilege = { kernelWindows: [], kernelPartitions: [], error: m.req('error').size() };
   for (const entry of m.req('kernel_only').seq()) {
@@ -126,7 +135,7 @@ function readPrivilege(node: Node): Privilege {
     const partition = e.get('partition');
     if (partition) {
       if (e.has('base') || e.has('size')) entry.fail('kernel_only: give either a partition or base and size');
-      privilege.kernelPartitions.push({ name: partition.name(), why });
+      privilege.kernelPartitions.push({ name: oneOfNames(partition, partitions, 'privilege.kernel_only.partition'), why });
     } else {
       const base = e.req('base').size();
       privilege.kernelWindows.push({ base, end: base + e.req('size').size(), why });
@@ -166,7 +175,7 @@ function readAlignment(node: Node): AlignmentRules {
   return { halfword: rule('halfword'), word: rule('word'), doubleword: rule('doubleword'), multiple: rule('multiple') };
 }
 
-function readProtection(node: Node | undefined): Protection {
+function readProtection(node: Node | undefined, regionNames: readonly string[]): Protection {
   if (!node || !node.isMap()) {
     node?.oneOf(['none']);
     return { kind: 'none' };
@@ -180,7 +189,7 @@ function readProtection(node: Node | undefined): Protection {
     const regions = p.req('regions').int(1, 32);
     const boot = (p.get('boot')?.seq() ?? []).map((b) => {
       const bm = b.map(['region', 'cached', 'why']);
-      return { region: bm.req('region').name(), cached: bm.req('cached').bool(), why: bm.get('why')?.str() ?? '' };
+      return { region: oneOfNames(bm.req('region'), regionNames, 'protection.mpu.boot'), cached: bm.req('cached').bool(), why: bm.get('why')?.str() ?? '' };
     });
     if (boot.length > regions) p.req('boot').fail(`protection.mpu.boot: ${boot.length} boot regions, but the MPU has ${regions}`);
     return { kind: 'mpu', regions, minSize: p.req('min_size').size(), rule: p.req('rule').oneOf(['armv7m', 'armv8m'] as const), boot };
@@ -191,7 +200,7 @@ function readProtection(node: Node | undefined): Protection {
   return { kind: 'mmu', page: size };
 }
 
-function readCache(node: Node | undefined): Cache | null {
+function readCache(node: Node | undefined, regions: readonly string[]): Cache | null {
   if (!node || !node.isMap()) {
     node?.oneOf(['none']);
     return null;
@@ -209,7 +218,7 @@ function readCache(node: Node | undefined): Cache | null {
   const asRam = m.get('as_ram');
   if (asRam) {
     const am = asRam.map(['region', 'size']);
-    cache.asRam = { region: am.req('region').name(), size: am.req('size').size() };
+    cache.asRam = { region: oneOfNames(am.req('region'), regions, 'cache.as_ram'), size: am.req('size').size() };
     if (cache.asRam.size >= cache.size || (cache.size - cache.asRam.size) % (cache.line * cache.ways) !== 0) {
       am.req('size').fail(`cache.as_ram: ${cache.asRam.size} bytes must leave a smaller cache that is still a multiple of line x ways`);
     }
@@ -327,15 +336,7 @@ function checkMap(target: Target, root: Node): void {
     if (!region) fail(p, `partition '${p.name}': unknown region '${p.region}' (regions: ${regionNames.join(', ')})`);
     else if (p.offset + p.size > region.size) fail(p, `partition '${p.name}' (${p.size} bytes at offset ${p.offset}) does not fit region '${region.name}' (${region.size} bytes)`);
   }
-  const partitionNames = target.partitions.map((p) => p.name);
-  const known = (name: string, list: string[], what: string, at: { line: number; col?: number }) => {
-    if (!list.includes(name)) fail(at, `${what}: unknown name '${name}' (known: ${list.join(', ')})`);
-  };
-  const rootLine = { line: root.line };
-  if (target.protection.kind === 'mpu') for (const b of target.protection.boot) known(b.region, regionNames, 'protection.mpu.boot', rootLine);
-  if (target.cache?.asRam) known(target.cache.asRam.region, regionNames, 'cache.as_ram', rootLine);
-  for (const p of target.privilege?.kernelPartitions ?? []) known(p.name, partitionNames, 'privilege.kernel_only', rootLine);
-  const containers = [...regionNames, ...partitionNames];
+  const containers = [...regionNames, ...target.partitions.map((p) => p.name)];
   for (const s of target.sections) {
     claim(s.name, s);
     if (!containers.includes(s.in)) fail(s, `section '${s.name}': unknown region or partition '${s.in}'`);
