@@ -362,3 +362,30 @@ test('random with both a stream and a workload', (t) => {
   // "count: 4, " 26-35; "size: 16, " 36-45; "stream: s, " 46-56; "workload: " 57-66; 'w' at 67.
   assertInputError(t, r, r.scenario, 7, 67, "random: give 'stream' (a sequence that continues) or 'workload' (the same sequence each time), not both");
 });
+
+test('mode must be user or kernel', (t) => {
+  const r = runEmu(t, { 'scenario.yaml': MINIMAL.replace('target: psp\n', 'target: psp\nmode: superuser\n') });
+  // "mode: superuser": the value at line 2, column 7.
+  assertInputError(t, r, r.scenario, 2, 7, "expected one of user, kernel, got 'superuser'");
+});
+
+test('cache_as_ram on a target whose cache cannot serve as RAM', (t) => {
+  const r = runEmu(t, { 'scenario.yaml': MINIMAL.replace('target: psp\n', 'target: psp\ncache_as_ram: true\n') });
+  // "cache_as_ram: true": the value at line 2, column 15.
+  assertInputError(t, r, r.scenario, 2, 15, 'cache_as_ram: target psp has no cache that can serve as RAM');
+});
+
+test('wait on an unknown DMA channel, with a suggestion', (t) => {
+  const r = runEmu(t, { 'scenario.yaml': MINIMAL.replace('  - free: a\n', '  - free: a\n  - wait: {channel: gee}\n') });
+  // "  - wait: {channel: gee}": '{' col 11, "channel: " 12-20, the value at col 21 of line 7.
+  assertInputError(t, r, r.scenario, 7, 21, "wait: target psp has no channel 'gee' (did you mean 'ge'?)");
+});
+
+test('target file whose MPU boot region names an unknown region', (t) => {
+  const target = MY_TARGET.replace('regions:', 'protection:\n  mpu: {regions: 8, min_size: 32, rule: armv7m, boot: [{region: sarm, cached: true}]}\nregions:');
+  const r = runEmu(t, { 'scenario.yaml': ON_MY_TARGET, 'my-target.yaml': target });
+  // "  mpu: {regions: 8, min_size: 32, rule: armv7m, boot: [{region: sarm, cached: true}]}" is line 4;
+  // '{' 8; "regions: 8, " 9-20; "min_size: 32, " 21-34; "rule: armv7m, " 35-48; "boot: [" 49-55;
+  // '{' 56; "region: " 57-64; 'sarm' at col 65.
+  assertInputError(t, r, join(r.dir, 'my-target.yaml'), 4, 65, "protection.mpu.boot: unknown 'sarm' (did you mean 'sram'?)");
+});
