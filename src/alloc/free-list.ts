@@ -261,6 +261,7 @@ export abstract class FreeListAllocator implements Allocator, ReallocState {
     write(work, b.addr); // b's size
     write(work, rest.addr + PREV_SIZE); // the tail's boundary tag: b's size
     if (rest.nextPhys) write(work, rest.nextPhys.addr + PREV_SIZE); // the next block's boundary tag: the tail's size
+    work.instructions += FREE_INSTRUCTIONS; // the tail is freed as free() would
     this.release(rest, work);
   }
 
