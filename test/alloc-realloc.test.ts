@@ -38,6 +38,19 @@ function sum(...counts: Array<[number, number, number]>): [number, number, numbe
   return counts.reduce((a, c) => [a[0] + c[0], a[1] + c[1], a[2] + c[2]], [0, 0, 0]);
 }
 
+/**
+ * An 8 KiB TLSF heap at BASE with a malloc of each of `sizes` in order, then the blocks at the indices
+ * `freed` freed; `at` holds the addresses and `w` a work record, reset.
+ */
+function tlsfHeap(sizes: number[], freed: number[] = []): { h: TlsfAllocator; at: number[]; w: Work } {
+  const w = newWork();
+  const h = new TlsfAllocator(BASE, 8192);
+  const at = sizes.map((size) => h.alloc(size, 0, w));
+  for (const i of freed) h.free(at[i], w);
+  resetWork(w);
+  return { h, at, w };
+}
+
 /** tlsf_realloc's call, return and two tests (REALLOC_INSTRUCTIONS in tlsf.ts). */
 const TLSF_REALLOC_ENTRY: [number, number, number] = [6, 0, 0];
 
@@ -83,11 +96,7 @@ test('tlsf: malloc(0) is NULL after the call cost alone; memalign of 0 bytes kee
 });
 
 test('tlsf: a shrinking realloc stays at its address and trims the tail into a free block', (t) => {
-  const w = newWork();
-  const h = new TlsfAllocator(BASE, 8192);
-  const a = h.alloc(100, 0, w);
-  h.alloc(40, 0, w);
-  resetWork(w);
+  const { h, at: [a], w } = tlsfHeap([100, 40]);
   const used = h.usedBytes();
   w.trace = new MetadataTrace();
   t.is(h.realloc(a, 40, w), a);
@@ -114,13 +123,7 @@ test('tlsf: a shrinking realloc stays at its address and trims the tail into a f
 });
 
 test('tlsf: a shrink whose tail meets a free block merges with it (block_trim_used)', (t) => {
-  const w = newWork();
-  const h = new TlsfAllocator(BASE, 8192);
-  const a = h.alloc(100, 0, w);
-  const b = h.alloc(40, 0, w);
-  h.alloc(40, 0, w);
-  h.free(b, w);
-  resetWork(w);
+  const { h, at: [a], w } = tlsfHeap([100, 40, 40], [1]);
   t.is(h.realloc(a, 40, w), a);
   t.deepEqual(spent(w), [116, 14, 18]);
   t.is(h.freeBlockCount(), 2); // the merged tail and the pool's remainder
@@ -130,13 +133,7 @@ test('tlsf: a shrink whose tail meets a free block merges with it (block_trim_us
 });
 
 test('tlsf: growing into a free next block stays at its address and trims the rest back', (t) => {
-  const w = newWork();
-  const h = new TlsfAllocator(BASE, 8192);
-  const a = h.alloc(40, 0, w);
-  const b = h.alloc(100, 0, w);
-  h.alloc(8, 0, w);
-  h.free(b, w);
-  resetWork(w);
+  const { h, at: [a], w } = tlsfHeap([40, 100, 8], [1]);
   // combined = 40 + 100 + 4 = 144 >= 100: block_merge_next, block_mark_as_used, then the trim leaves
   // 144 - 100 - 4 = 40 free bytes at a + 104.
   t.is(h.realloc(a, 100, w), a);
@@ -146,27 +143,16 @@ test('tlsf: growing into a free next block stays at its address and trims the re
   t.is(h.alloc(40, 0, w), a + 104);
   t.deepEqual(h.check(), []);
   // Exactly the combined size: the whole neighbour is absorbed, nothing is split off.
-  const g = new TlsfAllocator(BASE, 8192);
-  const c = g.alloc(40, 0, w);
-  const d = g.alloc(100, 0, w);
-  g.alloc(8, 0, w);
-  g.free(d, w);
-  t.is(g.realloc(c, 144, w), c);
+  const { h: g } = tlsfHeap([40, 100, 8], [1]);
+  t.is(g.realloc(a, 144, w), a);
   t.is(g.lastBlock, 148);
   t.is(g.freeBlockCount(), 1);
   t.deepEqual(g.check(), []);
 });
 
 test('tlsf: a growth the next block cannot hold is tlsf_malloc, the copy (reported, not charged), tlsf_free', (t) => {
-  const w = newWork();
-  const h = new TlsfAllocator(BASE, 8192);
-  const twin = new TlsfAllocator(BASE, 8192);
-  for (const heap of [h, twin]) {
-    heap.alloc(40, 0, w);
-    heap.alloc(40, 0, w);
-  }
-  resetWork(w);
-  const a = TLSF_FIRST;
+  const { h, at: [a], w } = tlsfHeap([40, 40]);
+  const { h: twin } = tlsfHeap([40, 40]);
   const moved = h.realloc(a, 200, w);
   // After b (0x1ca4, 44 bytes): 0x1cd0.
   t.is(moved, 0x1cd0);
@@ -198,13 +184,9 @@ test('tlsf: a failed move returns NULL and leaves the block as it was', (t) => {
 });
 
 test('tlsf: realloc(p, 0) is tlsf_free and NULL; realloc(NULL, n) is tlsf_malloc', (t) => {
-  const w = newWork();
-  const h = new TlsfAllocator(BASE, 8192);
-  const twin = new TlsfAllocator(BASE, 8192);
-  const baseline = h.usedBytes();
-  const a = h.alloc(40, 0, w);
-  twin.alloc(40, 0, w);
-  resetWork(w);
+  const baseline = new TlsfAllocator(BASE, 8192).usedBytes();
+  const { h, at: [a], w } = tlsfHeap([40]);
+  const { h: twin } = tlsfHeap([40]);
   t.is(h.realloc(a, 0, w), NULL_ADDR);
   t.is(h.lastRealloc, 'freed');
   t.is(h.lastBlock, 0);

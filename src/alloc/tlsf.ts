@@ -36,22 +36,7 @@
  * trace is attached, push the same words' addresses (the trace* methods), so an untraced call does
  * not compute a single address.
  */
-import {
-  newWork,
-  reallocByMove,
-  reallocEnded,
-  reallocFree,
-  reallocNull,
-  NULL_ADDR,
-  type Allocator,
-  type MetadataTrace,
-  type AllocatorEntry,
-  type AllocatorOptions,
-  type OptionSpec,
-  type ReallocOutcome,
-  type ReallocState,
-  type Work,
-} from './allocator.js';
+import { newWork, reallocByMove, reallocEnded, reallocFree, reallocNull, NULL_ADDR, type Allocator, type MetadataTrace, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 /** Bits of the size word. */
 const FREE_BIT = 1;
