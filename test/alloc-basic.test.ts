@@ -1,7 +1,7 @@
 import test from 'ava';
 import { newWork } from '../src/alloc/allocator.js';
-import { BumpAllocator } from '../src/alloc/bump.js';
-import { FirstFitAllocator } from '../src/alloc/first-fit.js';
+import { BumpAllocator, bump } from '../src/alloc/bump.js';
+import { FirstFitAllocator, firstFit } from '../src/alloc/first-fit.js';
 import { checkAgainstModel } from './helpers/allocator-model.js';
 
 const BASE = 0x1000;
@@ -102,9 +102,9 @@ test('first-fit: metadataIn finds headers and free-list links, never a payload b
 });
 
 test('property: first-fit never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
-  checkAgainstModel(t, { make: () => new FirstFitAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: true, reuseGuaranteed: true });
+  checkAgainstModel(t, { make: () => new FirstFitAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: true, reuseGuaranteed: true, naturalAlign: firstFit.naturalAlign({}) });
 });
 
 test('property: bump never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
-  checkAgainstModel(t, { make: () => new BumpAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: false, reuseGuaranteed: false });
+  checkAgainstModel(t, { make: () => new BumpAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: false, reuseGuaranteed: false, naturalAlign: bump.naturalAlign({}) });
 });

@@ -253,6 +253,7 @@ for (const [base, size] of [
       base,
       size,
       maxRequest: Math.min(2048, size / 4),
+      naturalAlign: bestFit.naturalAlign({}),
       freesBlocks: true,
       reuseGuaranteed: true,
       numRuns: 3000,

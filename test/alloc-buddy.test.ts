@@ -199,6 +199,6 @@ test('buddy: entry options, misfit and creation', (t) => {
 
 for (const [size, minBlock] of [[16384, 16], [heapFor(8192), 16], [3000, 8], [20000, 64]] as const) {
   test(`property: buddy (${size} bytes, min_block ${minBlock}) never overlaps, stays in bounds, aligns, accounts for every byte`, (t) => {
-    checkAgainstModel(t, { make: () => new BuddyAllocator(BASE, size, minBlock), base: BASE, size, freesBlocks: true, reuseGuaranteed: buddy.reuseGuaranteed, numRuns: 3000 });
+    checkAgainstModel(t, { make: () => new BuddyAllocator(BASE, size, minBlock), base: BASE, size, freesBlocks: true, reuseGuaranteed: buddy.reuseGuaranteed, naturalAlign: buddy.naturalAlign({ min_block: minBlock }), numRuns: 3000 });
   });
 }

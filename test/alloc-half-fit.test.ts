@@ -235,6 +235,6 @@ test('half-fit: entry, bound and misfit', (t) => {
 // Every alignment is honoured (above 16 by the wrapper), so the harness draws its full range, 1..256.
 for (const [base, size] of [[BASE, 16384], [BASE, SIZE], [BASE + 8, 5000], [BASE, 160 + 65536]] as const) {
   test(`property: half-fit (${size} bytes at 0x${base.toString(16)}) never overlaps, stays in bounds, aligns, accounts for every byte`, (t) => {
-    checkAgainstModel(t, { make: () => new HalfFitAllocator(base, size), base, size, maxAlignLog: 8, freesBlocks: true, reuseGuaranteed: halfFit.reuseGuaranteed, numRuns: 3000 });
+    checkAgainstModel(t, { make: () => new HalfFitAllocator(base, size), base, size, maxAlignLog: 8, freesBlocks: true, reuseGuaranteed: halfFit.reuseGuaranteed, naturalAlign: halfFit.naturalAlign({}), shrinkMayFail: true, numRuns: 3000 });
   });
 }

@@ -224,6 +224,7 @@ test('property: psp-sysmem in every mode never overlaps, stays in bounds, aligns
     size,
     maxRequest: 0x3000,
     maxAlignLog: 13,
+    naturalAlign: pspSysmem.naturalAlign({}),
     freesBlocks: true,
     reuseGuaranteed: true,
     // The mode is a function of the request, so that a block freed and asked for again uses the same

@@ -320,22 +320,22 @@ test('tlsf: metadataIn finds the control structure, size words, free links and p
 });
 
 test('property: tlsf never overlaps, stays in bounds, aligns, accounts for every byte', (t) => {
-  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, numRuns: 3000 });
+  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 16384), base: BASE, size: 16384, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, naturalAlign: tlsf.naturalAlign({}), numRuns: 3000 });
 });
 
 test('property: tlsf with sl_log2 3 on a small heap', (t) => {
-  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 6144, 3, 4), base: BASE, size: 6144, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, numRuns: 3000 });
+  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 6144, 3, 4), base: BASE, size: 6144, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, naturalAlign: tlsf.naturalAlign({ sl_log2: 3 }), numRuns: 3000 });
 });
 
 test('property: tlsf with align 8 from an unaligned base above 2^31', (t) => {
   const base = 0x8000_1002; // above 2^31 and unaligned
-  checkAgainstModel(t, { make: () => new TlsfAllocator(base, 32768, 5, 8), base, size: 32768, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, numRuns: 3000, maxAlignLog: 10 });
+  checkAgainstModel(t, { make: () => new TlsfAllocator(base, 32768, 5, 8), base, size: 32768, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, naturalAlign: tlsf.naturalAlign({ align: 8 }), numRuns: 3000, maxAlignLog: 10 });
 });
 
 test('property: tlsf with align 64 and small requests', (t) => {
-  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 12288, 4, 64), base: BASE, size: 12288, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, numRuns: 1000, maxRequest: 200 });
+  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 12288, 4, 64), base: BASE, size: 12288, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, naturalAlign: tlsf.naturalAlign({ align: 64 }), numRuns: 1000, maxRequest: 200 });
 });
 
 test('property: tlsf with sl_log2 1 (two lists per class)', (t) => {
-  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 4096, 1, 4), base: BASE, size: 4096, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, numRuns: 1000, maxRequest: 512 });
+  checkAgainstModel(t, { make: () => new TlsfAllocator(BASE, 4096, 1, 4), base: BASE, size: 4096, freesBlocks: true, reuseGuaranteed: tlsf.reuseGuaranteed, naturalAlign: tlsf.naturalAlign({ sl_log2: 1 }), numRuns: 1000, maxRequest: 512 });
 });

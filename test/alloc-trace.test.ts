@@ -276,7 +276,8 @@ type Op =
   | { kind: 'free'; pick: number }
   | { kind: 'enter' }
   | { kind: 'exit' }
-  | { kind: 'grow'; pages: number };
+  | { kind: 'grow'; pages: number }
+  | { kind: 'realloc'; pick: number; size: number };
 
 interface Subject {
   name: string;
@@ -332,7 +333,7 @@ function opArbitrary(s: Subject): fc.Arbitrary<Op> {
   const alloc = fc.record({
     kind: fc.constant('alloc' as const),
     size: fc.integer({ min: 1, max: s.maxRequest }),
-    alignLog: fc.integer({ min: 0, max: s.maxAlignLog }),
+    alignLog: fc.integer({ min: -1, max: s.maxAlignLog }), // -1: align 0, malloc
     mode: s.modes ? fc.constantFrom(MODE_LOW, MODE_HIGH, MODE_ADDR, MODE_LOW_ALIGNED, MODE_HIGH_ALIGNED) : fc.constant(MODE_LOW),
     at: fc.integer({ min: 0, max: PSP_SIZE }),
   });
@@ -345,6 +346,7 @@ function opArbitrary(s: Subject): fc.Arbitrary<Op> {
     arms.push({ weight: 1, arbitrary: fc.constant({ kind: 'exit' as const }) });
   }
   if (s.grows) arms.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('grow' as const), pages: fc.integer({ min: 0, max: 2 }) }) });
+  if (s.make().realloc) arms.push({ weight: 2, arbitrary: fc.record({ kind: fc.constant('realloc' as const), pick: fc.nat(), size: fc.integer({ min: 0, max: 2 * s.maxRequest }) }) });
   return fc.oneof(...arms);
 }
 
@@ -364,7 +366,7 @@ for (const s of SUBJECTS) {
           let a: number;
           let b: number;
           if (op.kind === 'alloc') {
-            const align = 2 ** op.alignLog;
+            const align = op.alignLog < 0 ? 0 : 2 ** op.alignLog;
             const at = PSP_BASE + op.at;
             a = tracedHeap.alloc(op.size, align, tw, op.mode, at);
             b = plainHeap.alloc(op.size, align, pw, op.mode, at);
@@ -374,6 +376,14 @@ for (const s of SUBJECTS) {
             const [addr] = live.splice(op.pick % live.length, 1);
             a = tracedHeap.free(addr, tw);
             b = plainHeap.free(addr, pw);
+          } else if (op.kind === 'realloc') {
+            if (live.length === 0) continue;
+            const [addr] = live.splice(op.pick % live.length, 1);
+            a = tracedHeap.realloc!(addr, op.size, tw);
+            b = plainHeap.realloc!(addr, op.size, pw);
+            // A failure keeps the old block; 'freed' (size 0) leaves none.
+            if (a >= 0) live.push(a);
+            else if (tracedHeap.lastRealloc === 'failed') live.push(addr);
           } else if (op.kind === 'enter') {
             a = Number(tracedHeap.scopes!.enter(tw));
             b = Number(plainHeap.scopes!.enter(pw));

@@ -171,6 +171,7 @@ test('property: wasm with auto_grow never overlaps, stays in bounds, aligns, acc
     size,
     maxRequest: 90000,
     maxAlignLog: 12,
+    naturalAlign: wasm.naturalAlign({}),
     freesBlocks: true,
     reuseGuaranteed: true,
     numRuns: 3000,

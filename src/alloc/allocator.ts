@@ -106,15 +106,57 @@ export const MODE_ADDR = 2;
 export const MODE_LOW_ALIGNED = 3;
 export const MODE_HIGH_ALIGNED = 4;
 
+/** The address that stands for C's NULL: what alloc and realloc return on failure, and realloc takes as "no block". */
+export const NULL_ADDR = -1;
+
+/**
+ * What the most recent realloc did (Allocator.lastRealloc):
+ * - 'in-place': the block was resized where it is; the same address is returned, nothing is copied;
+ * - 'moved': a new block was allocated, `lastMoved` bytes copied into it and the old block given back
+ *   (bump gives nothing back: its free is a no-op);
+ * - 'allocated': the address was NULL_ADDR, so realloc was malloc;
+ * - 'freed': size 0 on an allocator whose realloc(p, 0) frees p and returns NULL (tlsf_realloc);
+ *   NULL_ADDR is returned, and the block is gone as after free;
+ * - 'failed': NULL_ADDR is returned and the old block is untouched (still live, same size).
+ */
+export type ReallocOutcome = 'in-place' | 'moved' | 'allocated' | 'freed' | 'failed';
+
 export interface Allocator {
   /**
    * Returns the address of a block of at least `size` bytes aligned to `align`, or -1.
+   *
+   * `align` 0 is the C library's malloc(size): the allocator's own (natural) alignment, given by its
+   * AllocatorEntry.naturalAlign, and its plain allocation path (tlsf_malloc, o1heapAllocate, ...),
+   * including its own answer to size 0 (NULL for tlsf_malloc and o1heapAllocate; each allocator says
+   * its choice at its alloc). `align` >= 1 is memalign(align, size): at least that alignment, on the
+   * path the allocator takes for it (tlsf_memalign above ALIGN_SIZE, the same as malloc at or below).
+   *
    * `mode` (a MODE_* number, or any other number the real API would reject) and `at` (the address
    * for MODE_ADDR) matter only to allocators with modes.
    */
   alloc(size: number, align: number, work: Work, mode?: number, at?: number): number;
-  /** Bytes the most recent successful alloc took: header, padding and rounding included. */
+  /** Bytes the most recent successful alloc (or realloc) took: header, padding and rounding included. */
   readonly lastBlock: number;
+  /**
+   * realloc(addr, size) as the allocator's real code does it; absent where the real API has none
+   * (psp-sysmem). `addr` is a live block's address, or NULL_ADDR for malloc(size). Returns the block's
+   * address afterwards (the same one when resized in place) or NULL_ADDR; `lastRealloc` says which case
+   * it was, so that a NULL_ADDR after 'freed' is not taken for a failure. A failure leaves the old block
+   * untouched; a request no larger than the block's current one never fails where the real code cannot.
+   * The new block has the allocator's natural alignment (realloc takes no alignment; a block resized in
+   * place keeps its address and so whatever alignment it had). lastBlock is the new block's size.
+   *
+   * The copy of a moved block's bytes is the caller's to charge (it goes through the cache model): the
+   * allocator does not count it in `work`, and reports its length in `lastMoved`.
+   */
+  realloc?(addr: number, size: number, work: Work): number;
+  /** How the most recent realloc ended; set by every realloc. */
+  readonly lastRealloc?: ReallocOutcome;
+  /**
+   * Bytes the most recent realloc copies from the old block to the new one: the real code's memcpy
+   * length, min(the old block's usable bytes, size); 0 unless lastRealloc is 'moved'.
+   */
+  readonly lastMoved?: number;
   /** Where the allocator models a real API: the error code of the most recent failed alloc. */
   readonly lastError?: number;
   /** Releases the block at `addr` (a live block's address); returns the bytes it gave back. */
@@ -201,6 +243,11 @@ export interface AllocatorEntry {
   invalidFreeError?: number;
   /** Whether the heap takes `grow` steps. */
   grows?: boolean;
+  /**
+   * The alignment alloc gives with `align` 0 (malloc), with these options: every block's payload is a
+   * multiple of it. A block from a realloc that moved has this alignment.
+   */
+  naturalAlign(options: AllocatorOptions): number;
   /** All blocks one size (pool): any free block serves any request it can, so there is no external fragmentation. */
   fixedBlocks?: boolean;
   /** Whether freeing a block and asking again for the same size and alignment must succeed. */
@@ -214,4 +261,43 @@ export interface AllocatorEntry {
 
 export function alignUp(n: number, align: number): number {
   return Math.ceil(n / align) * align;
+}
+
+/** What a realloc sets besides the block: the fields of Allocator it reports through, writable. */
+export interface ReallocState {
+  lastBlock: number;
+  lastRealloc: ReallocOutcome;
+  lastMoved: number;
+}
+
+/** Records a realloc's outcome and returns `addr`, its result (NULL_ADDR unless it ended with a block). */
+export function reallocEnded(a: ReallocState, outcome: ReallocOutcome, addr: number, moved = 0): number {
+  a.lastRealloc = outcome;
+  a.lastMoved = moved;
+  return addr;
+}
+
+/** realloc(NULL, size): malloc(size), the allocator's own alignment and path. */
+export function reallocNull(a: Allocator & ReallocState, size: number, work: Work): number {
+  const addr = a.alloc(size, 0, work);
+  return reallocEnded(a, addr < 0 ? 'failed' : 'allocated', addr);
+}
+
+/** realloc(p, 0) where it means free(p) and returns NULL (tlsf_realloc's "zero-size requests are treated as free"). */
+export function reallocFree(a: Allocator & ReallocState, addr: number, work: Work): number {
+  a.free(addr, work);
+  a.lastBlock = 0;
+  return reallocEnded(a, 'freed', NULL_ADDR);
+}
+
+/**
+ * The realloc every allocator falls back on when the block cannot be resized where it is: malloc the
+ * new size, copy min(usable, size) bytes (the caller's to charge), free the old block. When the
+ * malloc fails, nothing else happens: the old block is untouched.
+ */
+export function reallocByMove(a: Allocator & ReallocState, addr: number, size: number, usable: number, work: Work): number {
+  const moved = a.alloc(size, 0, work);
+  if (moved < 0) return reallocEnded(a, 'failed', NULL_ADDR);
+  a.free(addr, work);
+  return reallocEnded(a, 'moved', moved, Math.min(usable, size));
 }

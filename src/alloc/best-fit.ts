@@ -7,7 +7,7 @@
  * fits exactly, where first fit stops at the first block that fits.
  */
 import type { AllocatorEntry, Work } from './allocator.js';
-import { FreeListAllocator, NEXT_LINK, fits, type FreeBlock } from './free-list.js';
+import { FreeListAllocator, GRAIN, NEXT_LINK, fits, type FreeBlock } from './free-list.js';
 
 /** Once per search: clear the best-so-far and test it at the end. */
 const SEARCH_INSTRUCTIONS = 2;
@@ -53,6 +53,7 @@ function robson(m: number, n: number): number {
 export const bestFit: AllocatorEntry = {
   options: {},
   freesBlocks: true,
+  naturalAlign: () => GRAIN,
   reuseGuaranteed: true,
   // M(n - 2) undershoots for small n: it gives 0 bytes at n = 2 and less than M below n = 3, which no
   // allocator can meet. So the bound is the larger of M(n - 2) and Robson's bound for any allocator

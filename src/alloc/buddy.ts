@@ -25,8 +25,18 @@
  * honoured by taking order >= log2(align) whenever origin is aligned at least that much. A larger
  * alignment than origin has cannot be given by any block of that order, and the request fails.
  * Leftover bytes below one min_block (and the alignment slack before origin) are not managed.
+ * malloc (`align` 0) gets min_block's alignment, which every block has.
+ *
+ * Size 0 is emu's choice (Knuth's algorithm R starts from a size k >= 1): a min_block block, so that
+ * every block has its own address, as glibc's malloc(0) gives a distinct pointer.
+ *
+ * realloc, emu's (Knuth gives none), in the buddy system's terms: a block whose order still fits stays;
+ * a shrink splits off its upper halves onto their free lists (their buddies are the block, in use, so
+ * nothing merges), so a shrink never fails; a growth takes the upper buddies of each order up to the
+ * one needed when all are free and whole and the block sits at an address aligned to that order (it is
+ * then the lower buddy all the way up); otherwise malloc, copy, free.
  */
-import { alignUp, read, write, type Allocator, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
+import { alignUp, read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 const POINTER = 4;
 /** Table byte: bit 7 marks a free block; the low bits are its order above min_block. */
@@ -42,6 +52,8 @@ const SPLIT_INSTRUCTIONS = 5;
 const FREE_INSTRUCTIONS = 10;
 /** Per merge level: buddy address, compare its table byte, unlink it. */
 const MERGE_INSTRUCTIONS = 6;
+/** Fixed cost of realloc: the NULL test, address to unit, table lookup, size to order (clz), the compare. */
+const REALLOC_INSTRUCTIONS = 12;
 
 /** Bytes of the control structure for `units` units: list heads per order, the order mask, the table. */
 export function buddyControlBytes(units: number): number {
@@ -59,7 +71,7 @@ export function buddyUnits(avail: number, minBlock: number): number {
   return units;
 }
 
-export class BuddyAllocator implements Allocator {
+export class BuddyAllocator implements Allocator, ReallocState {
   private readonly origin: number;
   private readonly minBlock: number;
   private readonly minLog: number;
@@ -85,6 +97,8 @@ export class BuddyAllocator implements Allocator {
   private allocated = 0;
   private freeBlocks = 0;
   lastBlock = 0;
+  lastRealloc: ReallocOutcome = 'failed';
+  lastMoved = 0;
 
   constructor(base: number, size: number, minBlock = DEFAULT_MIN_BLOCK) {
     this.minBlock = minBlock;
@@ -173,7 +187,7 @@ export class BuddyAllocator implements Allocator {
     read(work, this.maskAt); // and the order mask
     const bytes = this.minBlock * 2 ** l;
     this.allocated -= bytes;
-    let mask = this.mask;
+    const mask = this.mask;
     while (l < this.topLevel) {
       const span = 1 << l;
       const b = u ^ span;
@@ -181,42 +195,48 @@ export class BuddyAllocator implements Allocator {
       if (b + span > this.units) break;
       read(work, this.tableAt + b); // the buddy's table byte
       if (this.table[b] !== (FREE | l)) break;
-      const n = this.next[b];
-      const p = this.prev[b];
-      read(work, this.blockAt(b), 2); // its links
-      if (p !== NONE) this.next[p] = n;
-      else this.heads[l] = n;
-      write(work, p !== NONE ? this.blockAt(p) : this.headsAt + POINTER * l); // the link that pointed at it
-      if (n !== NONE) {
-        this.prev[n] = p;
-        write(work, this.blockAt(n) + POINTER); // and the one back
-      }
-      if (p === NONE && n === NONE) mask &= ~(1 << l);
-      this.freeBlocks--;
+      this.unlink(b, l, work);
       work.instructions += MERGE_INSTRUCTIONS;
       if (b < u) u = b;
       l++;
     }
-    const head = this.heads[l];
-    read(work, this.headsAt + POINTER * l); // the list head
-    this.next[u] = head;
-    this.prev[u] = NONE;
-    if (head !== NONE) {
-      this.prev[head] = u;
-      write(work, this.blockAt(head) + POINTER); // its prev link
-    }
-    this.heads[l] = u;
-    this.table[u] = FREE | l;
-    write(work, this.blockAt(u), 2); // the block's two links
-    write(work, this.headsAt + POINTER * l); // the list head
-    write(work, this.tableAt + u); // its table byte
-    mask |= 1 << l;
-    this.freeBlocks++;
-    if (mask !== this.mask) {
-      this.mask = mask;
-      write(work, this.maskAt);
-    }
+    this.push(u, l, work);
+    if (mask !== this.mask) write(work, this.maskAt);
     return bytes;
+  }
+
+  /** See the header: in place when the order still fits, shrinks, or grows into free upper buddies; else malloc, copy, free. */
+  realloc(addr: number, size: number, work: Work): number {
+    work.instructions += REALLOC_INSTRUCTIONS;
+    if (addr === NULL_ADDR) return reallocNull(this, size, work);
+    const u = (addr - this.origin) / this.minBlock;
+    if (!(Number.isInteger(u) && u >= 0 && u < this.units) || this.table[u] & FREE) return reallocEnded(this, 'failed', NULL_ADDR); // not a live block
+    read(work, this.tableAt + u); // its order
+    const l = this.table[u] & LEVEL;
+    const level = ceilLog2(Math.max(size, this.minBlock)) - this.minLog;
+    const mask = this.mask;
+    if (level < l) {
+      // Split: each upper half goes on its list; its buddy is the (used) lower half, so nothing merges.
+      for (let k = l - 1; k >= level; k--) {
+        this.push(u + (1 << k), k, work);
+        work.instructions += SPLIT_INSTRUCTIONS;
+      }
+    } else if (level > l) {
+      if (!this.upperBuddiesFree(u, l, level, work)) return reallocByMove(this, addr, size, this.minBlock * 2 ** l, work);
+      for (let k = l; k < level; k++) {
+        this.unlink(u + (1 << k), k, work);
+        work.instructions += MERGE_INSTRUCTIONS;
+      }
+    }
+    if (level !== l) {
+      this.table[u] = level;
+      write(work, this.tableAt + u); // its new order
+      if (mask !== this.mask) write(work, this.maskAt);
+    }
+    const bytes = this.minBlock * 2 ** level;
+    this.allocated += bytes - this.minBlock * 2 ** l;
+    this.lastBlock = bytes;
+    return reallocEnded(this, 'in-place', addr);
   }
 
   capacity(): number {
@@ -318,6 +338,57 @@ export class BuddyAllocator implements Allocator {
     return problems;
   }
 
+  /**
+   * Whether the block of order l at unit u can become one of order `level` where it is: u is aligned
+   * to that order (so it is the lower buddy at every order up to it), the bigger block stays inside the
+   * cover (and so inside one top-level block), and the upper buddy of every order from l up is a free
+   * block of that order. Reads the buddies' table bytes until one is not.
+   */
+  private upperBuddiesFree(u: number, l: number, level: number, work: Work): boolean {
+    if (level > this.topLevel || u % (1 << level) !== 0 || u + (1 << level) > this.units) return false;
+    for (let k = l; k < level; k++) {
+      const b = u + (1 << k);
+      read(work, this.tableAt + b); // the buddy's table byte
+      if (this.table[b] !== (FREE | k)) return false;
+    }
+    return true;
+  }
+
+  /** Takes free block b of order l off its list (its links read, its neighbours' written), clearing the order's mask bit when the list empties. */
+  private unlink(b: number, l: number, work: Work): void {
+    const n = this.next[b];
+    const p = this.prev[b];
+    read(work, this.blockAt(b), 2); // its links
+    if (p !== NONE) this.next[p] = n;
+    else this.heads[l] = n;
+    write(work, p !== NONE ? this.blockAt(p) : this.headsAt + POINTER * l); // the link that pointed at it
+    if (n !== NONE) {
+      this.prev[n] = p;
+      write(work, this.blockAt(n) + POINTER); // and the one back
+    }
+    if (p === NONE && n === NONE) this.mask &= ~(1 << l);
+    this.freeBlocks--;
+  }
+
+  /** Pushes unit u as a free block of order l on the head of its list, marking it free in the table. */
+  private push(u: number, l: number, work: Work): void {
+    const head = this.heads[l];
+    read(work, this.headsAt + POINTER * l); // the list head
+    this.next[u] = head;
+    this.prev[u] = NONE;
+    if (head !== NONE) {
+      this.prev[head] = u;
+      write(work, this.blockAt(head) + POINTER); // its prev link
+    }
+    this.heads[l] = u;
+    this.table[u] = FREE | l;
+    write(work, this.blockAt(u), 2); // the block's two links
+    write(work, this.headsAt + POINTER * l); // the list head
+    write(work, this.tableAt + u); // its table byte
+    this.mask |= 1 << l;
+    this.freeBlocks++;
+  }
+
   /** Address of unit u's block: a free block's next link is its first word, prev its second. */
   private blockAt(u: number): number {
     return this.origin + u * this.minBlock;
@@ -357,6 +428,7 @@ function minBlockOf(options: AllocatorOptions): number {
 export const buddy: AllocatorEntry = {
   options: { min_block: { kind: 'size', min: 8, max: 4096, pow2: true, about: 'the smallest block handed out, a power of two' } },
   freesBlocks: true,
+  naturalAlign: (options) => minBlockOf(options),
   reuseGuaranteed: true,
   // The facts give only the ~2x internal-fragmentation ceiling for buddies, not a heap size that never fails.
   bound: null,

@@ -6,7 +6,7 @@
  * as its free list grows.
  */
 import type { AllocatorEntry, Work } from './allocator.js';
-import { FreeListAllocator, NEXT_LINK, VISIT_INSTRUCTIONS, fits, type FreeBlock } from './free-list.js';
+import { FreeListAllocator, GRAIN, NEXT_LINK, VISIT_INSTRUCTIONS, fits, type FreeBlock } from './free-list.js';
 
 export class FirstFitAllocator extends FreeListAllocator {
   protected choose(need: number, align: number, work: Work): FreeBlock | null {
@@ -28,6 +28,7 @@ export class FirstFitAllocator extends FreeListAllocator {
 export const firstFit: AllocatorEntry = {
   options: {},
   freesBlocks: true,
+  naturalAlign: () => GRAIN,
   reuseGuaranteed: true,
   bound: { formula: 'M(1 + ceil(log2 n))', source: 'Robson 1977, cited by the o1heap README', bytes: (m, n) => m * (1 + Math.ceil(Math.log2(n))) },
   create: (base, size) => new FirstFitAllocator(base, size),

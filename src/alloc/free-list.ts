@@ -14,8 +14,20 @@
  * trace records them as a notional sentinel in the heap's first two words, head at start and tail at
  * start + 4, the same words as the first block's header: a cache model sees them share its line,
  * which a real static would not. They are written by an unlink or insert at an end of the list.
+ *
+ * malloc (`align` 0) gives the grain's alignment, 8: blocks start on the grain and payloads follow an
+ * 8-byte header. Size 0 is emu's choice (K&R's malloc and these emu allocators have no rule of their
+ * own; C leaves it to the implementation): a minimum block, a distinct live pointer as glibc's
+ * malloc(0) returns, so that a program freeing it later frees a real block.
+ *
+ * realloc is emu's too (K&R has none), the usual boundary-tag one, as dlmalloc's try_realloc_chunk
+ * resizes in place: a shrink keeps the block and gives its tail back as a free block when the tail
+ * can be a block of its own (merging with a free block after it); a growth takes what it needs from
+ * a free block right after it when that is big enough (leaving any usable remainder free); only
+ * otherwise malloc, copy, free. realloc(p, 0) is a shrink to the minimum block (dlmalloc's default,
+ * without REALLOC_ZERO_BYTES_FREES), so a shrink never fails.
  */
-import { alignUp, read, write, type Allocator, type Work } from './allocator.js';
+import { alignUp, read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 export const HEADER = 8;
 /** Offsets of a block's words from its address (see the layout above). */
@@ -31,6 +43,8 @@ export const GRAIN = 8;
 const FREE_METADATA = HEADER + 8;
 const ALLOC_INSTRUCTIONS = 12;
 const FREE_INSTRUCTIONS = 10;
+/** realloc's own cost: the NULL test, the block looked up, the size rounded and compared, the branch. */
+const REALLOC_INSTRUCTIONS = 10;
 /** Per visited free-list node when searching for the first match: compare, branch, advance. */
 export const VISIT_INSTRUCTIONS = 4;
 
@@ -44,7 +58,7 @@ export interface FreeBlock {
   nextFree: FreeBlock | null;
 }
 
-export abstract class FreeListAllocator implements Allocator {
+export abstract class FreeListAllocator implements Allocator, ReallocState {
   protected head: FreeBlock | null;
   /** Live blocks by payload address. */
   private readonly used = new Map<number, FreeBlock>();
@@ -52,6 +66,8 @@ export abstract class FreeListAllocator implements Allocator {
   private readonly managed: number;
   private freeTotal: number;
   lastBlock = 0;
+  lastRealloc: ReallocOutcome = 'failed';
+  lastMoved = 0;
 
   constructor(base: number, size: number) {
     this.start = alignUp(base, GRAIN);
@@ -66,24 +82,46 @@ export abstract class FreeListAllocator implements Allocator {
    */
   protected abstract choose(need: number, align: number, work: Work): FreeBlock | null;
 
+  /** `align` 0 (malloc) and alignments up to the grain place alike: every payload is 8-aligned. */
   alloc(size: number, align: number, work: Work): number {
     work.instructions += ALLOC_INSTRUCTIONS;
-    const need = Math.max(MIN_BLOCK, alignUp(size + HEADER, GRAIN));
-    let b = this.choose(need, align, work);
+    const need = blockFor(size);
+    const a = Math.max(align, GRAIN);
+    let b = this.choose(need, a, work);
     if (!b) return -1;
-    const payload = alignedPayload(b.addr, align);
+    const payload = alignedPayload(b.addr, a);
     const front = payload - HEADER - b.addr;
     if (front > 0) b = this.splitFront(b, front, work);
     this.takeFromFree(b, need, work);
+    write(work, b.addr); // b's size word: in-use bit set
     this.lastBlock = b.size;
     this.used.set(payload, b);
     return payload;
+  }
+
+  /** In place when it can be (see the header), else malloc, copy, free; realloc(NULL_ADDR, size) is malloc. */
+  realloc(addr: number, size: number, work: Work): number {
+    work.instructions += REALLOC_INSTRUCTIONS;
+    if (addr === NULL_ADDR) return reallocNull(this, size, work);
+    const b = this.used.get(addr);
+    if (!b) return reallocEnded(this, 'failed', NULL_ADDR); // not a live block
+    const need = blockFor(size);
+    read(work, b.addr); // its size word
+    if (need <= b.size) this.shrinkInPlace(b, need, work);
+    else if (!this.growInPlace(b, need, work)) return reallocByMove(this, addr, size, b.size - HEADER, work);
+    this.lastBlock = b.size;
+    return reallocEnded(this, 'in-place', addr);
   }
 
   free(addr: number, work: Work): number {
     work.instructions += FREE_INSTRUCTIONS;
     const b = this.used.get(addr)!;
     this.used.delete(addr);
+    return this.release(b, work);
+  }
+
+  /** Frees used block b (not among the live blocks): merges it with free neighbours or puts it on the list. */
+  private release(b: FreeBlock, work: Work): number {
     const released = b.size;
     this.freeTotal += released;
     b.free = true;
@@ -196,7 +234,45 @@ export abstract class FreeListAllocator implements Allocator {
     return rest;
   }
 
-  /** Takes `need` bytes from the start of free block b, leaving any usable tail on the list. */
+  /**
+   * realloc's shrink: used block b keeps `need` bytes, and a tail that can be a block of its own is
+   * freed (merging with a free block after it). b's size word and the tail's boundary tag are written,
+   * and the block after the tail learns the tail's size; the tail's size word is written by its free.
+   */
+  private shrinkInPlace(b: FreeBlock, need: number, work: Work): void {
+    const tail = b.size - need;
+    if (tail < MIN_BLOCK) return;
+    const rest = block(b.addr + need, tail);
+    rest.free = false;
+    b.size = need;
+    linkPhysAfter(b, rest);
+    write(work, b.addr); // b's size
+    write(work, rest.addr + PREV_SIZE); // the tail's boundary tag: b's size
+    if (rest.nextPhys) write(work, rest.nextPhys.addr + PREV_SIZE); // the next block's boundary tag: the tail's size
+    work.instructions += FREE_INSTRUCTIONS; // the tail is freed as free() would
+    this.release(rest, work);
+  }
+
+  /**
+   * realloc's growth: when the block after used block b is free and the two hold `need` bytes, b takes
+   * what it lacks from the front of that block (its remainder stays free when it can be a block) and
+   * true is returned; else false, nothing changed.
+   */
+  private growInPlace(b: FreeBlock, need: number, work: Work): boolean {
+    const next = b.nextPhys;
+    if (!next) return false;
+    read(work, next.addr); // next's size word: free, and how big
+    if (!next.free || b.size + next.size < need) return false;
+    this.takeFromFree(next, need - b.size, work);
+    absorb(b, next);
+    write(work, b.addr); // b's size, grown
+    // A remainder's header carries b's size as its boundary tag; without one, the used block after does.
+    const after = b.nextPhys;
+    if (after && !after.free) write(work, after.addr + PREV_SIZE);
+    return true;
+  }
+
+  /** Takes `need` bytes from the start of free block b, leaving any usable tail on the list; the caller writes b's size word. */
   private takeFromFree(b: FreeBlock, need: number, work: Work): void {
     const tail = b.size - need;
     if (tail >= MIN_BLOCK) {
@@ -213,7 +289,6 @@ export abstract class FreeListAllocator implements Allocator {
       write(work, after ? after.addr + PREV_LINK : this.start + TAIL); // and the one back
     }
     b.free = false;
-    write(work, b.addr); // b's size word: in-use bit set
     this.freeTotal -= b.size;
   }
 
@@ -261,6 +336,11 @@ export abstract class FreeListAllocator implements Allocator {
 /** Whether free block b can hold `need` bytes with its payload aligned to `align`. */
 export function fits(b: FreeBlock, need: number, align: number): boolean {
   return alignedPayload(b.addr, align) - HEADER - b.addr + need <= b.size;
+}
+
+/** The block for a `size`-byte request: header included, rounded to the grain, at least the minimum block. */
+function blockFor(size: number): number {
+  return Math.max(MIN_BLOCK, alignUp(size + HEADER, GRAIN));
 }
 
 function block(addr: number, size: number): FreeBlock {

@@ -15,9 +15,17 @@
  * power-of-two alignment is honoured the way firmware wraps o1heap: ask for size + align bytes, return
  * the first aligned address at least one pointer past the payload, and keep the payload pointer in the
  * word before it for free. The diagnostics then see the enlarged request, as o1heap would.
- * Zero-byte requests fail without counting as out-of-memory, as in o1heap.
+ * Zero-byte requests fail without counting as out-of-memory, as in o1heap (o1heapAllocate: "if (amount
+ * > 0 && ...)": NULL, and only a non-zero request that fails bumps oom_count). malloc (`align` 0) is
+ * o1heapAllocate itself: O1HEAP_ALIGNMENT.
+ *
+ * realloc: o1heap has none (o1heap.h declares o1heapAllocate and o1heapFree only), so a program on it
+ * reallocates the one way it can: o1heapAllocate(size), the copy, o1heapFree(old), and it keeps the
+ * old block when the allocation fails. Every realloc therefore moves, and a shrink can fail on a full
+ * heap. realloc(p, 0): o1heapAllocate(0) is NULL, not a failure, so it frees p and returns NULL as
+ * tlsf_realloc does (emu's choice for the wrapper).
  */
-import { alignUp, read, write, type Allocator, type AllocatorEntry, type Work } from './allocator.js';
+import { alignUp, read, reallocByMove, reallocFree, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 const POINTER = 4;
 /** O1HEAP_ALIGNMENT = 4 pointers: the alignment of every block and the per-fragment header. */
@@ -62,7 +70,7 @@ const MERGE_INSTRUCTIONS = 4;
 /** The aligned-allocation wrapper: align the pointer, store or load the payload pointer. */
 const WRAP_INSTRUCTIONS = 5;
 
-export class HalfFitAllocator implements Allocator {
+export class HalfFitAllocator implements Allocator, ReallocState {
   /** The aligned arena base: the instance lives here. */
   private readonly start: number;
   /** The first fragment's address (start + INSTANCE_SIZE). */
@@ -87,6 +95,8 @@ export class HalfFitAllocator implements Allocator {
   /** Over-aligned blocks: the address handed out -> the payload pointer the wrapper stored before it. */
   private readonly wrapped = new Map<number, number>();
   lastBlock = 0;
+  lastRealloc: ReallocOutcome = 'failed';
+  lastMoved = 0;
 
   constructor(base: number, size: number) {
     this.start = alignUp(base, ALIGNMENT);
@@ -176,6 +186,16 @@ export class HalfFitAllocator implements Allocator {
     return addr;
   }
 
+  /** See the header: always o1heapAllocate, copy, o1heapFree; the wrapper's own tests are not charged. */
+  realloc(addr: number, size: number, work: Work): number {
+    if (addr === NULL_ADDR) return reallocNull(this, size, work);
+    if (size === 0) return reallocFree(this, addr, work);
+    const payload = this.wrapped.get(addr) ?? addr;
+    // The old block's usable bytes: its fragment less the header, less the wrapper's gap when over-aligned.
+    const usable = this.size[this.fragmentOf(payload)] * FRAGMENT_MIN - ALIGNMENT - (addr - payload);
+    return reallocByMove(this, addr, size, usable, work);
+  }
+
   free(addr: number, work: Work): number {
     work.instructions += FREE_INSTRUCTIONS;
     let payload = addr;
@@ -188,7 +208,7 @@ export class HalfFitAllocator implements Allocator {
         work.instructions += WRAP_INSTRUCTIONS;
       }
     }
-    const f = (payload - ALIGNMENT - this.arena) / FRAGMENT_MIN;
+    const f = this.fragmentOf(payload);
     const units = this.size[f];
     const bytes = units * FRAGMENT_MIN;
     this.used[f] = 0;
@@ -424,6 +444,11 @@ export class HalfFitAllocator implements Allocator {
     }
   }
 
+  /** The fragment whose payload starts at `payload`. */
+  private fragmentOf(payload: number): number {
+    return (payload - ALIGNMENT - this.arena) / FRAGMENT_MIN;
+  }
+
   /** Address of fragment f's header. */
   private fragmentAt(f: number): number {
     return this.arena + f * FRAGMENT_MIN;
@@ -445,6 +470,7 @@ function ceilLog2(n: number): number {
 export const halfFit: AllocatorEntry = {
   options: {},
   freesBlocks: true,
+  naturalAlign: () => ALIGNMENT,
   reuseGuaranteed: true,
   bound: { formula: 'H = 2M(1 + ceil(log2 n))', source: 'o1heap README (half-fit worst-case memory consumption)', bytes: (m, n) => 2 * m * (1 + Math.ceil(Math.log2(n))) },
   // As o1heapMinArenaSize, for a base aligned to 16 (create aligns it up and may then manage nothing).

@@ -20,8 +20,14 @@
  *
  * No worst-case bound: a pool never fragments. Any free block serves any request up to the block size,
  * so a request fails only when all blocks are in use or it is larger than a block.
+ *
+ * malloc (`align` 0) gets the block alignment. Size 0 is emu's choice: a block, like any request up to
+ * the block size (a StaticVec slot is taken whatever the element holds), so the pointer is distinct.
+ * realloc: a block already holds the block size, so any size up to it stays where it is (the fixed
+ * size and alignment are compile-time constants: nothing is read) and a shrink never fails; a larger
+ * one cannot be served by any block and fails, the block untouched.
  */
-import { alignUp, read, write, type Allocator, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
+import { alignUp, read, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 const GRAIN = 8;
 const DEFAULT_BLOCK = 64;
@@ -31,6 +37,8 @@ const HEAP_BASE_ALIGN = 16;
 const ALLOC_INSTRUCTIONS = 8;
 // Block index from the address, push, count update.
 const FREE_INSTRUCTIONS = 6;
+// realloc: the NULL test, the size compared with the block size.
+const REALLOC_INSTRUCTIONS = 3;
 /** End of the free list. */
 const NONE = -1;
 /** Bytes of the free-list link a free block holds in its first word (a 32-bit pointer). */
@@ -49,7 +57,7 @@ function geometry(options: AllocatorOptions): { block: number; align: number; ca
   return { block, align, capacity };
 }
 
-export class PoolAllocator implements Allocator {
+export class PoolAllocator implements Allocator, ReallocState {
   readonly blockSize: number;
   readonly blockAlign: number;
   /** Number of blocks. */
@@ -68,6 +76,8 @@ export class PoolAllocator implements Allocator {
   private used = 0;
   private peak = 0;
   lastBlock = 0;
+  lastRealloc: ReallocOutcome = 'failed';
+  lastMoved = 0;
 
   /**
    * `block` is rounded up to a multiple of `align` (at least 8, which holds the free-list link).
@@ -112,6 +122,15 @@ export class PoolAllocator implements Allocator {
     }
     this.lastBlock = this.blockSize;
     return this.start + i * this.blockSize;
+  }
+
+  /** See the header: in place up to the block size, a failure above it. */
+  realloc(addr: number, size: number, work: Work): number {
+    work.instructions += REALLOC_INSTRUCTIONS;
+    if (addr === NULL_ADDR) return reallocNull(this, size, work);
+    if (size > this.blockSize) return reallocEnded(this, 'failed', NULL_ADDR);
+    this.lastBlock = this.blockSize;
+    return reallocEnded(this, 'in-place', addr);
   }
 
   free(addr: number, work: Work): number {
@@ -198,6 +217,7 @@ export const pool: AllocatorEntry = {
     align: { kind: 'size', min: GRAIN, max: 65536, pow2: true, about: 'alignment of every block; requests aligned to more fail' },
   },
   freesBlocks: true,
+  naturalAlign: (options) => geometry(options).align,
   fixedBlocks: true,
   reuseGuaranteed: true,
   // A pool never fragments for requests up to its block size: capacity x block is exactly what it needs.

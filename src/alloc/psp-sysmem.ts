@@ -17,6 +17,12 @@
  * its life; a freed slot is reused by the next block created (last freed first), as a kernel pool of
  * control blocks would. The addresses are the same for every psp-sysmem heap of a scenario, and on
  * targets other than the PSP they are notional (they may name another region there).
+ *
+ * malloc (`align` 0) is Low, High or Addr without an alignment: the 256-byte grain. With LowAligned or
+ * HighAligned, alignment 0 is refused as on the console ("Type 3: Failed (800200E4)"). Size 0 fails
+ * with 0x800200D9 in every mode. No realloc: the kernel API has no call that resizes a partition block
+ * (sceKernelAllocPartitionMemory, sceKernelFreePartitionMemory, sceKernelGetBlockHeadAddr only), so
+ * the allocator leaves Allocator.realloc undefined.
  */
 import {
   alignUp,
@@ -324,6 +330,7 @@ function hex(n: number): string {
 export const pspSysmem: AllocatorEntry = {
   options: {},
   freesBlocks: true,
+  naturalAlign: () => GRAIN,
   modes: true,
   errorCodes: true,
   // A free of a deleted or never-allocated uid changes nothing and returns 0x800200CB

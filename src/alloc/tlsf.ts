@@ -36,7 +36,7 @@
  * trace is attached, push the same words' addresses (the trace* methods), so an untraced call does
  * not compute a single address.
  */
-import { newWork, type Allocator, type MetadataTrace, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type Work } from './allocator.js';
+import { newWork, reallocByMove, reallocEnded, reallocFree, reallocNull, NULL_ADDR, type Allocator, type MetadataTrace, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 /** Bits of the size word. */
 const FREE_BIT = 1;
@@ -103,6 +103,14 @@ const ABSORB_INSTRUCTIONS = 5;
 /** tlsf_memalign: size with gap, align_ptr, gap test, the second align_ptr when the gap is too small. */
 const MEMALIGN_INSTRUCTIONS = 14;
 const REALIGN_INSTRUCTIONS = 8;
+/** tlsf_realloc's call and return and its two tests (ptr with size 0, then ptr null), paid on every path. */
+const REALLOC_INSTRUCTIONS = 6;
+/**
+ * tlsf_realloc resizing a block: adjust_request_size, charged as in malloc (MALLOC_INSTRUCTIONS, whose
+ * entry and exit stand for the realloc's own), plus block_from_ptr, block_next, the two size masks,
+ * combined's two adds and the compound test (adjust > cursize, next free, adjust > combined).
+ */
+const RESIZE_INSTRUCTIONS = MALLOC_INSTRUCTIONS + 8;
 
 const SL_LOG2_OPTION: OptionSpec = { kind: 'int', min: 1, max: 5, about: 'log2 of the number of second-level lists per first-level class (SL_INDEX_COUNT_LOG2)' };
 const ALIGN_OPTION: OptionSpec = { kind: 'size', min: 4, max: 64, pow2: true, about: 'alignment of every block size and payload address (ALIGN_SIZE)' };
@@ -147,7 +155,7 @@ function poolLayout(size: number, p: TlsfParameters, align: number): { firstHead
   return { firstHeader: payload - HEADER, firstPayload: Math.floor((size - payload) / align) * align - HEADER };
 }
 
-export class TlsfAllocator implements Allocator {
+export class TlsfAllocator implements Allocator, ReallocState {
   readonly params: TlsfParameters;
   readonly alignSize: number;
   private readonly slLog2: number;
@@ -195,6 +203,8 @@ export class TlsfAllocator implements Allocator {
   private fli = 0;
   private sli = 0;
   lastBlock = 0;
+  lastRealloc: ReallocOutcome = 'failed';
+  lastMoved = 0;
 
   constructor(base: number, size: number, slLog2 = DEFAULT_SL_LOG2, align = DEFAULT_ALIGN) {
     const p = tlsfParameters(slLog2, align);
@@ -246,15 +256,23 @@ export class TlsfAllocator implements Allocator {
     this.insertFree(first, firstPayload, this.fli, this.sli, newWork());
   }
 
+  /**
+   * `align` 0 is tlsf_malloc: adjust_request_size, block_locate_free, block_prepare_used, and nothing
+   * else; so is any `align` up to ALIGN_SIZE (tlsf_memalign's "if alignment is less than or equals base
+   * alignment, we're done"). Above it, tlsf_memalign's gap search and leading trim.
+   *
+   * Size 0: tlsf_malloc(0) returns NULL (adjust_request_size(0) is 0, and block_locate_free(0) looks
+   * nowhere), after the call's fixed cost and nothing else. A zero-byte memalign (`align` >= 1) still
+   * takes the minimum block, emu's answer before malloc had its own path, kept so that the engine's
+   * runs do not move until it asks for malloc; tlsf.c's tlsf_memalign(a, 0) returns NULL too.
+   */
   alloc(size: number, align: number, work: Work): number {
     work.instructions += MALLOC_INSTRUCTIONS;
-    if (!(size < BLOCK_SIZE_MAX)) return this.fail();
-    // adjust_request_size (a zero-byte request takes the minimum block, as the other emu allocators do).
-    const a = this.alignSize;
-    let adjust = ((size + HEADER + a - 1) & -a) - HEADER;
-    if (adjust < this.minPayload) adjust = this.minPayload;
-    if (adjust >= BLOCK_SIZE_MAX) return this.fail();
+    if (size === 0 && align === 0) return this.fail();
+    const adjust = this.adjustRequest(size);
+    if (adjust === 0) return this.fail();
     // Alignments are powers of two (the scenario reader checks); one at or above block_size_max cannot fit.
+    const a = this.alignSize;
     const aligned = align > a;
     let want = adjust;
     if (aligned) {
@@ -291,8 +309,7 @@ export class TlsfAllocator implements Allocator {
     work.reads += 1; // blocks[fl][sl]
     if (trace !== null) trace.push(this.headsAt + 4 * list, false);
     let block = this.heads[list];
-    let blockSize = this.hdr[block] & SIZE_MASK;
-    this.removeFree(block, blockSize, fl, sl2, work);
+    this.removeFree(block, this.hdr[block] & SIZE_MASK, fl, sl2, work);
 
     if (aligned) {
       // The payload address aligned up; a gap too small to be a block moves one more alignment on.
@@ -309,38 +326,58 @@ export class TlsfAllocator implements Allocator {
         this.hdr[block] |= PREV_FREE_BIT;
         this.mapInsert(gap - HEADER, work);
         this.insertFree(lead, gap - HEADER, this.fli, this.sli, work);
-        blockSize -= gap;
       }
     }
 
     // block_prepare_used: block_trim_free, then block_mark_as_used.
-    work.instructions += TRIM_INSTRUCTIONS;
-    work.reads += 1; // the block's size word
-    if (trace !== null) trace.push(this.headerAt(block) + SIZE, false);
-    if (blockSize >= adjust + this.minBlock) {
-      const rest = this.split(block, adjust, work);
-      const restSize = blockSize - adjust - HEADER;
-      this.hdr[rest] |= PREV_FREE_BIT;
-      this.mapInsert(restSize, work);
-      this.insertFree(rest, restSize, this.fli, this.sli, work);
-      blockSize = adjust;
-    }
-    work.instructions += MARK_INSTRUCTIONS;
-    work.reads += 1; // next block's size word
-    work.writes += 2; // its prev-free bit cleared, this block's free bit cleared
-    const after = this.nextPhys[block];
-    if (trace !== null) {
-      const afterSize = this.headerAt(after) + SIZE;
-      trace.push(afterSize, false);
-      trace.push(afterSize, true);
-      trace.push(this.headerAt(block) + SIZE, true);
-    }
-    this.hdr[after] &= ~PREV_FREE_BIT;
-    this.hdr[block] &= ~FREE_BIT;
+    const blockSize = this.trim(block, adjust, false, work);
+    this.markUsed(block, work);
     const offset = this.off[block];
     this.used.set(offset, block);
     this.lastBlock = blockSize + HEADER;
     return this.start + offset;
+  }
+
+  /**
+   * tlsf_realloc (mattconte/tlsf tlsf.c), step by step:
+   * - size 0 with a block: tlsf_free, and NULL ('freed': "zero-size requests are treated as free");
+   * - NULL_ADDR: tlsf_malloc ('allocated');
+   * - otherwise the block's and the next block's size words are read; when the adjusted size is larger
+   *   than the block and the next block is used or too small even merged (adjust > cursize +
+   *   block_size(next) + header), tlsf_malloc(size), the memcpy of min(cursize, size) bytes (the
+   *   caller's), tlsf_free ('moved'); a failed malloc returns NULL with the block untouched;
+   * - else in place: when growing, block_merge_next and block_mark_as_used; then block_trim_used, which
+   *   gives back a tail that can be a block of its own, merged with a free block after it.
+   * A shrink therefore never fails. One departure: a size so large that adjust_request_size answers 0
+   * (block_size_max or more) would reach block_trim_used(block, 0) in tlsf.c and split the block at its
+   * own header; emu fails it instead, the block untouched.
+   */
+  realloc(addr: number, size: number, work: Work): number {
+    work.instructions += REALLOC_INSTRUCTIONS;
+    if (addr !== NULL_ADDR && size === 0) return reallocFree(this, addr, work);
+    if (addr === NULL_ADDR) return reallocNull(this, size, work);
+    const key = addr - this.start;
+    const block = this.used.get(key);
+    if (block === 0 || this.off[block] !== key) return reallocEnded(this, 'failed', NULL_ADDR); // not a live block
+    work.instructions += RESIZE_INSTRUCTIONS;
+    const hdr = this.hdr;
+    const next = this.nextPhys[block];
+    work.reads += 2; // the block's size word (block_size, block_next), next's (block_size, block_is_free)
+    if (work.trace !== null) {
+      work.trace.push(this.headerAt(block) + SIZE, false);
+      work.trace.push(this.headerAt(next) + SIZE, false);
+    }
+    const cursize = hdr[block] & SIZE_MASK;
+    const combined = cursize + (hdr[next] & SIZE_MASK) + HEADER;
+    const adjust = this.adjustRequest(size);
+    if (adjust === 0) return reallocEnded(this, 'failed', NULL_ADDR);
+    if (adjust > cursize && (!(hdr[next] & FREE_BIT) || adjust > combined)) return reallocByMove(this, addr, size, cursize, work);
+    if (adjust > cursize) {
+      this.mergeNext(block, work);
+      this.markUsed(block, work);
+    }
+    this.lastBlock = this.trim(block, adjust, true, work) + HEADER;
+    return reallocEnded(this, 'in-place', addr);
   }
 
   free(addr: number, work: Work): number {
@@ -348,7 +385,7 @@ export class TlsfAllocator implements Allocator {
     let block = this.used.get(key);
     if (block === 0 || this.off[block] !== key) return 0; // not a live block's address
     this.used.remove(key);
-    work.instructions += FREE_INSTRUCTIONS + MARK_INSTRUCTIONS + 2 * MERGE_TEST_INSTRUCTIONS;
+    work.instructions += FREE_INSTRUCTIONS + MARK_INSTRUCTIONS + MERGE_TEST_INSTRUCTIONS;
     const hdr = this.hdr;
     let size = hdr[block] & SIZE_MASK;
     const released = size + HEADER;
@@ -385,30 +422,89 @@ export class TlsfAllocator implements Allocator {
       this.dropSlot(block);
       block = prev;
     }
-    // block_merge_next.
-    work.reads += 1; // next's size word
-    if (trace !== null) trace.push(this.headerAt(next) + SIZE, false);
-    if (hdr[next] & FREE_BIT) {
-      const nextSize = hdr[next] & SIZE_MASK;
-      work.instructions += ABSORB_INSTRUCTIONS;
-      work.writes += 2; // this size word, the block after next: its prev_phys
-      this.mapInsert(nextSize, work);
-      this.removeFree(next, nextSize, this.fli, this.sli, work);
-      size += nextSize + HEADER;
-      hdr[block] += nextSize + HEADER;
-      const after = this.nextPhys[next];
-      if (trace !== null) {
-        trace.push(this.headerAt(block) + SIZE, true);
-        trace.push(this.headerAt(after) + PREV_PHYS, true);
-      }
-      this.nextPhys[block] = after;
-      this.prevPhys[after] = block;
-      this.dropSlot(next);
-    }
+    size += this.mergeNext(block, work);
     // block_insert.
     this.mapInsert(size, work);
     this.insertFree(block, size, this.fli, this.sli, work);
     return released;
+  }
+
+  /** adjust_request_size: the payload for `size` bytes, aligned and at least the minimum; 0 when too large. */
+  private adjustRequest(size: number): number {
+    if (!(size < BLOCK_SIZE_MAX)) return 0;
+    const a = this.alignSize;
+    const adjust = Math.max(((size + HEADER + a - 1) & -a) - HEADER, this.minPayload);
+    return adjust < BLOCK_SIZE_MAX ? adjust : 0;
+  }
+
+  /**
+   * block_trim_free (`used` false: a free block about to be handed out) and block_trim_used (`used`
+   * true: a live block shrunk by realloc): when the block can hold `adjust` payload bytes and a block
+   * more (block_can_split), the tail is split off and inserted in the free lists. Its flags differ:
+   * after a free block the tail's prev-free bit is set, after a used one it is clear, and that tail
+   * merges with a free block after it (block_merge_next). The flag is part of the size word the split
+   * writes, so it costs no word more. Returns the block's payload size afterwards.
+   */
+  private trim(block: number, adjust: number, used: boolean, work: Work): number {
+    work.instructions += TRIM_INSTRUCTIONS;
+    work.reads += 1; // the block's size word
+    if (work.trace !== null) work.trace.push(this.headerAt(block) + SIZE, false);
+    const blockSize = this.hdr[block] & SIZE_MASK;
+    if (blockSize < adjust + this.minBlock) return blockSize;
+    const rest = this.split(block, adjust, work);
+    let restSize = blockSize - adjust - HEADER;
+    if (used) restSize += this.mergeNext(rest, work);
+    else this.hdr[rest] |= PREV_FREE_BIT;
+    this.mapInsert(restSize, work);
+    this.insertFree(rest, restSize, this.fli, this.sli, work);
+    return adjust;
+  }
+
+  /** block_mark_as_used: the next block's prev-free bit and this block's free bit cleared. */
+  private markUsed(block: number, work: Work): void {
+    work.instructions += MARK_INSTRUCTIONS;
+    work.reads += 1; // next block's size word
+    work.writes += 2; // its prev-free bit cleared, this block's free bit cleared
+    const after = this.nextPhys[block];
+    const trace = work.trace;
+    if (trace !== null) {
+      const afterSize = this.headerAt(after) + SIZE;
+      trace.push(afterSize, false);
+      trace.push(afterSize, true);
+      trace.push(this.headerAt(block) + SIZE, true);
+    }
+    this.hdr[after] &= ~PREV_FREE_BIT;
+    this.hdr[block] &= ~FREE_BIT;
+  }
+
+  /**
+   * block_merge_next: when the block after `block` is free, it leaves its list and is absorbed (the
+   * size grows, flags kept; the block after it learns its new prev_phys). Returns the bytes `block`
+   * grew by, 0 when the next block is used.
+   */
+  private mergeNext(block: number, work: Work): number {
+    work.instructions += MERGE_TEST_INSTRUCTIONS;
+    work.reads += 1; // next's size word
+    const hdr = this.hdr;
+    const next = this.nextPhys[block];
+    const trace = work.trace;
+    if (trace !== null) trace.push(this.headerAt(next) + SIZE, false);
+    if (!(hdr[next] & FREE_BIT)) return 0;
+    const nextSize = hdr[next] & SIZE_MASK;
+    work.instructions += ABSORB_INSTRUCTIONS;
+    work.writes += 2; // this size word, the block after next: its prev_phys
+    this.mapInsert(nextSize, work);
+    this.removeFree(next, nextSize, this.fli, this.sli, work);
+    hdr[block] += nextSize + HEADER;
+    const after = this.nextPhys[next];
+    if (trace !== null) {
+      trace.push(this.headerAt(block) + SIZE, true);
+      trace.push(this.headerAt(after) + PREV_PHYS, true);
+    }
+    this.nextPhys[block] = after;
+    this.prevPhys[after] = block;
+    this.dropSlot(next);
+    return nextSize + HEADER;
   }
 
   capacity(): number {
@@ -811,6 +907,8 @@ function misfit(size: number, options: AllocatorOptions): string | null {
 export const tlsf: AllocatorEntry = {
   options: { sl_log2: SL_LOG2_OPTION, align: ALIGN_OPTION },
   freesBlocks: true,
+  // ALIGN_SIZE: 4 on 32-bit in tlsf.c, or the `align` option.
+  naturalAlign: (options) => optionsOf(options).align,
   // Good fit rounds a request up to the next list: a block freed alone between used neighbours sits
   // in its own size's list, below the rounded search, so asking again can fail (see the tests).
   reuseGuaranteed: false,

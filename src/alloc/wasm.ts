@@ -17,8 +17,13 @@
  * Metadata trace: alloc and free trace the first-fit heap's words (free-list.ts). memory.grow reads
  * and writes the memory's page count, which is engine state, not in linear memory: the trace records
  * it at a notional word at start + 8, after first-fit's notional list sentinel (start, start + 4).
+ *
+ * malloc (`align` 0), size 0 and realloc are first-fit's (free-list.ts): 8-byte alignment, a minimum
+ * block for size 0, realloc in place when the block shrinks or a free block after it is big enough.
+ * With auto_grow, a realloc that fails grows the memory and tries again, as a malloc's realloc does
+ * when its malloc calls memory.grow (the block at the top then grows in place into the new pages).
  */
-import { alignUp, newWork, read, write, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type Work } from './allocator.js';
+import { alignUp, newWork, read, reallocEnded, write, NULL_ADDR, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 import { FirstFitAllocator, firstFit } from './first-fit.js';
 import { GRAIN, HEADER, MIN_BLOCK } from './free-list.js';
 
@@ -44,7 +49,7 @@ export interface WasmOptions {
   autoGrow: boolean;
 }
 
-export class WasmMemoryAllocator implements Allocator {
+export class WasmMemoryAllocator implements Allocator, ReallocState {
   private readonly heap: FirstFitAllocator;
   private readonly start: number;
   /** The page limit in effect: max_pages, the instance limit and the heap's size, whichever is least. */
@@ -57,6 +62,8 @@ export class WasmMemoryAllocator implements Allocator {
   private grows = 0;
   private growFailures = 0;
   lastBlock = 0;
+  lastRealloc: ReallocOutcome = 'failed';
+  lastMoved = 0;
 
   constructor(
     private readonly base: number,
@@ -88,6 +95,16 @@ export class WasmMemoryAllocator implements Allocator {
     }
     if (addr >= 0) this.lastBlock = this.heap.lastBlock;
     return addr;
+  }
+
+  /** First-fit's realloc; with auto_grow, a failure grows the memory by what a new block could take and tries again. */
+  realloc(addr: number, size: number, work: Work): number {
+    let result = this.heap.realloc(addr, size, work);
+    if (result < 0 && this.heap.lastRealloc === 'failed' && this.autoGrow && this.grow(Math.ceil(worstCaseBytes(size, 0) / PAGE), work) >= 0) {
+      result = this.heap.realloc(addr, size, work);
+    }
+    if (result >= 0) this.lastBlock = this.heap.lastBlock;
+    return reallocEnded(this, this.heap.lastRealloc, result, this.heap.lastMoved);
   }
 
   free(addr: number, work: Work): number {
@@ -192,6 +209,7 @@ export const wasm: AllocatorEntry = {
     auto_grow: { kind: 'bool', about: 'whether an allocation that does not fit grows the memory first, as a malloc calling memory.grow does' },
   },
   freesBlocks: true,
+  naturalAlign: firstFit.naturalAlign,
   grows: true,
   reuseGuaranteed: true,
   bound: firstFit.bound,
