@@ -193,23 +193,27 @@ steps:
   t.true(noAlloc.result.summary.halted);
 });
 
-test('realloc moves the block, copies, frees the old one; on failure the old block stays', (t) => {
+test('realloc grows in place into a free neighbour, moves when it must, and leaves the block on failure', (t) => {
   const { result, events } = runText(`
 target: psp
-heaps: [{name: h, allocator: first-fit, in: {in: user, size: 256}}]
+heaps: [{name: h, allocator: first-fit, in: {in: user, size: 512}}]
 steps:
   - alloc: {id: a, heap: h, size: 32}
   - realloc: {id: a, size: 64}
+  - alloc: {id: b, heap: h, size: 16}
+  - realloc: {id: a, size: 128}
   - realloc: {id: a, size: 1000}
   - free: a
   - realloc: {id: a, size: 8}
+  - free: b
 `);
-  const [grow, fail] = ofType(events, 'realloc');
+  const [grow, move, fail] = ofType(events, 'realloc');
   const base = 0x08d84000;
-  t.is(grow.old_addr, base + 8);
-  t.is(grow.addr, base + 48); // after a's 40-byte block
-  t.is(fail.addr, null);
-  t.is(fail.old_addr, base + 48);
+  // The free rest of the heap follows a: first-fit grows a in place.
+  t.deepEqual([grow.old_addr, grow.addr, grow.copied], [base + 8, base + 8, 0]);
+  // b now sits right after a's 72-byte block: a moves past it and its 64 bytes are copied.
+  t.deepEqual([move.old_addr, move.addr, move.copied], [base + 8, base + 8 + 72 + 24, 64]);
+  t.deepEqual([fail.old_addr, fail.addr], [base + 104, null]);
   t.deepEqual(result.faults.map((f) => f.kind), ['oom', 'use-after-free']);
   t.is(result.summary.heaps[0].live_blocks, 0);
 });

@@ -112,7 +112,7 @@ test('inspect --ndjson prints the header and one JSON event a line; diff compare
   t.is(lines.at(-1).type, 'end');
   t.is(lines.at(-1).events, lines.length - 1);
   const text = emu(['inspect', trace]);
-  t.regex(text.stdout, /#4 op 1 @0 L4 alloc heap=h id=a size=100 align=8 addr=0x08D84008/);
+  t.regex(text.stdout, /#4 op 1 @0 L4 alloc heap=h id=a size=100 align=0 addr=0x08D84008/);
   t.is(emu(['diff', trace, trace]).status, 0);
   const other = join(REPO, 'golden', 'crate-budget.trace');
   const d = emu(['diff', trace, other]);

@@ -241,6 +241,10 @@ export interface AllocatorEntry {
   errorCodes?: boolean;
   /** With errorCodes: what the real API returns for a free of a block it does not hold (freed or never allocated). */
   invalidFreeError?: number;
+  /** With errorCodes: the codes that refuse the call's arguments (an error return, not a memory fault). */
+  argumentErrors?: readonly number[];
+  /** Why the allocator has no realloc, where it has none (the API it models offers none). */
+  noRealloc?: string;
   /** Whether the heap takes `grow` steps. */
   grows?: boolean;
   /**

@@ -336,6 +336,9 @@ export const pspSysmem: AllocatorEntry = {
   // A free of a deleted or never-allocated uid changes nothing and returns 0x800200CB
   // (sysmem/partition.expected: "Free deleted: 800200CB", "Free invalid: 800200CB").
   invalidFreeError: SCE_KERNEL_ERROR_UNKNOWN_UID,
+  // A bad alignment or type is refused before any memory is looked at (sysmem/partition.expected).
+  argumentErrors: [SCE_KERNEL_ERROR_ILLEGAL_ALIGNMENT_SIZE, SCE_KERNEL_ERROR_ILLEGAL_MEMBLOCKTYPE],
+  noRealloc: 'the kernel API (sceKernelAllocPartitionMemory / sceKernelFreePartitionMemory) has none; allocate, copy and free',
   reuseGuaranteed: true,
   bound: null,
   misfit: (size) => (size < GRAIN ? `${size} bytes cannot hold one ${GRAIN}-byte grain of the partition` : null),

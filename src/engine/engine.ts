@@ -7,6 +7,7 @@ import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
 import { Distribution, type DistributionSummary } from '../heap/distribution.js';
 import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
+import { InputError } from '../input/errors.js';
 import { formatBytes, hex } from '../input/literals.js';
 import { group } from '../report/format.js';
 import { buildLayout } from '../layout/layout.js';
@@ -284,7 +285,7 @@ class Engine {
       this.failAlloc('budget-exceeded', heap, id, line, `crate ${crate}: ${size} bytes requested, ${this.budgets.left(crate)} of ${this.budgets.limit(crate)} left`);
       return { addr: -1, cycles: 0, block: 0 };
     }
-    const request = size + Math.ceil((size * this.verificationPercent) / 100);
+    const request = this.withOverhead(size);
     const overBudget = this.scopeOverBudget(heap, request, align);
     if (overBudget) {
       if (crate !== null) this.budgets.release(crate, size);
@@ -302,19 +303,33 @@ class Engine {
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
       heap.recordFailure(size, cycles);
-      // malloc(0) may return null, and a real API's refusal of its arguments is an error return (in
-      // the alloc event): neither is a memory fault.
-      if (size === 0 || (heap.entry.modes && (!isPow2(align) || !(mode >= 0 && mode < MODES.length)))) return { addr: -1, cycles, block: 0 };
-      const free = heap.allocator.freeBytes();
-      const kind = free >= request ? 'fragmented' : 'oom';
-      const code = heap.entry.errorCodes ? ` (error ${hex(heap.allocator.lastError!)})` : '';
-      const what = request === size ? `${size} bytes requested` : `${size} bytes requested, ${request} with verification`;
-      this.failAlloc(kind, heap, id, line, `${what} (align ${align})${code}; ${formatBytes(free)} free in total, largest free block ${formatBytes(heap.allocator.largestFree())}${this.heapDiagnostics(heap)}`);
+      this.allocationFailed(heap, id, line, size, request, align, mode);
       return { addr: -1, cycles, block: 0 };
     }
     heap.recordAlloc(addr, size, cycles);
     this.checkSoftLimit(heap, line);
     return { addr, cycles, block: heap.allocator.lastBlock };
+  }
+
+  /**
+   * A request the allocator refused: `oom` or `fragmented` (with the growth policy's consequence),
+   * except where C says no memory fault happened: malloc(0) may return null, and a real API's refusal
+   * of its arguments is an error return (in the event).
+   */
+  private allocationFailed(heap: Heap, id: string, line: number, size: number, request: number, align: number, mode: number): void {
+    const refusedArguments = heap.entry.argumentErrors?.includes(heap.allocator.lastError ?? 0) || (heap.entry.modes && !(mode >= 0 && mode < MODES.length));
+    if (size === 0 || refusedArguments) return;
+    const free = heap.allocator.freeBytes();
+    const kind = free >= request ? 'fragmented' : 'oom';
+    const code = heap.entry.errorCodes ? ` (error ${hex(heap.allocator.lastError!)})` : '';
+    const what = request === size ? `${size} bytes requested` : `${size} bytes requested, ${request} with verification`;
+    const how = align !== 0 ? `align ${align}` : heap.entry.modes ? 'no alignment' : 'malloc';
+    this.failAlloc(kind, heap, id, line, `${what} (${how})${code}; ${formatBytes(free)} free in total, largest free block ${formatBytes(heap.allocator.largestFree())}${this.heapDiagnostics(heap)}`);
+  }
+
+  /** A request grown by the verification level's byte overhead. */
+  private withOverhead(size: number): number {
+    return size + Math.ceil((size * this.verificationPercent) / 100);
   }
 
   /** Binds an id to its new block (or to null after a failure), inside the innermost open scope. */
@@ -419,6 +434,11 @@ class Engine {
     return cycles;
   }
 
+  /**
+   * realloc as the heap's allocator does it (in place where it can, else malloc + copy + free; a
+   * failure leaves the old block). realloc of a null id is malloc. The copy is charged through the
+   * timing model like any data access; the crate is charged the difference.
+   */
   private realloc(op: Extract<Op, { kind: 'realloc' }>): void {
     const old = this.blocks.get(op.id);
     if (!old) {
@@ -427,26 +447,55 @@ class Engine {
       return;
     }
     const heap = old.heap;
-    const crate = old.addr < 0 ? heap.crate : old.crate;
-    // realloc is malloc, copy of the smaller size, free of the old block; on failure the old block stays.
-    const { addr, cycles: allocCycles, block } = this.allocate(heap, op.size, 8, crate, op.line, op.id);
-    if (addr < 0) {
-      this.emitRealloc(op, heap.name, old.addr, addr, 0, allocCycles);
+    if (old.addr < 0) {
+      const { addr, cycles, block } = this.allocate(heap, op.size, 0, heap.crate, op.line, op.id);
+      this.bind(op.id, heap, addr, op.size, heap.crate, op.line);
+      this.emitRealloc(op, heap.name, old.addr, addr, block, 0, cycles);
+      this.verify(heap, op.line);
       return;
     }
-    let cycles = allocCycles;
-    if (old.addr >= 0) {
-      const copied = Math.min(old.size, op.size);
-      cycles += Math.ceil(copied / heap.region.bus) * (heap.region.read + heap.region.write);
-      cycles += this.release(op.id, old).cycles;
+    const realloc = heap.allocator.realloc?.bind(heap.allocator);
+    if (!realloc) throw new InputError({ file: this.scenario.file, line: op.line, col: 1 }, `realloc: heap '${heap.name}' (${heap.allocatorName}) has no realloc: ${heap.entry.noRealloc ?? 'its allocator offers none'}`);
+    const crate = old.crate;
+    const growth = op.size - old.size;
+    if (crate !== null && growth > 0 && !this.budgets.charge(crate, growth)) {
+      heap.recordFailure(op.size, 0);
+      this.failAlloc('budget-exceeded', heap, op.id, op.line, `crate ${crate}: realloc to ${op.size} bytes needs ${growth} more, ${this.budgets.left(crate)} of ${this.budgets.limit(crate)} left`);
+      this.emitRealloc(op, heap.name, old.addr, -1, 0, 0, 0);
+      return;
     }
-    this.bind(op.id, heap, addr, op.size, crate, op.line);
-    this.emitRealloc(op, heap.name, old.addr, addr, block, cycles);
+    // The allocator reads the block's header, as free does.
+    this.reportHarm(this.memory.corruptionsFound(heap, old.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
+    const request = this.withOverhead(op.size);
+    const addr = realloc(old.addr, request, this.work);
+    let cycles = this.spent(heap);
+    const outcome = heap.allocator.lastRealloc!;
+    if (outcome === 'failed') {
+      if (crate !== null && growth > 0) this.budgets.release(crate, growth);
+      heap.recordFailure(op.size, cycles);
+      this.allocationFailed(heap, op.id, op.line, op.size, request, 0, 0);
+      this.emitRealloc(op, heap.name, old.addr, -1, 0, 0, cycles);
+      return;
+    }
+    const moved = heap.allocator.lastMoved ?? 0;
+    if (moved > 0) cycles += this.memory.copyCycles(old.addr, addr, moved, heap.region);
+    // The growth was held to check the crate; the block's charge now moves to its new size.
+    if (crate !== null && growth > 0) this.budgets.release(crate, growth);
+    this.disown(old);
+    this.blocks.release(op.id, old);
+    if (outcome === 'freed') {
+      heap.recordFree(cycles);
+    } else {
+      if (crate !== null) this.budgets.charge(crate, op.size);
+      heap.recordAlloc(addr, op.size, cycles);
+      this.bind(op.id, heap, addr, op.size, crate, op.line);
+    }
+    this.emitRealloc(op, heap.name, old.addr, addr, heap.allocator.lastBlock, moved, cycles);
     this.verify(heap, op.line);
   }
 
-  private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, cycles: number): void {
-    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'realloc', line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, cycles };
+  private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, copied: number, cycles: number): void {
+    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'realloc', line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, copied, cycles };
     this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
     this.clock += cycles;
   }

@@ -251,6 +251,13 @@ export class ProgramMemory {
     return { kind: 'dma-stale', detected: 'silent', detail: `${what} through the cache: DMA wrote line ${hex(stale.addr)} at op ${stale.op} (line ${stale.line}) and it was not invalidated, so the CPU may read stale data` };
   }
 
+  /** What memcpy of `len` bytes between two blocks of a heap in `region` costs: word reads and writes through the cache model. */
+  copyCycles(from: number, to: number, len: number, region: Region): number {
+    const cached = region.cached && this.target.cache !== null;
+    const word = this.target.cpu.word;
+    return this.timing.data(from, len, word, false, region, cached) + this.timing.data(to, len, word, true, region, cached);
+  }
+
   /**
    * A cache maintenance step, on both models: coherency (which lines DMA would see stale) and timing
    * (which resident lines are written back or dropped, and what that costs).

@@ -122,7 +122,8 @@ export function shrunkScenarioText(baseText: string, steps: Step[], fault: Fault
 function stepYaml(step: Step): Record<string, unknown> {
   switch (step.kind) {
     case 'alloc': {
-      const body: Record<string, unknown> = { id: step.id, heap: step.heap, size: step.size.kind === 'fixed' ? step.size.bytes : 0, align: step.align };
+      const body: Record<string, unknown> = { id: step.id, heap: step.heap, size: step.size.kind === 'fixed' ? step.size.bytes : 0 };
+      if (step.align !== 0) body.align = step.align; // none: malloc
       if (step.budget) body.budget = step.budget;
       if (step.mode !== null) body.mode = step.mode;
       if (step.at !== null) body.at = step.at;

@@ -95,7 +95,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
     scenario.heaps.push(heap);
   }
 
-  const ctx: StepContext = { scenario, variables: [], randomCounts: new Map() };
+  const ctx: StepContext = { scenario, variables: [], randomCounts: new Map(), allocHeaps: new Map() };
   scenario.steps = readSteps(root.req('steps'), ctx);
   if (root.has('expect')) scenario.expect = readExpect(root.req('expect'), scenario.target);
   return scenario;
@@ -202,6 +202,8 @@ interface StepContext {
   /** Repeat variables in scope, innermost last. */
   variables: string[];
   randomCounts: Map<string, number>;
+  /** The heap each alloc step's id (as written) was allocated on, for checks of later steps. */
+  allocHeaps: Map<string, string>;
 }
 
 const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame'];
@@ -239,6 +241,7 @@ function readStep(node: Node, ctx: StepContext): Step {
       if (!modes) for (const key of ['mode', 'at']) if (m.has(key)) m.req(key).fail(`alloc: '${key}' is for allocators with placement modes (psp-sysmem); heap '${heap}' uses ${heapSpec(heap, ctx.scenario).allocator}`);
       const alignNode = m.get('align');
       const align = modes && alignNode ? alignNode.int() : readAlign(alignNode);
+      ctx.allocHeaps.set(id, heap);
       return { kind, line, id, heap, size: readSizeSpec(m.req('size')), align, budget: budget?.name() ?? null, stream: m.get('stream')?.name() ?? `size:${id}`, mode: readMode(m.get('mode')), at: m.get('at')?.size() ?? null };
     }
     case 'grow': {
@@ -255,6 +258,9 @@ function readStep(node: Node, ctx: StepContext): Step {
     case 'realloc': {
       const m = body.map(['id', 'size', 'stream']);
       const id = readId(m.req('id'), ctx);
+      const heap = ctx.allocHeaps.get(id);
+      const missing = heap === undefined ? undefined : allocatorOf(heap, ctx.scenario).noRealloc;
+      if (missing) m.req('id').fail(`realloc: id ${id} lives in heap '${heap}' (${heapSpec(heap!, ctx.scenario).allocator}), which has no realloc: ${missing}`);
       return { kind, line, id, size: readSizeSpec(m.req('size')), stream: m.get('stream')?.name() ?? `size:${id}` };
     }
     case 'scope': {
@@ -419,8 +425,9 @@ function readMode(node: Node | undefined): number | null {
   return MODES.indexOf(node.oneOf(MODES));
 }
 
+/** An alloc's alignment: none is the C library's malloc (0: the allocator's own), one is memalign. */
 function readAlign(node: Node | undefined): number {
-  if (!node) return 8;
+  if (!node) return 0;
   const align = node.size();
   if (!isPow2(align)) node.fail(`align: ${align} is not a power of two`);
   return align;
