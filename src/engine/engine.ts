@@ -259,6 +259,7 @@ class Engine {
 
   private alloc(op: Extract<Op, { kind: 'alloc' }>): void {
     const heap = this.heaps.get(op.heap)!;
+    this.checkChecksums(heap, op.line);
     const previous = this.blocks.get(op.id);
     if (previous && previous.addr >= 0) {
       this.fault('leak', op.line, 'silent', previous.heap.name, op.id, `id ${op.id} is reassigned while its block at ${hex(previous.addr)} (${previous.size} bytes, op ${previous.op}) is live: that block can no longer be freed`);
@@ -400,6 +401,7 @@ class Engine {
       this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: null, block: 0, cycles: 0 });
       return;
     }
+    this.checkChecksums(heap, op.line);
     // Freeing reads the block's header, and a neighbouring segment's canaries are checked.
     this.reportHarm(this.memory.corruptionsFound(heap, block.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
     this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
@@ -429,7 +431,7 @@ class Engine {
 
   /** Cycles for the allocator work done since the last call, which starts a new count. */
   private spent(heap: Heap): number {
-    const cycles = this.timing.allocator(this.work, heap.region);
+    const cycles = this.timing.allocator(this.work, heap.region) + this.timing.metadataChecks(this.work, heap.liveBlocks + 1, heap.region);
     resetWork(this.work);
     return cycles;
   }
@@ -464,6 +466,7 @@ class Engine {
       this.emitRealloc(op, heap.name, old.addr, -1, 0, 0, 0);
       return;
     }
+    this.checkChecksums(heap, op.line);
     // The allocator reads the block's header, as free does.
     this.reportHarm(this.memory.corruptionsFound(heap, old.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
     const request = this.withOverhead(op.size);
@@ -502,6 +505,7 @@ class Engine {
 
   private scopeEnter(op: Extract<Op, { kind: 'scope-enter' }>): void {
     const heap = this.heaps.get(op.heap)!;
+    this.checkChecksums(heap, op.line);
     const scopes = heap.allocator.scopes!;
     const entered = scopes.enter(this.work);
     const cycles = this.spent(heap);
@@ -518,6 +522,7 @@ class Engine {
 
   private scopeExit(op: Extract<Op, { kind: 'scope-exit' }>): void {
     const heap = this.heaps.get(op.heap)!;
+    this.checkChecksums(heap, op.line);
     const scope = heap.openScopes.pop()!;
     const released = heap.allocator.scopes!.exit(this.work);
     const cycles = this.spent(heap);
@@ -538,6 +543,7 @@ class Engine {
   /** memory.grow: the page count before, or -1 (a grow-failed fault; the program sees -1 and goes on). */
   private grow(op: Extract<Op, { kind: 'grow' }>): void {
     const heap = this.heaps.get(op.heap)!;
+    this.checkChecksums(heap, op.line);
     const oldCapacity = heap.allocator.capacity();
     const before = heap.allocator.grow!(op.pages, this.work);
     const cycles = this.spent(heap);
@@ -551,6 +557,14 @@ class Engine {
   private heapDiagnostics(heap: Heap): string {
     const diagnostics = heap.allocator.diagnostics?.();
     return diagnostics ? ` [${Object.entries(diagnostics).map(([k, v]) => `${k} ${v}`).join(', ')}]` : '';
+  }
+
+  /**
+   * With `full` verification the heap's metadata is checksummed: an operation on the heap first checks
+   * the headers, so harm a stray write did to them is found here, precisely, naming the write.
+   */
+  private checkChecksums(heap: Heap, line: number): void {
+    if (this.walkEveryOp) this.reportHarm(this.memory.corruptionsFound(heap, null), 'heap-corrupt', 'precise', line, heap.name);
   }
 
   /** With `full` verification, the heap an operation touched is walked right after it. */

@@ -108,6 +108,10 @@ export class ProgramMemory {
       return { finding: { kind: 'out-of-bounds', detected: 'silent', detail: `${verb} through id ${through.id}, which names no block (a wild pointer)` }, addr, cycles: 0 };
     }
     const what = `${verb} of ${len} byte${len === 1 ? '' : 's'} at ${hex(addr)}`;
+    const unit = width === 'multiple' ? 4 : width;
+    const checks = this.timing.accessChecks(Math.ceil(len / unit), through.block !== null && !through.freed);
+    const caught = this.verificationCheck(what, addr, len, unit, through);
+    if (caught) return { finding: caught, addr, cycles: checks };
     const at = this.map.resolve(addr);
     if (!at || !at.region.cpuMapped) {
       return { finding: { kind: 'unmapped', detected: 'precise', detail: `${what}: ${at ? `region ${at.region.name} is not reachable by the CPU` : 'no memory there'} (bus error)` }, addr, cycles: 0 };
@@ -119,9 +123,8 @@ export class ProgramMemory {
     }
     const forbidden = this.kernelOnly(addr, at.addr, len);
     if (forbidden) return { finding: { kind: 'access-violation', detected: 'precise', detail: `${what} in user mode: ${forbidden} (address error)` }, addr, cycles: 0 };
-    const unit = width === 'multiple' ? 4 : width;
     // Charged (and the cache touched) only by an access that happens.
-    const cost = () => this.timing.data(at.addr, len, unit, write, region, at.cached && this.target.cache !== null);
+    const cost = () => checks + this.timing.data(at.addr, len, unit, write, region, at.cached && this.target.cache !== null);
     if (write && (region.kind === 'rom' || region.kind === 'flash')) {
       const trapped = this.target.protection.kind !== 'none';
       return { finding: { kind: 'unmapped', detected: trapped ? 'precise' : 'silent', detail: `${what}: ${region.name} is ${region.kind}, ${trapped ? 'mapped read-only (fault)' : 'the write is ignored'}` }, addr, cycles: cost() };
@@ -151,6 +154,25 @@ export class ProgramMemory {
       this.dirtyCanaries.set(canaryHit.name, { guard: canaryHit, pending: { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail } });
     }
     return { finding: finding ?? this.transferConflict(write, at.addr, end, now, what) ?? this.coherency(write, at, len, op, line, what), addr, cycles: cost() };
+  }
+
+  /**
+   * The verification level's checks, made by instrumented code before the access happens: `minimal`
+   * and up check an access through a block against the block's bounds, `standard` and up check every
+   * access's alignment to its width (even where the CPU would allow it).
+   */
+  private verificationCheck(what: string, addr: number, len: number, unit: number, through: Through): Finding | null {
+    const level = this.scenario.verification;
+    if (level === 'none') return null;
+    const b = through.block;
+    if (b && !through.freed && b.addr >= 0 && (addr < b.addr || addr + len > b.addr + b.size)) {
+      const where = addr < b.addr ? `${b.addr - addr} bytes before the start` : `${addr + len - b.addr - b.size} bytes past the end`;
+      return { kind: 'out-of-bounds', detected: 'precise', detail: `${what}: ${where} of id ${through.id} (${b.size} bytes at ${hex(b.addr)}), caught by the bounds check (verification ${level}); the access does not happen` };
+    }
+    if ((level === 'standard' || level === 'full') && addr % unit !== 0) {
+      return { kind: 'misaligned', detected: 'precise', detail: `${what}: not ${unit}-byte aligned, caught by the alignment check (verification ${level})` };
+    }
+    return null;
   }
 
   /**

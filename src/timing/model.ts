@@ -17,17 +17,40 @@ export interface CycleModel {
   data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number;
   /** Cycles for a cache maintenance operation on a cached window of `region` (0 without a cache). */
   maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number;
+  /** Cycles the verification level's checks add to `accesses` CPU accesses, `bounded` when made through a block. */
+  accessChecks(accesses: number, bounded: boolean): number;
+  /** Cycles `full` verification adds to an allocator operation: its metadata checksums and the walk of `blocks` headers. */
+  metadataChecks(work: Work, blocks: number, region: Region): number;
   /** A trace for allocators to record their metadata words in, when the model needs addresses. */
   readonly trace: MetadataTrace | null;
 }
 
+/**
+ * What the verification levels' checks cost (seed 000 names the checks; the instruction counts are
+ * emu's assumption, one cycle an instruction):
+ * - a bounds check (minimal and up) compares the address with the block's base and its limit: 2;
+ * - an alignment check (standard and up) tests the address's low bits: 1;
+ * - a metadata checksum (full) folds each metadata word the allocator reads or writes into the
+ *   block's checksum: 1 a word; and before each operation the heap's block headers are checked
+ *   against their checksums, one header word read per block at the region's latency.
+ */
+export const BOUNDS_CHECK_CYCLES = 2;
+export const ALIGNMENT_CHECK_CYCLES = 1;
+export const CHECKSUM_CYCLES_PER_WORD = 1;
+
 export class TargetCycleModel implements CycleModel {
   private readonly overheadPercent: number;
+  private readonly bounds: boolean;
+  private readonly alignment: boolean;
+  private readonly checksums: boolean;
   private readonly cache: DataCache | null;
   readonly trace: MetadataTrace | null;
 
   constructor(verification: Verification, cache: Cache | null) {
     this.overheadPercent = VERIFICATION_PERCENT[verification];
+    this.bounds = verification !== 'none';
+    this.alignment = verification === 'standard' || verification === 'full';
+    this.checksums = verification === 'full';
     this.cache = cache ? new DataCache(cache) : null;
     this.trace = cache ? new MetadataTrace() : null;
   }
@@ -41,6 +64,15 @@ export class TargetCycleModel implements CycleModel {
       cycles += work.reads * region.read + work.writes * region.write;
     }
     return cycles + Math.ceil((cycles * this.overheadPercent) / 100);
+  }
+
+  accessChecks(accesses: number, bounded: boolean): number {
+    return accesses * ((this.bounds && bounded ? BOUNDS_CHECK_CYCLES : 0) + (this.alignment ? ALIGNMENT_CHECK_CYCLES : 0));
+  }
+
+  metadataChecks(work: Work, blocks: number, region: Region): number {
+    if (!this.checksums) return 0;
+    return (work.reads + work.writes) * CHECKSUM_CYCLES_PER_WORD + blocks * region.read;
   }
 
   maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number {
