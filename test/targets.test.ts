@@ -38,21 +38,21 @@ test('psx: RAM mirrors exist in KUSEG, KSEG0 and KSEG1, and reach the same memor
 target: psx
 leak_check: false
 layout:
-  arena: {in: ram, offset: 0x180000, size: 64K}
+  arena: {in: .wrt_instances, size: 64K}
   guard: 256
   components: [{name: a, size: 1K}, {name: b, size: 1K}]
 steps:
   - write: {addr: ${addr}, len: 4}
   - check
 `;
-  // guard:b is at 0x00180400 (the arena at offset 1.5 MiB, past the sections, then a's 1 KiB).
-  for (const addr of ['0x00180400', '0x00380400', '0x80580400', '0xA0780400']) {
+  // guard:b is at 0x00050400 (.wrt_instances at 0x50000, after the BIOS area and .wrt_runtime; then a's 1 KiB).
+  for (const addr of ['0x00050400', '0x00250400', '0x80450400', '0xA0650400']) {
     const found = faultsOf(runText(layout(addr)).events);
     t.deepEqual(kinds(found), ['canary-corrupt/delayed'], addr);
-    t.regex(found[0].detail as string, /canary band guard:b at 0x00180400/, addr);
+    t.regex(found[0].detail as string, /canary band guard:b at 0x00050400/, addr);
   }
   // Near miss: the word before the guard, through a mirror, is a's.
-  t.deepEqual(kinds(faultsOf(runText(layout('0xA03803FC')).events)), []);
+  t.deepEqual(kinds(faultsOf(runText(layout('0xA02503FC')).events)), []);
   // Past the 8 MiB of mirrors there is nothing, in any view.
   t.deepEqual(access('psx', 'read: {addr: 0x00800000}'), ['unmapped/precise']);
   t.deepEqual(access('psx', 'read: {addr: 0xA0800000}'), ['unmapped/precise']);

@@ -5,12 +5,13 @@
 import { MODES, newWork, resetWork, type Work } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
+import { EnvironmentBudget, type BudgetBreach, type BudgetShare, type EnvironmentUsage } from '../heap/environment.js';
 import { Distribution, type DistributionSummary } from '../heap/distribution.js';
 import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
 import { InputError } from '../input/errors.js';
 import { formatBytes, hex } from '../input/literals.js';
 import { group } from '../report/format.js';
-import { buildLayout } from '../layout/layout.js';
+import { buildLayout, type Layout, type Placed } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
 import { expandItems, type Op } from '../scenario/expand.js';
 import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario, type Width } from '../scenario/types.js';
@@ -45,6 +46,8 @@ export interface RunSummary {
   faults: Record<string, number>;
   heaps: HeapSummary[];
   budgets: { crate: string; used: number; limit: number }[];
+  /** The target's environment budget at the run's peak (null for a target without one). */
+  environment: EnvironmentUsage | null;
   worst_frame_cycles: number;
   /** Cycles per frame: min, p50, p90, p99, max, mean. */
   frame_cycles: DistributionSummary;
@@ -102,6 +105,9 @@ class Engine {
   private memory!: ProgramMemory;
   private readonly blocks = new BlockTable();
   private readonly budgets: BudgetTracker;
+  private readonly environment: EnvironmentBudget | null;
+  /** Heaps placed straight in a region or partition: their share of the environment budget and the bytes counted. */
+  private readonly budgetedHeaps = new Map<Heap, { share: BudgetShare; counted: number }>();
   private readonly timing: CycleModel;
   private readonly work: Work = newWork();
   /** Every request grows by the verification level's byte overhead (percent). */
@@ -130,6 +136,7 @@ class Engine {
   ) {
     this.sinks = options.sinks;
     this.budgets = new BudgetTracker(scenario.budgets);
+    this.environment = scenario.target.budget ? new EnvironmentBudget(scenario.target.budget) : null;
     this.timing = new TargetCycleModel(scenario.verification, scenario.target.cache);
     this.work.trace = this.timing.trace;
     this.verificationPercent = VERIFICATION_PERCENT[scenario.verification];
@@ -192,6 +199,37 @@ class Engine {
       this.heaps.set(spec.name, heap);
     }
     this.memory = new ProgramMemory(this.scenario, layout, this.heaps, this.timing);
+    this.budgetLayout(layout);
+  }
+
+  /**
+   * The environment budget's static part: sections and arenas laid out straight in a region or
+   * partition count at their size; heaps there are counted as they fill (trackEnvironment).
+   */
+  private budgetLayout(layout: Layout): void {
+    const env = this.environment;
+    if (!env) return;
+    const topLevel = (p: Placed) => ['region', 'partition'].includes(layout.containers.get(p.in)?.kind ?? '');
+    for (const p of layout.placed) {
+      if (!topLevel(p)) continue;
+      const share = env.shareOf([p.name, p.in]);
+      if (p.what === 'heap') this.budgetedHeaps.set(this.heaps.get(p.name)!, { share, counted: 0 });
+      else if (p.what === 'section' || p.what === 'arena') this.reportBreaches(env.add(share, p.size), p.line);
+    }
+  }
+
+  /** A heap counted in the environment budget, after an operation changed what it has in use. */
+  private trackEnvironment(heap: Heap, line: number): void {
+    const tracked = this.budgetedHeaps.get(heap);
+    if (!tracked) return;
+    const used = heap.allocator.usedBytes();
+    const change = used - tracked.counted;
+    tracked.counted = used;
+    if (change !== 0) this.reportBreaches(this.environment!.add(tracked.share, change), line);
+  }
+
+  private reportBreaches(breaches: BudgetBreach[], line: number): void {
+    for (const b of breaches) this.fault(b.kind, line, 'silent', null, null, `environment budget: ${b.detail}`);
   }
 
   private execute(): void {
@@ -567,8 +605,12 @@ class Engine {
     if (this.walkEveryOp) this.reportHarm(this.memory.corruptionsFound(heap, null), 'heap-corrupt', 'precise', line, heap.name);
   }
 
-  /** With `full` verification, the heap an operation touched is walked right after it. */
+  /**
+   * After an operation on a heap: its use counts in the environment budget, and with `full`
+   * verification the heap is walked.
+   */
   private verify(heap: Heap, line: number): void {
+    this.trackEnvironment(heap, line);
     if (!this.walkEveryOp) return;
     for (const problem of heap.allocator.check()) this.fault('heap-corrupt', line, 'precise', heap.name, null, `integrity walk after op ${this.op}: ${problem}`);
   }
@@ -728,6 +770,7 @@ class Engine {
       faults,
       heaps: [...this.heaps.values()].map((h) => h.summary()),
       budgets: this.budgets.usage(),
+      environment: this.environment?.usage() ?? null,
       worst_frame_cycles: this.worstFrame,
       frame_cycles: this.frameCycles.summary(),
       dma_bytes: this.memory?.dmaBytes ?? 0,

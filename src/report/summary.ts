@@ -47,6 +47,13 @@ export function formatSummary(result: RunResult): string {
   if (summary.budgets.length > 0) {
     lines.push('', 'budgets: ' + summary.budgets.map((b) => `${b.crate} ${group(b.used)}/${group(b.limit)}`).join(', '));
   }
+  const env = summary.environment;
+  if (env) {
+    const share = (name: string, s: { peak: number; limit: number }) => `${name} ${group(s.peak)}/${group(s.limit)}${s.peak > s.limit ? ' (over)' : ''}`;
+    const margin = Math.ceil((env.total * env.margin_percent) / 100);
+    const kept = env.free_at_peak >= margin ? 'kept' : 'not kept';
+    lines.push('', `environment budget at peak: ${share('runtime', env.runtime)}, ${share('user modules', env.user)}; in use ${group(env.peak_in_use)} of ${group(env.total)}, ${group(env.free_at_peak)} free (margin ${env.margin_percent}% = ${group(margin)}: ${kept})`);
+  }
   lines.push('');
   if (result.faultCount === 0) {
     lines.push('faults: none');

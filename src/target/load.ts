@@ -91,12 +91,13 @@ export function parseTarget(file: string, text: string, hash: string): Target {
   };
   const budget = root.get('budget');
   if (budget) {
-    const b = budget.map(['total', 'runtime', 'user', 'margin_percent']);
+    const b = budget.map(['total', 'runtime', 'user', 'margin_percent', 'runtime_in']);
     target.budget = {
       total: b.req('total').size(),
       runtime: b.req('runtime').size(),
       user: b.req('user').size(),
       marginPercent: b.req('margin_percent').int(0, 100),
+      runtimeIn: b.get('runtime_in')?.seq().map((n) => n.name()) ?? ['.wrt_runtime', '.wrt_scratch'],
     };
   }
   const privilege = root.get('privilege');

@@ -129,11 +129,14 @@ export interface SectionSpec {
   col: number;
 }
 
+/** The environment's memory budget (seed 000): the runtime's share, the user modules', and a margin kept free. */
 export interface Budget {
   total: number;
   runtime: number;
   user: number;
   marginPercent: number;
+  /** Sections and partitions whose memory is the runtime's; everything else the program lays out is user modules'. */
+  runtimeIn: string[];
 }
 
 export interface Target {
