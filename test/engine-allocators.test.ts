@@ -3,6 +3,7 @@ import type { AllocatorEntry } from '../src/alloc/allocator.js';
 import { FirstFitAllocator, firstFit } from '../src/alloc/first-fit.js';
 import { ALLOCATORS } from '../src/alloc/registry.js';
 import { robsonBound } from '../src/heap/heap.js';
+import type { TraceEvent } from '../src/trace/codec.js';
 import { ofType, runText } from './helpers/scenario.js';
 
 const PSP_USER = `
@@ -200,4 +201,41 @@ steps:
   t.true(workload.ids.includes('w@a#0') && workload.ids.includes('w@b#0'));
   const stream = sizes('stream: s');
   t.notDeepEqual(stream.a, stream.b);
+});
+
+test('TLSF through the engine: malloc takes tlsf_malloc, realloc shrinks and grows in place, moves with its copy charged, frees at 0', (t) => {
+  const { events, result } = runText(`
+target: psx
+heaps: [{name: t, allocator: tlsf, in: {in: .wrt_scratch, size: 64K}}]
+steps:
+  - alloc: {id: a, heap: t, size: 100}
+  - alloc: {id: b, heap: t, size: 64}
+  - realloc: {id: a, size: 40}
+  - realloc: {id: a, size: 88}
+  - realloc: {id: a, size: 400}
+  - realloc: {id: b, size: 0}
+  - alloc: {id: z, heap: t, size: 0}
+  - alloc: {id: m, heap: t, size: 24, align: 16}
+  - free: a
+  - free: m
+`);
+  const row = (e: TraceEvent) => [e.type, e.id, e.old_addr ?? null, e.addr, e.block, e.copied ?? null, e.cycles];
+  t.deepEqual(ofType(events, 'alloc').concat(ofType(events, 'realloc')).sort((x, y) => (x.seq as number) - (y.seq as number)).map(row), [
+    // malloc: 4-byte alignment, one header word (tlsf_malloc, not tlsf_memalign).
+    ['alloc', 'a', null, 0x150c78, 104, null, 254],
+    ['alloc', 'b', null, 0x150ce0, 68, null, 254],
+    // A shrink trims in place; growing back takes the trimmed tail, still in place.
+    ['realloc', 'a', 0x150c78, 0x150c78, 44, 0, 157],
+    ['realloc', 'a', 0x150c78, 0x150c78, 104, 0, 163],
+    // b is used, so 400 bytes move: malloc + a copy of the 100-byte payload (25 word loads at 7
+    // cycles, 25 stores at 1: 200 cycles) + free.
+    ['realloc', 'a', 0x150c78, 0x150d24, 404, 100, 611],
+    // realloc(p, 0) frees and returns null; malloc(0) returns null and is no fault.
+    ['realloc', 'b', 0x150ce0, null, 0, 0, 196],
+    ['alloc', 'z', null, null, 0, null, 22],
+    // memalign(16) finds the hole a left.
+    ['alloc', 'm', null, 0x150c90, 28, null, 357],
+  ]);
+  t.deepEqual(result.faults, []);
+  t.is(result.summary.heaps[0].live_blocks, 0);
 });
