@@ -157,9 +157,15 @@ class Engine {
       this.halted = true;
     }
     const summary = this.summary();
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'end', halted: this.halted, events: this.seq, summary });
+    this.record('end', { halted: this.halted, events: this.seq + 1, summary }); // the end event counts itself
     const faultCount = Object.values(this.faultCounts).reduce((sum, n) => sum + n, 0);
     return { header, summary, faults: this.faults, faultCount, events: this.seq };
+  }
+
+  /** Records an event of `type` at the current operation and cycle, then advances the clock by `advance`. */
+  private record(type: string, fields: object, advance = 0): void {
+    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type, ...fields });
+    this.clock += advance;
   }
 
   private emit(event: object): void {
@@ -169,8 +175,8 @@ class Engine {
   private layOut(): void {
     const layout = buildLayout(this.scenario);
     for (const p of layout.placed) {
-      const event = { seq: this.seq++, op: 0, cycle: 0, type: 'place', line: p.line, what: p.what, name: p.name, in: p.in, addr: p.addr, size: p.size };
-      this.emit(p.protection ? { ...event, protection: p.protection } : event);
+      const fields = { line: p.line, what: p.what, name: p.name, in: p.in, addr: p.addr, size: p.size };
+      this.record('place', p.protection ? { ...fields, protection: p.protection } : fields);
     }
     if (layout.failure) {
       this.fault(layout.failure.kind, layout.failure.line, 'precise', null, null, layout.failure.detail);
@@ -257,7 +263,7 @@ class Engine {
     this.logLine = (op as { log?: number }).log ?? null;
     switch (op.kind) {
       case 'log-note':
-        this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'log', line: op.line, log_line: op.log, what: op.what, detail: op.detail });
+        this.record('log', { line: op.line, log_line: op.log, what: op.what, detail: op.detail });
         return;
       case 'alloc':
         return this.alloc(op);
@@ -287,8 +293,7 @@ class Engine {
       case 'wait':
         return this.wait(op);
       case 'idle':
-        this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'idle', line: op.line, cycles: op.cycles });
-        this.clock += op.cycles;
+        this.record('idle', { line: op.line, cycles: op.cycles }, op.cycles);
         return;
       case 'frame':
         return this.frame(op);
@@ -337,7 +342,7 @@ class Engine {
     const cycles = this.spent(heap);
     if (heap.entry.grows && heap.allocator.capacity() !== capacityBefore) {
       // The allocator grew its memory to serve the request (wasm's auto_grow); its cost is in the alloc's.
-      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'grow', line, heap: heap.name, auto: true, old_capacity: capacityBefore, capacity: heap.allocator.capacity() });
+      this.record('grow', { line, heap: heap.name, auto: true, old_capacity: capacityBefore, capacity: heap.allocator.capacity() });
     }
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
@@ -416,7 +421,7 @@ class Engine {
     if (heap.softLimit === null || this.scenario.policy !== 'std') return;
     const used = heap.allocator.usedBytes();
     if (used > heap.softLimit) {
-      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'warning', line, heap: heap.name, detail: `soft limit ${formatBytes(heap.softLimit)} exceeded: ${used} bytes in use` });
+      this.record('warning', { line, heap: heap.name, detail: `soft limit ${formatBytes(heap.softLimit)} exceeded: ${used} bytes in use` });
     }
   }
 
@@ -429,14 +434,14 @@ class Engine {
       else this.fault('invalid-free', op.line, 'silent', heap?.name ?? null, op.id, `id ${op.id} names no allocated block`);
       // An allocator modelling a real API answers with its error code, and changes nothing.
       const error = heap?.entry.invalidFreeError;
-      if (error !== undefined) this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap!.name, id: op.id, addr: null, block: 0, cycles: 0, error });
+      if (error !== undefined) this.record('free', { line: op.line, heap: heap!.name, id: op.id, addr: null, block: 0, cycles: 0, error });
       return;
     }
     const heap = block.heap;
     if (block.addr < 0) {
       // free(NULL) after a failed allocation: a no-op, as in C.
       this.blocks.release(op.id, null);
-      this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'free', line: op.line, heap: heap.name, id: op.id, addr: null, block: 0, cycles: 0 });
+      this.record('free', { line: op.line, heap: heap.name, id: op.id, addr: null, block: 0, cycles: 0 });
       return;
     }
     this.checkChecksums(heap, op.line);
@@ -536,9 +541,8 @@ class Engine {
   }
 
   private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, copied: number, cycles: number): void {
-    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'realloc', line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, copied, cycles };
-    this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
-    this.clock += cycles;
+    const fields = { line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, copied, cycles };
+    this.record('realloc', op.log === undefined ? fields : { ...fields, log_line: op.log }, cycles);
   }
 
   private scopeEnter(op: Extract<Op, { kind: 'scope-enter' }>): void {
@@ -547,8 +551,7 @@ class Engine {
     const scopes = heap.allocator.scopes!;
     const entered = scopes.enter(this.work);
     const cycles = this.spent(heap);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'scope-enter', line: op.line, heap: heap.name, depth: scopes.depth, budget: op.budget, entered, cycles });
-    this.clock += cycles;
+    this.record('scope-enter', { line: op.line, heap: heap.name, depth: scopes.depth, budget: op.budget, entered, cycles }, cycles);
     if (!entered) {
       this.fault('scope-depth', op.line, 'precise', heap.name, null, `scope nesting limit of ${scopes.maxDepth} reached; the scope's steps are skipped`);
       this.skipDepth = 1;
@@ -573,8 +576,7 @@ class Engine {
       blocks++;
     }
     this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'delayed', op.line, null);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'scope-exit', line: op.line, heap: heap.name, depth: heap.allocator.scopes!.depth, released, blocks, cycles });
-    this.clock += cycles;
+    this.record('scope-exit', { line: op.line, heap: heap.name, depth: heap.allocator.scopes!.depth, released, blocks, cycles }, cycles);
     this.verify(heap, op.line);
   }
 
@@ -586,8 +588,7 @@ class Engine {
     const before = heap.allocator.grow!(op.pages, this.work);
     const cycles = this.spent(heap);
     if (before < 0) this.fault('grow-failed', op.line, 'precise', heap.name, null, `memory.grow(${op.pages}) returned -1${this.heapDiagnostics(heap)}`);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'grow', line: op.line, heap: heap.name, pages: op.pages, old_pages: before, old_capacity: oldCapacity, capacity: heap.allocator.capacity(), cycles });
-    this.clock += cycles;
+    this.record('grow', { line: op.line, heap: heap.name, pages: op.pages, old_pages: before, old_capacity: oldCapacity, capacity: heap.allocator.capacity(), cycles }, cycles);
     this.verify(heap, op.line);
   }
 
@@ -624,12 +625,12 @@ class Engine {
         this.fault('heap-corrupt', line, 'delayed', heap.name, null, problem);
       }
     }
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'check', line, heaps: this.heaps.size, problems });
+    this.record('check', { line, heaps: this.heaps.size, problems });
   }
 
   private sample(line: number): void {
     const heaps: HeapSnapshot[] = [...this.heaps.values()].map((h) => h.snapshot());
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'sample', line, heaps });
+    this.record('sample', { line, heaps });
   }
 
   private frame(op: Extract<Op, { kind: 'frame' }>): void {
@@ -638,7 +639,7 @@ class Engine {
     this.worstFrame = Math.max(this.worstFrame, cycles);
     this.frameCycles.add(cycles);
     this.reportHarm(this.memory.sweepCanaries(), 'canary-corrupt', 'delayed', op.line, null);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'frame', line: op.line, frame: this.frames, cycles, budget: op.budget });
+    this.record('frame', { line: op.line, frame: this.frames, cycles, budget: op.budget });
     if (op.budget !== null && cycles > op.budget) {
       const ms = (n: number) => `${((n * 1000) / this.scenario.target.cpu.clockHz).toFixed(2)} ms`;
       this.fault('deadline-miss', op.line, 'precise', null, null, `frame ${this.frames} took ${group(cycles)} cycles (${ms(cycles)}), budget ${group(op.budget)} (${ms(op.budget)})`);
@@ -665,10 +666,10 @@ class Engine {
     this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
     const record = { kind, line, op: this.op, detected, heap, id, detail, cause, logLine: this.logLine };
     if (this.faults.length < FAULTS_KEPT) this.faults.push(record);
-    const event: Record<string, unknown> = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'fault', line, kind, detected, heap, id, detail };
-    if (cause) Object.assign(event, { cause_op: cause.op, cause_line: cause.line });
-    if (this.logLine !== null) event.log_line = this.logLine;
-    this.emit(event);
+    const fields: Record<string, unknown> = { line, kind, detected, heap, id, detail };
+    if (cause) Object.assign(fields, { cause_op: cause.op, cause_line: cause.line });
+    if (this.logLine !== null) fields.log_line = this.logLine;
+    this.record('fault', fields);
     if (this.options.stopAtFirstFault) throw new Halt();
   }
 
@@ -704,16 +705,14 @@ class Engine {
 
   private access(op: Extract<Op, { kind: 'read' | 'write' }>): void {
     const { addr, id, cycles } = this.checkedAccess(op.at, op.kind === 'write', op.len, op.width, op.by, op.line);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'access', line: op.line, access: op.kind, id, addr, len: op.len, width: op.width, cycles });
-    this.clock += cycles;
+    this.record('access', { line: op.line, access: op.kind, id, addr, len: op.len, width: op.width, cycles }, cycles);
   }
 
   /** memcpy: a read of the source and a write of the destination, each checked on its own. */
   private copy(op: Extract<Op, { kind: 'copy' }>): void {
     const from = this.checkedAccess(op.from, false, op.len, 1, op.by, op.line);
     const to = this.checkedAccess(op.to, true, op.len, 1, op.by, op.line);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'copy', line: op.line, from: from.addr, to: to.addr, len: op.len, cycles: from.cycles + to.cycles });
-    this.clock += from.cycles + to.cycles;
+    this.record('copy', { line: op.line, from: from.addr, to: to.addr, len: op.len, cycles: from.cycles + to.cycles }, from.cycles + to.cycles);
   }
 
   private dma(op: Extract<Op, { kind: 'dma' }>): void {
@@ -736,27 +735,23 @@ class Engine {
     for (const { id, block: b, offset } of result.cycles > 0 ? overruns : []) {
       this.fault('out-of-bounds', op.line, 'silent', b!.heap.name, id, `${op.channel} DMA of ${op.len} bytes at offset ${offset} of id ${id} (${b!.size} bytes at ${hex(b!.addr)}) runs ${offset + op.len - b!.size} bytes past its end`);
     }
-    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'dma', line: op.line, channel: channel.name, from: result.from ?? 'device', to: result.to ?? 'device', len: op.len, cycles: result.cycles, stall: result.stall };
-    this.emit(waited > 0 ? { ...event, waited } : event);
-    // The CPU programs the channel; it waits for the transfer only where the hardware stalls it.
-    this.clock += result.stall > 0 ? result.stall : result.cycles > 0 ? channel.setup : 0;
+    const fields = { line: op.line, channel: channel.name, from: result.from ?? 'device', to: result.to ?? 'device', len: op.len, cycles: result.cycles, stall: result.stall };
+    this.record('dma', waited > 0 ? { ...fields, waited } : fields, result.cpuCycles);
   }
 
   /** The CPU waits until the channel's last transfer has finished. */
   private wait(op: Extract<Op, { kind: 'wait' }>): void {
     const cycles = Math.max(0, this.memory.channelFreeAt(op.channel) - this.clock);
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type: 'wait', line: op.line, channel: op.channel, cycles });
-    this.clock += cycles;
+    this.record('wait', { line: op.line, channel: op.channel, cycles }, cycles);
   }
 
   private cacheOp(op: Extract<Op, { kind: 'cache' }>): void {
     const { addr } = this.locate(op.at);
     const result = this.memory.maintain(op.op, addr, op.len);
     if (result.error) this.fault('unmapped', op.line, 'precise', null, null, `cache ${op.op}: ${result.error}`);
-    const event = { seq: this.seq++, op: this.op, cycle: this.clock, type: 'cache', line: op.line, operation: op.op, addr, len: op.len, lines: result.lines, written_back: result.writtenBack, cycles: result.cycles };
+    const fields = { line: op.line, operation: op.op, addr, len: op.len, lines: result.lines, written_back: result.writtenBack, cycles: result.cycles };
     // Where the OS's cache calls return codes, the event carries the code (0 for success).
-    this.emit(result.code === null ? event : { ...event, error: result.code });
-    this.clock += result.cycles;
+    this.record('cache', result.code === null ? fields : { ...fields, error: result.code }, result.cycles);
   }
 
   private summary(): RunSummary {

@@ -45,6 +45,8 @@ export interface DmaResult {
   findings: Finding[];
   cycles: number;
   stall: number;
+  /** What the CPU spends on the transfer: all of it where the hardware stalls it, else programming the channel. */
+  cpuCycles: number;
   /** The ends the transfer ran between (a truncating controller's low bits cleared). */
   from: number | null;
   to: number | null;
@@ -305,7 +307,7 @@ export class ProgramMemory {
   dma(channel: DmaChannel, from: number | null, to: number | null, len: number, op: number, line: number, now: number): DmaResult {
     const name = (addr: number | null) => (addr === null ? 'the device' : hex(addr));
     const transfer = `${channel.name} DMA of ${formatBytes(len)} from ${name(from)} to ${name(to)}`;
-    const refuse = (kind: FaultKind, why: string): DmaResult => ({ findings: [{ kind, detected: 'precise', detail: `${transfer}: ${why}` }], cycles: 0, stall: 0, from, to });
+    const refuse = (kind: FaultKind, why: string): DmaResult => ({ findings: [{ kind, detected: 'precise', detail: `${transfer}: ${why}` }], cycles: 0, stall: 0, cpuCycles: 0, from, to });
     const findings: Finding[] = [];
     for (const [end, addr] of [['source', from], ['destination', to]] as const) {
       if (addr === null || addr % channel.align === 0) continue;
@@ -326,8 +328,7 @@ export class ProgramMemory {
     const unreachable = reach(channel.reads, 'reads', src, from) ?? reach(channel.writes, 'writes', dst, to);
     if (unreachable) return refuse('dma-region', unreachable);
     if (len === 0 || len % channel.lengthMultiple !== 0) return refuse('dma-length', `the length must be a non-zero multiple of ${channel.lengthMultiple} bytes`);
-    const cycles = dmaCycles(channel, len);
-    const stall = channel.stallsCpu ? cycles : 0;
+    const { cycles, stall, cpu } = dmaCycles(channel, len);
     this.dmaBytes += len;
     this.dmaCycles += cycles;
     this.stallCycles += stall;
@@ -345,7 +346,7 @@ export class ProgramMemory {
       this.transfers.push({ channel: channel.name, src: range(src), dst: range(dst), end: now + cycles, op, line });
       this.busyUntil.set(channel.name, now + cycles);
     }
-    return { findings, cycles, stall, from, to };
+    return { findings, cycles, stall, cpuCycles: cpu, from, to };
   }
 
   /** The cycle the channel's last transfer ends (a new one, or a `wait`, waits for it). */

@@ -89,8 +89,10 @@ export class TargetCycleModel implements CycleModel {
  * A DMA transfer's time: the channel's setup, then its rate, `rate.cycles` per `rate.units` units
  * rounded up. psx-spx gives the PSX's RAM time per 0x100 words (GPU, MDEC and OTC 0x110, SPU 0x420,
  * CD-ROM 0x1800, PIO 0x1400); 0x110 per 0x100 is duckstation's words + ceil(words / 16) exactly.
+ * The CPU spends all of it where the channel stalls it, else only the setup (programming the channel).
  */
-export function dmaCycles(channel: DmaChannel, len: number): number {
+export function dmaCycles(channel: DmaChannel, len: number): { cycles: number; stall: number; cpu: number } {
   const units = Math.ceil(len / channel.unit);
-  return channel.setup + Math.ceil((units * channel.rate.cycles) / channel.rate.units);
+  const cycles = channel.setup + Math.ceil((units * channel.rate.cycles) / channel.rate.units);
+  return { cycles, stall: channel.stallsCpu ? cycles : 0, cpu: channel.stallsCpu ? cycles : channel.setup };
 }
