@@ -275,11 +275,9 @@ export class ProgramMemory {
     return { kind: 'dma-stale', detected: 'silent', detail: `${what} through the cache: DMA wrote line ${hex(stale.addr)} at op ${stale.op} (line ${stale.line}) and it was not invalidated, so the CPU may read stale data` };
   }
 
-  /** What memcpy of `len` bytes between two blocks of a heap in `region` costs: word reads and writes through the cache model. */
+  /** What memcpy of `len` bytes between two blocks of a heap in `region` costs. */
   copyCycles(from: number, to: number, len: number, region: Region): number {
-    const cached = region.cached && this.target.cache !== null;
-    const word = this.target.cpu.word;
-    return this.timing.data(from, len, word, false, region, cached) + this.timing.data(to, len, word, true, region, cached);
+    return this.timing.copy(from, to, len, this.target.cpu.word, region, region.cached && this.target.cache !== null);
   }
 
   /**

@@ -15,6 +15,8 @@ export interface CycleModel {
   allocator(work: Work, region: Region): number;
   /** Cycles for a CPU access of `len` bytes at `addr`, `unit` bytes at a time, through a `cached` window or not. */
   data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number;
+  /** Cycles for memcpy of `len` bytes inside `region`, a word at a time: the loads of the source and the stores of the copy. */
+  copy(from: number, to: number, len: number, word: number, region: Region, cached: boolean): number;
   /** Cycles for a cache maintenance operation on a cached window of `region` (0 without a cache). */
   maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number;
   /** Cycles the verification level's checks add to `accesses` CPU accesses, `bounded` when made through a block. */
@@ -77,6 +79,10 @@ export class TargetCycleModel implements CycleModel {
 
   maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number {
     return this.cache ? this.cache.maintain(writeBack, invalidate, addr, len, region) : 0;
+  }
+
+  copy(from: number, to: number, len: number, word: number, region: Region, cached: boolean): number {
+    return this.data(from, len, word, false, region, cached) + this.data(to, len, word, true, region, cached);
   }
 
   data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number {
