@@ -169,3 +169,15 @@ test('usage errors exit 2 without a stack trace', (t) => {
 test('the built CLI is executable, so the emu bin npm links runs on a fresh clone', (t) => {
   t.truthy(statSync(CLI).mode & 0o111);
 });
+
+test('a matching golden is recognised from its bytes, without decoding; a different one is decoded to find the difference', (t) => {
+  const { dir } = project();
+  const scenario = join(dir, 'scenarios', 'small.yaml');
+  const same = checkScenario(scenario, {});
+  t.is(same.golden, 'match');
+  t.is(same.comparison, null); // matched by the events digest
+  writeFileSync(scenario, readFileSync(scenario, 'utf8').replace('size: 100', 'size: 104'));
+  const changed = checkScenario(scenario, {});
+  t.is(changed.golden, 'mismatch');
+  t.deepEqual(changed.comparison!.first!.fields, ['size']); // 104 bytes take the same 112-byte block
+});

@@ -1,5 +1,8 @@
 /** Decodes a trace file as a stream of events, a chunk at a time. */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { decodeIter } from 'msgpackr';
+import { EventEncoder } from './encode.js';
 import { fileChunks } from '../input/chunks.js';
 import { UsageError } from '../input/errors.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader } from './codec.js';
@@ -37,4 +40,29 @@ function* events(path: string, values: Generator<unknown>): Generator<TraceEvent
   } catch (e) {
     throw new UsageError(`${path}: the trace is cut off or damaged (${(e as Error).message})`);
   }
+}
+
+/**
+ * sha256 of a trace's bytes after its header, as TraceFileWriter.eventsDigest gives it while writing:
+ * the header is decoded (it is small) and encoded again to find where it ends; the rest is hashed
+ * as bytes, never decoded.
+ */
+export function eventsDigestOf(path: string): string {
+  const { header } = readTrace(path);
+  const scratch = Buffer.allocUnsafe(1 << 16);
+  const headerLength = new EventEncoder(scratch).encode(header, 0, scratch.length);
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK * 4);
+    for (let at = headerLength; ; ) {
+      const n = readSync(fd, chunk, 0, chunk.length, at);
+      if (n === 0) break;
+      hash.update(chunk.subarray(0, n));
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
