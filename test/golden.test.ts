@@ -181,3 +181,16 @@ test('a matching golden is recognised from its bytes, without decoding; a differ
   t.is(changed.golden, 'mismatch');
   t.deepEqual(changed.comparison!.first!.fields, ['size']); // 104 bytes take the same 112-byte block
 });
+
+test('--trace writes the trace where asked and leaves no temporary file; without a golden or --trace no trace is written', (t) => {
+  const { dir, scenario } = project();
+  const out = join(dir, 'out.trace');
+  t.is(emu(['run', scenario, '--trace', out]).status, 0);
+  t.true(statSync(out).size > 0);
+  t.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  const lone = join(dir, 'lone.yaml');
+  writeFileSync(lone, readFileSync(scenario, 'utf8'));
+  const r = checkScenario(lone, { goldenDir: join(dir, 'nowhere') });
+  t.is(r.golden, 'missing');
+  t.false(existsSync(join(dir, 'nowhere')));
+});

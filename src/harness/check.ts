@@ -3,7 +3,7 @@
  * golden, and checked against the scenario's expectations. Goldens are replaced only with --update,
  * by rename (atomic), never in CI; a failed run leaves every existing file as it was.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { run, type RunResult } from '../engine/engine.js';
@@ -53,44 +53,44 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
   if (options.seed !== undefined) scenario.seed = options.seed;
   const goldenDir = options.goldenDir ?? goldenDirFor(file);
   const goldenPath = join(goldenDir, `${scenario.name}.trace`);
+  const compare = !seedOverridden && existsSync(goldenPath);
+  // The trace goes where it is wanted: beside --trace's file (renamed over it at the end, so a failed
+  // run leaves the old one), else to a scratch file when a golden needs it; with neither, nowhere.
   const scratch = mkdtempSync(join(tmpdir(), 'emu-'));
-  const tracePath = join(scratch, `${scenario.name}.trace`);
+  const tracePath = options.tracePath ? `${options.tracePath}.tmp-${process.pid}` : compare || options.update ? join(scratch, `${scenario.name}.trace`) : null;
   try {
-    const writer = new TraceFileWriter(tracePath);
+    const writer = tracePath === null ? null : new TraceFileWriter(tracePath);
     let result: RunResult;
     try {
-      result = run(scenario, { sinks: [writer], onProgress: options.onProgress });
+      result = run(scenario, { sinks: writer ? [writer] : [], onProgress: options.onProgress });
     } finally {
-      writer.close();
+      writer?.close();
     }
     const expectationFailures = checkExpectations(scenario.expect, result);
     let golden: GoldenStatus;
     let comparison: Comparison | null = null;
     if (seedOverridden) {
       golden = 'skipped';
-    } else if (!existsSync(goldenPath)) {
+    } else if (!compare) {
       golden = 'missing';
-    } else if (eventsDigestOf(goldenPath) === writer.eventsDigest()) {
+    } else if (eventsDigestOf(goldenPath) === writer!.eventsDigest()) {
       golden = 'match'; // the same event bytes: nothing to decode
     } else {
-      comparison = compareTraces(goldenPath, tracePath);
+      comparison = compareTraces(goldenPath, tracePath!);
       golden = comparison.same ? 'match' : 'mismatch';
     }
     if (options.update && golden !== 'skipped') {
       golden = golden === 'match' ? 'unchanged' : 'updated';
       mkdirSync(goldenDir, { recursive: true });
       replace(join(goldenDir, `${scenario.name}.md`), goldenMarkdown(result, relativeName(file)));
-      replace(goldenPath, readFileSync(tracePath));
+      replace(goldenPath, readFileSync(tracePath!));
     }
-    if (options.tracePath) {
-      const keep = `${options.tracePath}.tmp-${process.pid}`;
-      copyFileSync(tracePath, keep);
-      renameSync(keep, options.tracePath);
-    }
+    if (options.tracePath) renameSync(tracePath!, options.tracePath);
     const goldenOk = golden === 'match' || golden === 'updated' || golden === 'unchanged' || golden === 'skipped';
     return { file, name: scenario.name, golden, goldenPath, comparison, expectationFailures, result, passed: goldenOk && expectationFailures.length === 0 };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    if (options.tracePath) rmSync(`${options.tracePath}.tmp-${process.pid}`, { force: true });
   }
 }
 
