@@ -229,9 +229,11 @@ ${writeback ? '  - cache: {op: writeback, id: list, len: 256}\n' : ''}  - dma: {
 });
 
 test('dma-stale: a CPU read of what DMA wrote needs an invalidate first (Cortex-M7 DMA2 into cached SRAM)', (t) => {
+  // The CPU read the buffer before (its lines are in the cache); the DMA then writes memory under them.
   const run = (invalidate: boolean) => faults(`
 target: bare-metal
 steps:
+  - read: {addr: 0x20020000, len: 64}
   - dma: {channel: dma2, from: {addr: 0xC0000000}, to: {addr: 0x20020000}, len: 64}
   - wait: {channel: dma2}
 ${invalidate ? '  - cache: {op: invalidate, addr: 0x20020000, len: 64}\n' : ''}  - read: {addr: 0x20020020, len: 4}
@@ -276,4 +278,27 @@ test('a clean scenario with accesses, copies, cache maintenance and DMA reports 
   - check
   - frame
 `)), []);
+});
+
+test('one cache for timing and coherency: a line not in the cache cannot be stale, and a dirty line evicted was written back', (t) => {
+  // Near miss of the test above: the buffer's lines were never in the cache, so the read fetches memory.
+  t.deepEqual(faults(`
+target: bare-metal
+steps:
+  - dma: {channel: dma2, from: {addr: 0xC0000000}, to: {addr: 0x20020000}, len: 64}
+  - wait: {channel: dma2}
+  - read: {addr: 0x20020020, len: 4}
+`), []);
+  // A dirty line pushed out of the 4-way 16 KiB cache by four lines of its set (4 KiB apart) was written
+  // back on eviction: the DMA that reads it afterwards reads what the CPU wrote.
+  const evict = (n: number) => Array.from({ length: n }, (_, i) => `  - read: {addr: ${0x20021000 + i * 0x1000}, len: 4}`).join('\n');
+  const transmit = (reads: number) => faults(`
+target: bare-metal
+steps:
+  - write: {addr: 0x20020000, len: 32}
+${evict(reads)}
+  - dma: {channel: dma2, from: {addr: 0x20020000}, to: {addr: 0x20000000}, len: 32}
+`);
+  t.deepEqual(kinds(transmit(3)), ['dma-stale/silent']); // still resident and dirty
+  t.deepEqual(transmit(4), []); // evicted, so written back
 });

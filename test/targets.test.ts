@@ -171,6 +171,7 @@ target: psp
 heaps: [{name: h, allocator: first-fit, in: .wrt_scratch}]
 steps:
   - alloc: {id: buf, heap: h, size: 4K, align: 64}
+  - read: {id: buf, len: 1K}
   - dma: {channel: dmac, from: {addr: 0x04000000}, to: {id: buf}, len: 1K}
   - cache: {op: invalidate, ${addr}, len: ${len}}
   - read: {id: buf, len: 64}

@@ -8,10 +8,10 @@
 import type { Heap } from '../heap/heap.js';
 import { formatBytes, hex } from '../input/literals.js';
 import type { Layout } from '../layout/layout.js';
-import { CacheState } from '../memory/cache.js';
 import { memoryMap, type Area, type MemoryMap, type Resolved } from '../memory/map.js';
 import type { CacheOp, Scenario, Width } from '../scenario/types.js';
 import type { DmaChannel, Region, Target } from '../target/types.js';
+import type { DataCache } from '../timing/cache.js';
 import { dmaCycles, type CycleModel } from '../timing/model.js';
 import type { LiveBlock } from './blocks.js';
 import type { Detected, FaultKind } from './faults.js';
@@ -73,7 +73,8 @@ const HEADER_REACH = 32;
 
 export class ProgramMemory {
   readonly map: MemoryMap;
-  private readonly cache: CacheState | null;
+  /** The target's data cache (the timing model's): coherency with DMA reads its lines' states. */
+  private readonly cache: DataCache | null;
   /** Canary bands written since their last sweep, by guard name: the guard and the first write. */
   private readonly dirtyCanaries = new Map<string, { guard: Area; pending: Pending }>();
   private readonly corruptions = new Map<Heap, Pending[]>();
@@ -92,7 +93,7 @@ export class ProgramMemory {
     private readonly timing: CycleModel,
   ) {
     this.map = memoryMap(scenario, layout);
-    this.cache = scenario.target.cache ? new CacheState(scenario.target.cache) : null;
+    this.cache = timing.cache;
     for (const p of scenario.target.privilege?.kernelPartitions ?? []) {
       const space = layout.containers.get(p.name)!.space;
       this.kernelRanges.set(p.name, { start: space.base, end: space.base + space.size });
@@ -155,7 +156,9 @@ export class ProgramMemory {
       const detail = `${what} (op ${op}, line ${line}) overwrote the canary band ${canaryHit.name} at ${hex(canaryHit.start)}..${hex(canaryHit.end - 1)}${blockNote(through)}`;
       this.dirtyCanaries.set(canaryHit.name, { guard: canaryHit, pending: { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail } });
     }
-    return { finding: finding ?? this.transferConflict(write, at.addr, end, now, what) ?? this.coherency(write, at, len, op, line, what), addr, cycles: cost() };
+    // The access happens first (its lines fill the cache), then coherency reads the lines' states.
+    const cycles = cost();
+    return { finding: finding ?? this.transferConflict(write, at.addr, end, now, what) ?? this.coherency(write, at, len, op, line, what), addr, cycles };
   }
 
   /**
@@ -267,10 +270,10 @@ export class ProgramMemory {
   private coherency(write: boolean, at: Resolved, len: number, op: number, line: number, what: string): Finding | null {
     if (!this.cache || !at.cached) return null;
     if (write) {
-      this.cache.cpuWrite(at.addr, len, op, line);
+      this.cache.programWrote(at.addr, len, op, line);
       return null;
     }
-    const stale = this.cache.cpuRead(at.addr, len);
+    const stale = this.cache.staleIn(at.addr, len);
     if (!stale) return null;
     return { kind: 'dma-stale', detected: 'silent', detail: `${what} through the cache: DMA wrote line ${hex(stale.addr)} at op ${stale.op} (line ${stale.line}) and it was not invalidated, so the CPU may read stale data` };
   }
@@ -280,10 +283,7 @@ export class ProgramMemory {
     return this.timing.copy(from, to, len, this.target.cpu.word, region, region.cached && this.target.cache !== null);
   }
 
-  /**
-   * A cache maintenance step, on both models: coherency (which lines DMA would see stale) and timing
-   * (which resident lines are written back or dropped, and what that costs).
-   */
+  /** A cache maintenance step: which resident lines are written back or dropped, and what that costs. */
   maintain(op: CacheOp, addr: number, len: number): { lines: number; writtenBack: number; cycles: number; error: string | null; code: number | null } {
     const at = this.map.resolve(addr);
     if (!this.cache || !at) return { lines: 0, writtenBack: 0, cycles: 0, error: at ? null : `no memory at ${hex(addr)}`, code: null };
@@ -292,8 +292,7 @@ export class ProgramMemory {
     if (rule && op === 'invalidate' && len > 0 && (addr % rule.bytes !== 0 || len % rule.bytes !== 0)) {
       return { lines: 0, writtenBack: 0, cycles: 0, error: null, code: rule.error };
     }
-    const { lines, writtenBack } = this.cache.maintain(op, at.addr, len);
-    const cycles = this.timing.maintain(op !== 'invalidate', op !== 'writeback', at.addr, len, at.region);
+    const { lines, writtenBack, cycles } = this.timing.maintain(op !== 'invalidate', op !== 'writeback', at.addr, len, at.region);
     return { lines, writtenBack, cycles, error: null, code: rule ? 0 : null };
   }
 
@@ -331,12 +330,12 @@ export class ProgramMemory {
     this.dmaCycles += cycles;
     this.stallCycles += stall;
     if (this.cache && channel.writeback && src?.cached) {
-      const stale = this.cache.dmaRead(src.addr, len);
+      const stale = this.cache.dirtyUnder(src.addr, len);
       if (stale) findings.push({ kind: 'dma-stale', detected: 'silent', detail: `${transfer}: line ${hex(stale.addr)} was written through the cache at op ${stale.op} (line ${stale.line}) and not written back, so the device reads stale memory` });
     }
     if (this.cache && dst?.cached) {
       // A dirty line the transfer writes under is written back over the device's data when evicted.
-      const dirty = this.cache.dmaWrite(dst.addr, len, op, line);
+      const dirty = this.cache.deviceWrote(dst.addr, len, op, line);
       if (dirty) findings.push({ kind: 'dma-stale', detected: 'silent', detail: `${transfer}: line ${hex(dirty.addr)} holds the CPU's unwritten data from op ${dirty.op} (line ${dirty.line}); written back later, it overwrites what the device wrote (clean or invalidate the destination first)` });
     }
     if (!channel.stallsCpu) {

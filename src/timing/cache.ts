@@ -1,8 +1,11 @@
 /**
- * A set-associative, write-back, write-allocate data cache with LRU replacement, for timing: which
- * accesses hit and which fill a line from memory (and write a dirty victim back). It holds tags only,
- * never data. The geometry is the target's (PSP 16 KiB 2-way 64-byte lines, Dreamcast 16 KiB 32-byte
- * lines, Cortex-M7 32-byte lines).
+ * The target's data cache: set-associative, write-back, write-allocate, LRU replacement. It holds
+ * tags, never data, and serves both models: timing (which accesses hit and which fill a line from
+ * memory, writing a dirty victim back) and coherency with DMA (which resident lines hold the
+ * program's unwritten data, and which hold data older than what a DMA wrote under them). One cache
+ * for both, so a line evicted and written back is clean for a DMA that reads it afterwards, and a
+ * line not resident cannot be stale. The geometry is the target's (PSP 16 KiB 2-way 64-byte lines,
+ * Dreamcast 16 KiB direct-mapped 32-byte lines, Cortex-M7 32-byte lines).
  *
  * Assumption (no published per-line figure for these targets): a line fill pays the region's read
  * latency once, for its first bus word, and one cycle for each further word of the burst; a dirty
@@ -13,6 +16,13 @@ import type { Cache, Region } from '../target/types.js';
 /** A hit costs one cycle (the load-use slot); a miss pays for the line as well. */
 const HIT_CYCLES = 1;
 
+/** A resident line in a coherency state, with the operation and scenario line that put it there. */
+export interface LineState {
+  addr: number;
+  op: number;
+  line: number;
+}
+
 export class DataCache {
   private readonly setMask: number;
   private readonly ways: number;
@@ -21,6 +31,15 @@ export class DataCache {
   private readonly tags: Int32Array;
   private readonly used: Float64Array;
   private readonly dirty: Uint8Array;
+  /**
+   * Coherency, per way: the program's own data is dirty in the line (allocator metadata alone does not
+   * count: a device reading the program's buffer does not care about a header beside it), and the line
+   * is stale (a DMA wrote the memory under it). Each with the operation and scenario line that did it.
+   */
+  private readonly dataDirty: Uint8Array;
+  private readonly dataBy: Int32Array;
+  private readonly stale: Uint8Array;
+  private readonly staleBy: Int32Array;
   private clock = 0;
   /**
    * The lines (and ways) of the last two different lines accessed: allocator metadata goes back and
@@ -41,6 +60,10 @@ export class DataCache {
     this.tags = new Int32Array(sets * this.ways).fill(-1);
     this.used = new Float64Array(sets * this.ways);
     this.dirty = new Uint8Array(sets * this.ways);
+    this.dataDirty = new Uint8Array(sets * this.ways);
+    this.dataBy = new Int32Array(sets * this.ways * 2);
+    this.stale = new Uint8Array(sets * this.ways);
+    this.staleBy = new Int32Array(sets * this.ways * 2);
   }
 
   /** Cycles for one access of up to a line at `addr` (a 32-bit address) in `region` (a cached window of it). */
@@ -76,6 +99,8 @@ export class DataCache {
     tags[victim] = line;
     used[victim] = now;
     this.dirty[victim] = write ? 1 : 0;
+    this.dataDirty[victim] = 0;
+    this.stale[victim] = 0;
     this.remember(line, victim);
     return cycles;
   }
@@ -129,6 +154,8 @@ export class DataCache {
           if (tags[way] >= 0 && dirty[way]) cycles += writeBack;
           tags[way] = line;
           dirty[way] = 0;
+          this.dataDirty[way] = 0;
+          this.stale[way] = 0;
         }
         used[way] = clock;
         lastLine = line;
@@ -148,24 +175,88 @@ export class DataCache {
    * A cache maintenance operation over [addr, addr + len): write back dirty lines (the cost of each as
    * for an evicted victim) and/or drop the lines. Cycles: one per line looked up, plus the write-backs.
    */
-  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number {
-    const size = this.geometry.line;
-    const burst = size / region.bus - 1;
+  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): { cycles: number; lines: number; writtenBack: number } {
+    const burst = this.geometry.line / region.bus - 1;
     let cycles = 0;
-    for (let l = Math.floor(addr / size); l * size < addr + len; l++) {
+    let lines = 0;
+    let writtenBack = 0;
+    this.forLines(addr, len, (line, way) => {
+      lines++;
       cycles += HIT_CYCLES;
-      const line = l >>> 0;
-      const first = (line & this.setMask) * this.ways;
-      for (let w = first; w < first + this.ways; w++) {
-        if (this.tags[w] !== line) continue;
-        if (writeBack && this.dirty[w]) cycles += region.write + burst;
-        this.dirty[w] = 0;
-        if (invalidate) this.tags[w] = -1;
+      if (way < 0) return;
+      if (writeBack && this.dirty[way]) {
+        cycles += region.write + burst;
+        writtenBack++;
       }
-    }
+      // Written back, or discarded with the line: either way the cache no longer holds unwritten data.
+      this.dirty[way] = 0;
+      this.dataDirty[way] = 0;
+      if (invalidate) {
+        this.tags[way] = -1;
+        this.stale[way] = 0;
+      }
+    });
     this.lastLine = -1;
     this.prevLine = -1;
-    return cycles;
+    return { cycles, lines, writtenBack };
+  }
+
+  /** The program stored [addr, addr + len) through the cache (after access() made the lines resident). */
+  programWrote(addr: number, len: number, op: number, line: number): void {
+    if (!this.geometry.writeBack) return;
+    this.forLines(addr, len, (_, way) => {
+      if (way < 0) return;
+      if (!this.dataDirty[way]) this.mark(this.dataDirty, this.dataBy, way, op, line);
+      this.stale[way] = 0;
+    });
+  }
+
+  /** A device reads memory: the first resident line holding the program's unwritten data, if any. */
+  dirtyUnder(addr: number, len: number): LineState | null {
+    return this.first(this.dataDirty, this.dataBy, addr, len);
+  }
+
+  /** A CPU read: the first resident line older than what a DMA wrote under it, if any. */
+  staleIn(addr: number, len: number): LineState | null {
+    return this.first(this.stale, this.staleBy, addr, len);
+  }
+
+  /**
+   * A device wrote memory: the resident lines now hold older data (stale until invalidated). Returns
+   * the first that held the program's unwritten data: its write-back would overwrite the device's.
+   */
+  deviceWrote(addr: number, len: number, op: number, line: number): LineState | null {
+    const dirty = this.dirtyUnder(addr, len);
+    this.forLines(addr, len, (_, way) => {
+      if (way >= 0) this.mark(this.stale, this.staleBy, way, op, line);
+    });
+    return dirty;
+  }
+
+  private mark(flags: Uint8Array, by: Int32Array, way: number, op: number, line: number): void {
+    flags[way] = 1;
+    by[2 * way] = op;
+    by[2 * way + 1] = line;
+  }
+
+  private first(flags: Uint8Array, by: Int32Array, addr: number, len: number): LineState | null {
+    let found: LineState | null = null;
+    this.forLines(addr, len, (line, way) => {
+      if (!found && way >= 0 && flags[way]) found = { addr: (line * this.geometry.line) >>> 0, op: by[2 * way], line: by[2 * way + 1] };
+    });
+    return found;
+  }
+
+  /** Each line of [addr, addr + len), with the way holding it (-1: not resident). */
+  private forLines(addr: number, len: number, each: (line: number, way: number) => void): void {
+    const size = this.geometry.line;
+    for (let l = Math.floor(addr / size); l * size < addr + len; l++) {
+      const line = l >>> 0;
+      const first = (line & this.setMask) * this.ways;
+      let way = -1;
+      for (let w = first; w < first + this.ways; w++) if (this.tags[w] === line) way = w;
+      each(line, way);
+    }
   }
 
   /** Cycles for `len` bytes at `addr` touched `unit` bytes at a time (each line charged once per access). */

@@ -17,8 +17,10 @@ export interface CycleModel {
   data(addr: number, len: number, unit: number, write: boolean, region: Region, cached: boolean): number;
   /** Cycles for memcpy of `len` bytes inside `region`, a word at a time: the loads of the source and the stores of the copy. */
   copy(from: number, to: number, len: number, word: number, region: Region, cached: boolean): number;
-  /** Cycles for a cache maintenance operation on a cached window of `region` (0 without a cache). */
-  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number;
+  /** A cache maintenance operation on a cached window of `region`: its cycles, the lines it covered and those it wrote back. */
+  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): { cycles: number; lines: number; writtenBack: number };
+  /** The target's data cache, which the coherency checks read too (null without one). */
+  readonly cache: DataCache | null;
   /** Cycles the verification level's checks add to `accesses` CPU accesses, `bounded` when made through a block. */
   accessChecks(accesses: number, bounded: boolean): number;
   /** Cycles `full` verification adds to an allocator operation: its metadata checksums and the walk of `blocks` headers. */
@@ -45,7 +47,7 @@ export class TargetCycleModel implements CycleModel {
   private readonly bounds: boolean;
   private readonly alignment: boolean;
   private readonly checksums: boolean;
-  private readonly cache: DataCache | null;
+  readonly cache: DataCache | null;
   readonly trace: MetadataTrace | null;
 
   constructor(verification: Verification, cache: Cache | null) {
@@ -77,8 +79,8 @@ export class TargetCycleModel implements CycleModel {
     return (work.reads + work.writes) * CHECKSUM_CYCLES_PER_WORD + blocks * region.read;
   }
 
-  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): number {
-    return this.cache ? this.cache.maintain(writeBack, invalidate, addr, len, region) : 0;
+  maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): { cycles: number; lines: number; writtenBack: number } {
+    return this.cache ? this.cache.maintain(writeBack, invalidate, addr, len, region) : { cycles: 0, lines: 0, writtenBack: 0 };
   }
 
   copy(from: number, to: number, len: number, word: number, region: Region, cached: boolean): number {
