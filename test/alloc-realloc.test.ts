@@ -83,7 +83,7 @@ test('tlsf: align 0 is tlsf_malloc: 4-byte alignment, where memalign(8) skips to
   t.deepEqual([malloc.check(), memalign.check()], [[], []]);
 });
 
-test('tlsf: malloc(0) is NULL after the call cost alone; memalign of 0 bytes keeps its minimum block', (t) => {
+test('tlsf: malloc(0) and memalign(a, 0) are NULL after the call cost alone', (t) => {
   const w = newWork();
   const h = new TlsfAllocator(BASE, 8192);
   const used = h.usedBytes();
@@ -91,7 +91,14 @@ test('tlsf: malloc(0) is NULL after the call cost alone; memalign of 0 bytes kee
   t.is(h.alloc(0, 0, w), NULL_ADDR);
   t.deepEqual(spent(w), [22, 0, 0]);
   t.is(h.usedBytes(), used);
-  t.is(h.alloc(0, 4, w), TLSF_FIRST);
+  // tlsf_memalign(a, 0): aligned_size is adjust, 0, at or below ALIGN_SIZE and above it alike.
+  t.is(h.alloc(0, 4, w), NULL_ADDR);
+  t.deepEqual(spent(w), [22, 0, 0]);
+  t.is(h.alloc(0, 64, w), NULL_ADDR);
+  t.deepEqual(spent(w), [22, 0, 0]);
+  t.is(h.lastBlock, 0);
+  t.is(h.usedBytes(), used);
+  t.is(h.alloc(1, 4, w), TLSF_FIRST);
   t.is(h.lastBlock, 16);
 });
 

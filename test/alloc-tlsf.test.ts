@@ -115,6 +115,22 @@ test('tlsf: alignment above the TLSF alignment trims the leading gap back to the
   t.deepEqual(g.check(), []);
 });
 
+test('tlsf: memalign of 0 bytes is NULL as in tlsf.c, for every alignment, and takes nothing', (t) => {
+  // Offsets from a 32-bit build of mattconte/tlsf (tlsf_create_with_pool on an 8192-byte, 4 KiB-aligned
+  // buffer): tlsf_memalign(64 | 8 | 4 | 1, 0) and tlsf_malloc(0) are NULL; then tlsf_memalign(64, 1) is
+  // at +3264 (the 72-byte gap from +3192 given back as a free block of 68 payload bytes) and
+  // tlsf_malloc(1) at +3192, in that block; tlsf_walk_pool then sees 2 free blocks holding 4960 bytes.
+  const w = newWork();
+  const h = new TlsfAllocator(BASE, 8192);
+  t.deepEqual([64, 8, 4, 1, 0].map((align) => h.alloc(0, align, w)), [-1, -1, -1, -1, -1]);
+  t.is(h.freeBlockCount(), 1);
+  t.is(h.alloc(1, 64, w), BASE + 3264);
+  t.is(h.alloc(1, 0, w), BASE + 3192);
+  t.is(h.freeBlockCount(), 2);
+  t.is(h.freeBytes(), 4960);
+  t.deepEqual(h.check(), []);
+});
+
 test('tlsf: WCET patterns: malloc_worst and free_worst pinned, work flat in the number of free blocks', (t) => {
   // malloc_worst: a small request against one huge free block: second-level miss, first-level ffs,
   // both bitmap bits cleared, split, the remainder inserted.

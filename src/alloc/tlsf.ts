@@ -262,13 +262,12 @@ export class TlsfAllocator implements Allocator, ReallocState {
    * alignment, we're done"). Above it, tlsf_memalign's gap search and leading trim.
    *
    * Size 0: tlsf_malloc(0) returns NULL (adjust_request_size(0) is 0, and block_locate_free(0) looks
-   * nowhere), after the call's fixed cost and nothing else. A zero-byte memalign (`align` >= 1) still
-   * takes the minimum block, emu's answer before malloc had its own path, kept so that the engine's
-   * runs do not move until it asks for malloc; tlsf.c's tlsf_memalign(a, 0) returns NULL too.
+   * nowhere), after the call's fixed cost and nothing else; so does tlsf_memalign(align, 0), whatever
+   * the alignment (aligned_size is adjust, 0, "as tlsf_malloc(0) does"), at the same cost.
    */
   alloc(size: number, align: number, work: Work): number {
     work.instructions += MALLOC_INSTRUCTIONS;
-    if (size === 0 && align === 0) return this.fail();
+    if (size === 0) return this.fail();
     const adjust = this.adjustRequest(size);
     if (adjust === 0) return this.fail();
     // Alignments are powers of two (the scenario reader checks); one at or above block_size_max cannot fit.
