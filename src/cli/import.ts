@@ -6,6 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { ALLOCATORS } from '../alloc/registry.js';
+import { checkTargetFits } from '../layout/layout.js';
 import { UsageError } from '../input/errors.js';
 import { formatBytes } from '../input/literals.js';
 import { suggest } from '../input/yaml.js';
@@ -33,7 +34,7 @@ export function replayTarget(target: string, allocator: string): Target {
   const file = resolveTarget(target, process.cwd());
   if (!file) throw new UsageError(`unknown target '${target}'${suggest(target, knownTargets())} (known: ${knownTargets().join(', ')}, or a path to a target file)`);
   if (!ALLOCATORS.has(allocator)) throw new UsageError(`unknown allocator '${allocator}'${suggest(allocator, [...ALLOCATORS.keys()])} (available: ${[...ALLOCATORS.keys()].join(', ')})`);
-  return loadTarget(file);
+  return checkTargetFits(loadTarget(file));
 }
 
 export function importCommand(o: ImportOptions): number {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../input/errors.js';
 import { formatBytes, hex } from '../input/literals.js';
-import { buildLayout } from '../layout/layout.js';
+import { buildLayout, checkTargetFits } from '../layout/layout.js';
 import { group, table } from '../report/format.js';
 import { loadScenario } from '../scenario/parse.js';
 import { configureTarget, loadTarget, resolveTarget } from '../target/load.js';
@@ -25,7 +25,7 @@ export function mapCommand(input: string): number {
   }
   const file = resolveTarget(input, process.cwd());
   if (!file) throw new UsageError(`'${input}' is neither a scenario file nor a target`);
-  process.stdout.write(targetMap(configureTarget(loadTarget(file), { cacheAsRam: false })));
+  process.stdout.write(targetMap(configureTarget(checkTargetFits(loadTarget(file)), { cacheAsRam: false })));
   return EXIT.pass;
 }
 

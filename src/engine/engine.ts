@@ -14,15 +14,15 @@ import { group } from '../report/format.js';
 import { buildLayout, type Layout, type Placed } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
 import { expandItems, type Op } from '../scenario/expand.js';
-import { VERIFICATION_PERCENT, type DmaEnd, type Location, type Scenario, type Width } from '../scenario/types.js';
+import type { DmaEnd, Location, Scenario, Width } from '../scenario/types.js';
 import { isPow2 } from '../target/load.js';
-import { TargetCycleModel, type CycleModel } from '../timing/model.js';
+import { TargetCycleModel, VERIFICATION_PERCENT, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
 import { AllocEvent, FreeEvent } from '../trace/events.js';
 import type { TraceSink } from '../trace/writer.js';
 import { BlockTable, type LiveBlock } from './blocks.js';
-import { ProgramMemory, type Pending, type Through } from './memory.js';
-import type { Detected, FaultKind } from './faults.js';
+import { ProgramMemory, type Pending, type Through } from '../memory/access.js';
+import type { Detected, FaultKind } from '../memory/faults.js';
 
 export interface FaultRecord {
   kind: FaultKind;

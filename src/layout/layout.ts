@@ -3,10 +3,11 @@
  * with guard gaps and shared regions, and the heaps, each placed without overlap. A layout that does
  * not fit is not an input error but a finding: `section-overflow` or `layout-invalid`.
  */
+import { InputError } from '../input/errors.js';
 import { formatBytes, hex } from '../input/literals.js';
 import type { Placement, Scenario } from '../scenario/types.js';
 import { DEFAULT_SECTIONS, type Region, type Target } from '../target/types.js';
-import { guardProtection, type GuardProtection } from '../memory/map.js';
+import { guardProtection, type GuardProtection } from './guards.js';
 import { Space } from './space.js';
 
 export type ContainerKind = 'region' | 'partition' | 'section' | 'arena' | 'segment' | 'shared' | 'heap';
@@ -69,8 +70,19 @@ export function buildLayout(scenario: Scenario): Layout {
   return layout;
 }
 
-/** Lays out a target's own sections alone: the target loader's check that they fit. */
-export function layOutTarget(target: Target): LayoutFailure | null {
+/**
+ * A target whose own sections do not fit its regions and partitions is a bad target file: exit 2 at
+ * the section, as the loader's other checks. Every caller of loadTarget runs it.
+ */
+export function checkTargetFits(target: Target): Target {
+  const misfit = layOutTarget(target);
+  if (!misfit) return target;
+  const section = target.sections.find((s) => s.line === misfit.line);
+  throw new InputError({ file: target.file, line: misfit.line, col: section?.col ?? 1 }, `the target's ${misfit.detail}`);
+}
+
+/** Lays out a target's own sections alone: the check that they fit. */
+function layOutTarget(target: Target): LayoutFailure | null {
   const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null };
   try {
     placeTarget(target, layout);

@@ -26,8 +26,8 @@ import {
   type SizeSpec,
   type Step,
 } from './types.js';
-import { FAULT_KINDS } from '../engine/faults.js';
-import { effectiveSections } from '../layout/layout.js';
+import { FAULT_KINDS } from '../memory/faults.js';
+import { checkTargetFits, effectiveSections } from '../layout/layout.js';
 
 const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
 
@@ -44,7 +44,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
   if (!targetFile) targetNode.fail(`unknown target '${targetRef}'${suggest(targetRef, knownTargets())} (known: ${knownTargets().join(', ')}, or a path to a target file)`);
   const cacheAsRamNode = root.get('cache_as_ram');
   const cacheAsRam = cacheAsRamNode?.bool() ?? false;
-  const loaded = loadTarget(targetFile);
+  const loaded = checkTargetFits(loadTarget(targetFile));
   if (cacheAsRam && !loaded.cache?.asRam) cacheAsRamNode!.fail(`cache_as_ram: target ${loaded.name} has no cache that can serve as RAM`);
   const target = configureTarget(loaded, { cacheAsRam });
 

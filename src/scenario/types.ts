@@ -11,12 +11,6 @@ export type PrivilegeMode = (typeof PRIVILEGE_MODES)[number];
 export const VERIFICATION_LEVELS = ['none', 'minimal', 'standard', 'full'] as const;
 export type Verification = (typeof VERIFICATION_LEVELS)[number];
 
-/**
- * Overhead of the verification levels (seed 000): none 0%, minimal ~1%, standard ~5%, full ~10%,
- * charged both in bytes (every request grows by it) and in allocator cycles.
- */
-export const VERIFICATION_PERCENT: Record<Verification, number> = { none: 0, minimal: 1, standard: 5, full: 10 };
-
 /** A request size: fixed, or drawn from the seeded generator. */
 export type SizeSpec =
   | { kind: 'fixed'; bytes: number }

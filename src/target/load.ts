@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { InputError, type SourcePos } from '../input/errors.js';
 import { hex } from '../input/literals.js';
 import { readYaml, suggest, type Node } from '../input/yaml.js';
-import { layOutTarget } from '../layout/layout.js';
 import { regionWindows } from './windows.js';
 import {
   REGION_KINDS,
@@ -342,8 +341,6 @@ function checkMap(target: Target, root: Node): void {
     claim(s.name, s);
     if (!containers.includes(s.in)) fail(s, `section '${s.name}': unknown region or partition '${s.in}'`);
   }
-  const misfit = layOutTarget(target);
-  if (misfit) fail(target.sections.find((s) => s.line === misfit.line) ?? misfit, `the target's ${misfit.detail}`);
   for (const ch of target.dma) {
     for (const r of [...ch.reads, ...ch.writes]) {
       if (!regionNames.includes(r)) fail(ch, `dma channel '${ch.name}': unknown region '${r}'`);

@@ -6,9 +6,15 @@
  * CPU access per access width. The verification level adds its overhead to allocator cycles.
  */
 import { MetadataTrace, type Work } from '../alloc/allocator.js';
-import { VERIFICATION_PERCENT, type Verification } from '../scenario/types.js';
+import type { Verification } from '../scenario/types.js';
 import type { Cache, DmaChannel, Region } from '../target/types.js';
 import { DataCache } from './cache.js';
+
+/**
+ * Overhead of the verification levels (seed 000): none 0%, minimal ~1%, standard ~5%, full ~10%,
+ * charged both in bytes (every request grows by it) and in allocator cycles.
+ */
+export const VERIFICATION_PERCENT: Record<Verification, number> = { none: 0, minimal: 1, standard: 5, full: 10 };
 
 export interface CycleModel {
   /** Cycles for allocator work whose metadata lives in `region`. */

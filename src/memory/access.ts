@@ -8,12 +8,12 @@
 import type { Heap } from '../heap/heap.js';
 import { formatBytes, hex } from '../input/literals.js';
 import type { Layout } from '../layout/layout.js';
-import { memoryMap, type Area, type MemoryMap, type Resolved } from '../memory/map.js';
+import { memoryMap, type Area, type MemoryMap, type Resolved } from './map.js';
 import type { CacheOp, Scenario, Width } from '../scenario/types.js';
 import type { DmaChannel, Region, Target } from '../target/types.js';
 import type { DataCache } from '../timing/cache.js';
 import { dmaCycles, type CycleModel } from '../timing/model.js';
-import type { LiveBlock } from './blocks.js';
+import type { LiveBlock } from '../engine/blocks.js';
 import type { Detected, FaultKind } from './faults.js';
 
 export interface Finding {
