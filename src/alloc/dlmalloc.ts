@@ -608,15 +608,25 @@ export class DlmallocAllocator implements Allocator, ReallocState {
       t = this.leftmostChild(t);
     }
     if (v === 0 || rsize >= ((this.ld(ms + DVSIZE) - nb) >>> 0)) return 0;
-    if (!this.okAddress(v)) this.corrupt('tmalloc_large');
+    return this.takeTreeChunk(v, nb, rsize, false);
+  }
+
+  /**
+   * The end tmalloc_large and tmalloc_small share: unlink the chosen tree chunk v; take it whole when
+   * less than MIN_CHUNK_SIZE would remain, else split nb off and bin the remainder (tmalloc_large,
+   * insert_chunk) or make it the dv (tmalloc_small, replace_dv).
+   */
+  private takeTreeChunk(v: number, nb: number, rsize: number, remainderToDv: boolean): number {
+    if (!this.okAddress(v)) this.corrupt(remainderToDv ? 'tmalloc_small' : 'tmalloc_large');
     const r = v + nb;
     this.unlinkLargeChunk(v);
     if (rsize < MIN_CHUNK_SIZE) this.setInuseAndPinuse(v, rsize + nb);
     else {
-      w.instructions += SPLIT_INSTRUCTIONS;
+      this.w.instructions += SPLIT_INSTRUCTIONS;
       this.setSizeAndPinuseOfInuseChunk(v, nb);
       this.setSizeAndPinuseOfFreeChunk(r, rsize);
-      this.insertChunk(r, rsize);
+      if (remainderToDv) this.replaceDv(r, rsize);
+      else this.insertChunk(r, rsize);
     }
     return v + TWO_SIZE_T_SIZES;
   }
@@ -643,17 +653,7 @@ export class DlmallocAllocator implements Allocator, ReallocState {
         v = t;
       }
     }
-    if (!this.okAddress(v)) this.corrupt('tmalloc_small');
-    const r = v + nb;
-    this.unlinkLargeChunk(v);
-    if (rsize < MIN_CHUNK_SIZE) this.setInuseAndPinuse(v, rsize + nb);
-    else {
-      w.instructions += SPLIT_INSTRUCTIONS;
-      this.setSizeAndPinuseOfInuseChunk(v, nb);
-      this.setSizeAndPinuseOfFreeChunk(r, rsize);
-      this.replaceDv(r, rsize);
-    }
-    return v + TWO_SIZE_T_SIZES;
+    return this.takeTreeChunk(v, nb, rsize, true);
   }
 
   /** mspace_malloc(msp, bytes): the payload address, or 0. */
@@ -757,25 +757,42 @@ export class DlmallocAllocator implements Allocator, ReallocState {
 
   // ---------------------------------------------------------------- free
 
-  /** mspace_free(msp, mem). */
+  /** mspace_free(msp, mem): the usage checks, then the consolidation it shares with dispose_chunk. */
   private mspaceFree(mem: number): void {
-    const w = this.w;
-    const ms = this.ms;
-    w.instructions += FREE_INSTRUCTIONS;
-    let p = mem - TWO_SIZE_T_SIZES;
+    const p = mem - TWO_SIZE_T_SIZES;
     if (!this.okAddress(p)) this.corrupt('mspace_free (USAGE_ERROR_ACTION)');
     const head = this.ld(p + HEAD);
     if ((head & INUSE_BITS) === PINUSE_BIT) this.corrupt('mspace_free (USAGE_ERROR_ACTION)');
-    let psize = (head & ~FLAG_BITS) >>> 0;
+    this.release(p, (head & ~FLAG_BITS) >>> 0, head, true);
+  }
+
+  /** dispose_chunk(m, p, psize): free's consolidation for a chunk not marked in use (realloc and memalign's leftovers). */
+  private disposeChunk(p: number, psize: number): void {
+    this.release(p, psize, this.ld(p + HEAD), false);
+  }
+
+  /**
+   * The body mspace_free and dispose_chunk share (the C has it twice, near-clones): consolidate
+   * backward (with the dv, or unlinking the previous chunk), then forward into the top, the dv or a
+   * binned next chunk, and bin what is left. Where they differ, `freeing` says which one runs:
+   * mspace_free checks ok_next/ok_pinuse on the next chunk, may call sys_trim when the top grows
+   * past trim_check, and counts release_checks down after binning a large chunk; dispose_chunk
+   * checks ok_address on the next chunk and does neither of the others.
+   */
+  private release(p: number, psize: number, head: number, freeing: boolean): void {
+    const w = this.w;
+    const ms = this.ms;
+    const name = freeing ? 'mspace_free' : 'dispose_chunk';
+    w.instructions += FREE_INSTRUCTIONS;
     const next = p + psize;
     if ((head & PINUSE_BIT) === 0) {
       const prevsize = this.ld(p + PREV_FOOT);
-      if ((head & INUSE_BITS) === 0) this.corrupt('mspace_free (an mmapped chunk without mmap)');
+      if ((head & INUSE_BITS) === 0) this.corrupt(`${name} (an mmapped chunk without mmap)`);
       w.instructions += MERGE_INSTRUCTIONS;
       const prev = p - prevsize;
       psize += prevsize;
       p = prev;
-      if (!this.okAddress(prev)) this.corrupt('mspace_free (USAGE_ERROR_ACTION)');
+      if (!this.okAddress(prev)) this.corrupt(name);
       if (p !== this.ld(ms + DV)) this.unlinkChunk(p, prevsize);
       else if ((this.ld(next + HEAD) & INUSE_BITS) === INUSE_BITS) {
         this.st(ms + DVSIZE, psize);
@@ -783,8 +800,9 @@ export class DlmallocAllocator implements Allocator, ReallocState {
         return;
       }
     }
+    if (!freeing && !this.okAddress(next)) this.corrupt(name);
     const nhead = this.ld(next + HEAD);
-    if (!(p < next && (nhead & PINUSE_BIT) !== 0)) this.corrupt('mspace_free (USAGE_ERROR_ACTION)');
+    if (freeing && !(p < next && (nhead & PINUSE_BIT) !== 0)) this.corrupt(`${name} (USAGE_ERROR_ACTION)`);
     if ((nhead & CINUSE_BIT) === 0) {
       w.instructions += MERGE_INSTRUCTIONS;
       if (next === this.ld(ms + TOP)) {
@@ -796,7 +814,7 @@ export class DlmallocAllocator implements Allocator, ReallocState {
           this.st(ms + DV, 0);
           this.st(ms + DVSIZE, 0);
         }
-        if (tsize > this.ld(ms + TRIM_CHECK)) this.sysTrim(); // should_trim
+        if (freeing && tsize > this.ld(ms + TRIM_CHECK)) this.sysTrim(); // should_trim
         return;
       }
       if (next === this.ld(ms + DV)) {
@@ -818,8 +836,8 @@ export class DlmallocAllocator implements Allocator, ReallocState {
     if (psize >>> SMALLBIN_SHIFT < NSMALLBINS) this.insertSmallChunk(p, psize);
     else {
       this.insertLargeChunk(p, psize);
-      // --release_checks: from MAX_SIZE_T it would take 2^32 - 1 large frees to reach release_unused_segments.
-      this.st(ms + RELEASE_CHECKS, (this.ld(ms + RELEASE_CHECKS) - 1) >>> 0);
+      // mspace_free's --release_checks: from MAX_SIZE_T it would take 2^32 - 1 large frees to reach release_unused_segments.
+      if (freeing) this.st(ms + RELEASE_CHECKS, (this.ld(ms + RELEASE_CHECKS) - 1) >>> 0);
     }
   }
 
@@ -839,62 +857,6 @@ export class DlmallocAllocator implements Allocator, ReallocState {
     if (this.ld(ms + TOPSIZE) > this.ld(ms + TRIM_CHECK)) this.st(ms + TRIM_CHECK, MAX_SIZE_T);
   }
 
-  /** dispose_chunk(m, p, psize): free's consolidation for a chunk not marked in use (realloc and memalign's leftovers). */
-  private disposeChunk(p: number, psize: number): void {
-    const w = this.w;
-    const ms = this.ms;
-    w.instructions += FREE_INSTRUCTIONS;
-    const next = p + psize;
-    const head = this.ld(p + HEAD);
-    if ((head & PINUSE_BIT) === 0) {
-      const prevsize = this.ld(p + PREV_FOOT);
-      if ((head & INUSE_BITS) === 0) this.corrupt('dispose_chunk (an mmapped chunk without mmap)');
-      w.instructions += MERGE_INSTRUCTIONS;
-      const prev = p - prevsize;
-      psize += prevsize;
-      p = prev;
-      if (!this.okAddress(prev)) this.corrupt('dispose_chunk');
-      if (p !== this.ld(ms + DV)) this.unlinkChunk(p, prevsize);
-      else if ((this.ld(next + HEAD) & INUSE_BITS) === INUSE_BITS) {
-        this.st(ms + DVSIZE, psize);
-        this.setFreeWithPinuse(p, psize, next);
-        return;
-      }
-    }
-    if (!this.okAddress(next)) this.corrupt('dispose_chunk');
-    const nhead = this.ld(next + HEAD);
-    if ((nhead & CINUSE_BIT) === 0) {
-      w.instructions += MERGE_INSTRUCTIONS;
-      if (next === this.ld(ms + TOP)) {
-        const tsize = this.ld(ms + TOPSIZE) + psize;
-        this.st(ms + TOPSIZE, tsize);
-        this.st(ms + TOP, p);
-        this.st(p + HEAD, tsize | PINUSE_BIT);
-        if (p === this.ld(ms + DV)) {
-          this.st(ms + DV, 0);
-          this.st(ms + DVSIZE, 0);
-        }
-        return;
-      }
-      if (next === this.ld(ms + DV)) {
-        const dsize = this.ld(ms + DVSIZE) + psize;
-        this.st(ms + DVSIZE, dsize);
-        this.st(ms + DV, p);
-        this.setSizeAndPinuseOfFreeChunk(p, dsize);
-        return;
-      }
-      const nsize = (nhead & ~FLAG_BITS) >>> 0;
-      psize += nsize;
-      this.unlinkChunk(next, nsize);
-      this.setSizeAndPinuseOfFreeChunk(p, psize);
-      if (p === this.ld(ms + DV)) {
-        this.st(ms + DVSIZE, psize);
-        return;
-      }
-    } else this.setFreeWithPinuse(p, psize, next);
-    this.insertChunk(p, psize);
-  }
-
   // ---------------------------------------------------------------- realloc and memalign
 
   /** try_realloc_chunk(m, p, nb, can_move = 1): p when resized where it is, else 0. */
@@ -909,13 +871,7 @@ export class DlmallocAllocator implements Allocator, ReallocState {
     if (oldsize >= nb) {
       // Already big enough: split off a remainder of at least a minimum chunk.
       const rsize = oldsize - nb;
-      if (rsize >= MIN_CHUNK_SIZE) {
-        w.instructions += SPLIT_INSTRUCTIONS;
-        const r = p + nb;
-        this.setInuse(p, nb);
-        this.setInuse(r, rsize);
-        this.disposeChunk(r, rsize);
-      }
+      if (rsize >= MIN_CHUNK_SIZE) this.giveBackTail(p, nb, rsize);
       return p;
     }
     if (next === this.ld(ms + TOP)) {
@@ -960,16 +916,22 @@ export class DlmallocAllocator implements Allocator, ReallocState {
       const rsize = oldsize + nextsize - nb;
       this.unlinkChunk(next, nextsize);
       if (rsize < MIN_CHUNK_SIZE) this.setInuse(p, oldsize + nextsize);
-      else {
-        w.instructions += SPLIT_INSTRUCTIONS;
-        const r = p + nb;
-        this.setInuse(p, nb);
-        this.setInuse(r, rsize);
-        this.disposeChunk(r, rsize);
-      }
+      else this.giveBackTail(p, nb, rsize);
       return p;
     }
     return 0;
+  }
+
+  /**
+   * The tail split of try_realloc_chunk and internal_memalign: p keeps nb bytes (set_inuse), the rest
+   * r is marked in use too (set_inuse) and handed to dispose_chunk.
+   */
+  private giveBackTail(p: number, nb: number, rsize: number): void {
+    this.w.instructions += SPLIT_INSTRUCTIONS;
+    const r = p + nb;
+    this.setInuse(p, nb);
+    this.setInuse(r, rsize);
+    this.disposeChunk(r, rsize);
   }
 
   /** internal_memalign(m, alignment, bytes): over-allocate, give back the leader and the spare tail. */
@@ -1002,14 +964,7 @@ export class DlmallocAllocator implements Allocator, ReallocState {
     }
     // Give back spare room at the end.
     const size = (this.ld(p + HEAD) & ~FLAG_BITS) >>> 0;
-    if (size > nb + MIN_CHUNK_SIZE) {
-      w.instructions += SPLIT_INSTRUCTIONS;
-      const remainderSize = size - nb;
-      const remainder = p + nb;
-      this.setInuse(p, nb);
-      this.setInuse(remainder, remainderSize);
-      this.disposeChunk(remainder, remainderSize);
-    }
+    if (size > nb + MIN_CHUNK_SIZE) this.giveBackTail(p, nb, size - nb);
     return p + TWO_SIZE_T_SIZES;
   }
 
@@ -1395,8 +1350,9 @@ export const dlmalloc: AllocatorEntry = {
   options: {},
   freesBlocks: true,
   naturalAlign: () => MALLOC_ALIGNMENT,
-  // Not guaranteed: a freed chunk merged into the top is asked for again with the same size, but a
-  // memalign's over-request (nb + alignment + 12) may not fit where the block it freed came from.
+  // Not guaranteed: a malloc'd chunk freed (binned, merged into the dv or into the top) always serves
+  // the same malloc again, but memalign asks mspace_malloc for nb + alignment + 12 bytes, which the
+  // space the aligned block gave back need not hold.
   reuseGuaranteed: false,
   // dlmalloc publishes no worst-case heap size; reports give Robson's bound, as for any allocator that reuses memory.
   bound: null,
