@@ -39,6 +39,7 @@ const HEAPS: Record<string, string> = {
   'best-fit': '',
   buddy: '',
   'half-fit': '',
+  dlmalloc: '',
   pool: ', options: {block: 4096}',
   'psp-sysmem': '',
   wasm: ', options: {initial_pages: 128, max_pages: 128}',

@@ -8,6 +8,7 @@ import { MetadataTrace, NULL_ADDR, newWork, resetWork, type Allocator, type Work
 import { BestFitAllocator } from '../src/alloc/best-fit.js';
 import { BuddyAllocator } from '../src/alloc/buddy.js';
 import { BumpAllocator } from '../src/alloc/bump.js';
+import { DlmallocAllocator } from '../src/alloc/dlmalloc.js';
 import { FirstFitAllocator } from '../src/alloc/first-fit.js';
 import { HalfFitAllocator } from '../src/alloc/half-fit.js';
 import { PoolAllocator } from '../src/alloc/pool.js';
@@ -56,7 +57,7 @@ const TLSF_REALLOC_ENTRY: [number, number, number] = [6, 0, 0];
 
 test('natural alignment of every allocator, with default and given options', (t) => {
   const natural = Object.fromEntries([...ALLOCATORS].map(([name, entry]) => [name, entry.naturalAlign({})]));
-  t.deepEqual(natural, { bump: 8, tlsf: 4, 'first-fit': 8, 'best-fit': 8, buddy: 16, 'half-fit': 16, pool: 8, 'psp-sysmem': 256, wasm: 8 });
+  t.deepEqual(natural, { bump: 8, tlsf: 4, 'first-fit': 8, 'best-fit': 8, buddy: 16, 'half-fit': 16, pool: 8, 'psp-sysmem': 256, wasm: 8, dlmalloc: 8 });
   t.is(ALLOCATORS.get('tlsf')!.naturalAlign({ align: 8 }), 8);
   t.is(ALLOCATORS.get('buddy')!.naturalAlign({ min_block: 64 }), 64);
   t.is(ALLOCATORS.get('pool')!.naturalAlign({ align: 32 }), 32);
@@ -223,6 +224,8 @@ test('malloc(0) in every allocator, as each answers it', (t) => {
   t.deepEqual(twice(new BuddyAllocator(BASE, 4096)), [0x1ec0, 0x1ed0, 16]);
   // pool: a block each.
   t.deepEqual(twice(new PoolAllocator(BASE, 1024, 64)), [0x1000, 0x1040, 64]);
+  // dlmalloc: request2size(0) = MIN_CHUNK_SIZE, a 16-byte chunk each, after the 480-byte malloc_state chunk.
+  t.deepEqual(twice(new DlmallocAllocator(BASE, 4096)), [0x11e8, 0x11f8, 16]);
   // tlsf_malloc(0) and o1heapAllocate(0): NULL; o1heap does not count it as out of memory.
   t.deepEqual(twice(new TlsfAllocator(BASE, 8192)).slice(0, 2), [NULL_ADDR, NULL_ADDR]);
   const halfFit = new HalfFitAllocator(BASE, 4096);

@@ -12,6 +12,7 @@ import { BestFitAllocator } from '../src/alloc/best-fit.js';
 import { BuddyAllocator } from '../src/alloc/buddy.js';
 import { BumpAllocator, bumpControlBytes } from '../src/alloc/bump.js';
 import { FirstFitAllocator } from '../src/alloc/first-fit.js';
+import { DlmallocAllocator } from '../src/alloc/dlmalloc.js';
 import { HalfFitAllocator } from '../src/alloc/half-fit.js';
 import { PoolAllocator } from '../src/alloc/pool.js';
 import { GRAIN as PSP_GRAIN, PSP_CONTROL_BLOCK, PSP_KERNEL_CONTROL, PspSysmemAllocator } from '../src/alloc/psp-sysmem.js';
@@ -306,6 +307,7 @@ const SUBJECTS: Subject[] = [
   { name: 'tlsf align 8 sl_log2 2', base: 0x1000, size: 6000, make: () => new TlsfAllocator(0x1000, 6000, 2, 8), maxRequest: 600, maxAlignLog: 7 },
   { name: 'buddy', base: 0x1000, size: 4000, make: () => new BuddyAllocator(0x1000, 4000), bytes: true, maxRequest: 600, maxAlignLog: 6 },
   { name: 'half-fit', base: 0x1000, size: 4096, make: () => new HalfFitAllocator(0x1000, 4096), maxRequest: 600, maxAlignLog: 7 },
+  { name: 'dlmalloc', base: 0x90000004, size: 8192, make: () => new DlmallocAllocator(0x90000004, 8192), maxRequest: 700, maxAlignLog: 9 },
   { name: 'pool', base: 0x1000, size: 1024, make: () => new PoolAllocator(0x1000, 1024, 48, null, 16), maxRequest: 64, maxAlignLog: 5 },
   {
     name: 'psp-sysmem',

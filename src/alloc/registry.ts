@@ -3,6 +3,7 @@ import type { AllocatorEntry } from './allocator.js';
 import { bestFit } from './best-fit.js';
 import { buddy } from './buddy.js';
 import { bump } from './bump.js';
+import { dlmalloc } from './dlmalloc.js';
 import { firstFit } from './first-fit.js';
 import { halfFit } from './half-fit.js';
 import { pool } from './pool.js';
@@ -17,6 +18,7 @@ export const ALLOCATORS: ReadonlyMap<string, AllocatorEntry> = new Map([
   ['best-fit', bestFit],
   ['buddy', buddy],
   ['half-fit', halfFit],
+  ['dlmalloc', dlmalloc],
   ['pool', pool],
   ['psp-sysmem', pspSysmem],
   ['wasm', wasm],
