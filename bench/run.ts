@@ -16,6 +16,7 @@
  * machine is slow: speed figures are printed against their targets.
  * Wall time is measured here only: nothing in src/ may read the clock.
  */
+import { group } from '../src/util/text.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../src/engine/engine.js';
 import { readLog } from '../src/import/read.js';
 import { computeStats } from '../src/import/stats.js';
-import { group, table } from '../src/report/format.js';
+import { table } from '../src/report/format.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
 

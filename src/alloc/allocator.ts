@@ -263,9 +263,6 @@ export interface AllocatorEntry {
   create(base: number, size: number, options: AllocatorOptions, context: AllocatorContext): Allocator;
 }
 
-export function alignUp(n: number, align: number): number {
-  return Math.ceil(n / align) * align;
-}
 
 /** What a realloc sets besides the block: the fields of Allocator it reports through, writable. */
 export interface ReallocState {

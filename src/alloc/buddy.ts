@@ -36,7 +36,8 @@
  * one needed when all are free and whole and the block sits at an address aligned to that order (it is
  * then the lower buddy all the way up); otherwise malloc, copy, free.
  */
-import { alignUp, read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
+import { alignUp } from '../util/bits.js';
+import { read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 const POINTER = 4;
 /** Table byte: bit 7 marks a free block; the low bits are its order above min_block. */

@@ -14,7 +14,8 @@
  * block beyond the heap's end fails: moving it would need more still. Rust's realloc is given the old
  * size by its caller; emu keeps the blocks' extents itself for that (bookkeeping, not charged).
  */
-import { alignUp, read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type ReallocOutcome, type ReallocState, type Scopes, type Work } from './allocator.js';
+import { alignUp } from '../util/bits.js';
+import { read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type ReallocOutcome, type ReallocState, type Scopes, type Work } from './allocator.js';
 
 // Fixed instruction costs: load pointer, align, compare with end, store.
 const ALLOC_INSTRUCTIONS = 8;

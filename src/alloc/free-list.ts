@@ -27,7 +27,8 @@
  * otherwise malloc, copy, free. realloc(p, 0) is a shrink to the minimum block (dlmalloc's default,
  * without REALLOC_ZERO_BYTES_FREES), so a shrink never fails.
  */
-import { alignUp, read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
+import { alignUp } from '../util/bits.js';
+import { read, reallocByMove, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 export const HEADER = 8;
 /** Offsets of a block's words from its address (see the layout above). */

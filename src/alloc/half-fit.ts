@@ -25,7 +25,8 @@
  * heap. realloc(p, 0): o1heapAllocate(0) is NULL, not a failure, so it frees p and returns NULL as
  * tlsf_realloc does (emu's choice for the wrapper).
  */
-import { alignUp, read, reallocByMove, reallocFree, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
+import { alignUp } from '../util/bits.js';
+import { read, reallocByMove, reallocFree, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 const POINTER = 4;
 /** O1HEAP_ALIGNMENT = 4 pointers: the alignment of every block and the per-fragment header. */

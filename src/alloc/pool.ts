@@ -27,7 +27,8 @@
  * size and alignment are compile-time constants: nothing is read) and a shrink never fails; a larger
  * one cannot be served by any block and fails, the block untouched.
  */
-import { alignUp, read, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
+import { alignUp } from '../util/bits.js';
+import { read, reallocEnded, reallocNull, write, NULL_ADDR, type Allocator, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 const GRAIN = 8;
 const DEFAULT_BLOCK = 64;

@@ -24,19 +24,10 @@
  * (sceKernelAllocPartitionMemory, sceKernelFreePartitionMemory, sceKernelGetBlockHeadAddr only), so
  * the allocator leaves Allocator.realloc undefined.
  */
-import {
-  alignUp,
-  read,
-  write,
-  MODE_ADDR,
-  MODE_HIGH,
-  MODE_HIGH_ALIGNED,
-  MODE_LOW,
-  MODE_LOW_ALIGNED,
-  type Allocator,
-  type AllocatorEntry,
-  type Work,
-} from './allocator.js';
+import { isPow2 } from '../util/bits.js';
+import { hex } from '../util/text.js';
+import { alignUp } from '../util/bits.js';
+import { read, write, MODE_ADDR, MODE_HIGH, MODE_HIGH_ALIGNED, MODE_LOW, MODE_LOW_ALIGNED, type Allocator, type AllocatorEntry, type Work } from './allocator.js';
 
 /** The partition's allocation unit (pspautotests sysmem/partition: "Minimum difference: 100"). */
 export const GRAIN = 0x100;
@@ -319,13 +310,7 @@ export class PspSysmemAllocator implements Allocator {
   }
 }
 
-function isPow2(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && n === 2 ** Math.round(Math.log2(n));
-}
 
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
 
 export const pspSysmem: AllocatorEntry = {
   options: {},

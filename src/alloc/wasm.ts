@@ -23,7 +23,8 @@
  * With auto_grow, a realloc that fails grows the memory and tries again, as a malloc's realloc does
  * when its malloc calls memory.grow (the block at the top then grows in place into the new pages).
  */
-import { alignUp, newWork, read, reallocEnded, write, NULL_ADDR, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
+import { alignUp } from '../util/bits.js';
+import { newWork, read, reallocEnded, write, NULL_ADDR, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 import { FirstFitAllocator, firstFit } from './first-fit.js';
 import { GRAIN, HEADER, MIN_BLOCK } from './free-list.js';
 

@@ -1,4 +1,4 @@
-import { group } from '../report/format.js';
+import { group } from '../util/text.js';
 
 /** Exit codes of DESIGN.md. */
 export const EXIT = { pass: 0, fail: 1, input: 2, internal: 3 } as const;

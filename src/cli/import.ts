@@ -3,17 +3,16 @@
  * a target and allocator. The scenario references the log through a `replay` step: a log of millions
  * of lines is streamed when the scenario runs, never turned into YAML.
  */
+import { formatBytes, group } from '../util/text.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { checkTargetFits } from '../layout/layout.js';
 import { UsageError } from '../input/errors.js';
-import { formatBytes } from '../input/literals.js';
 import { suggest } from '../input/yaml.js';
 import { readLog } from '../import/read.js';
 import { container, heapSize, importedScenarioText } from '../import/scenario.js';
 import { computeStats, formatStats } from '../import/stats.js';
-import { group } from '../report/format.js';
 import { knownTargets, loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { EXIT } from './exit.js';

@@ -1,9 +1,9 @@
 /** `emu map`: the memory map of a target, and the layout of a scenario. */
+import { formatBytes, group, hex } from '../util/text.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../input/errors.js';
-import { formatBytes, hex } from '../input/literals.js';
 import { buildLayout, checkTargetFits } from '../layout/layout.js';
-import { group, table } from '../report/format.js';
+import { table } from '../report/format.js';
 import { loadScenario } from '../scenario/parse.js';
 import { configureTarget, loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';

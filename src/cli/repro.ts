@@ -1,4 +1,5 @@
 /** `emu repro LOG|SCENARIO`: replay to the first fault, and with --shrink write the smallest scenario that still gives it. */
+import { group } from '../util/text.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
@@ -7,7 +8,6 @@ import { UsageError } from '../input/errors.js';
 import { readLog } from '../import/read.js';
 import { importedScenarioText } from '../import/scenario.js';
 import { computeStats } from '../import/stats.js';
-import { group } from '../report/format.js';
 import { reproduce, shrink, shrunkScenarioText } from '../repro/repro.js';
 import { parseScenario } from '../scenario/parse.js';
 import { replayTarget } from './import.js';

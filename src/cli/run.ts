@@ -1,11 +1,11 @@
 /** `emu run`: run scenarios, print summaries, compare with goldens. */
+import { group } from '../util/text.js';
 import { relative } from 'node:path';
 import { checkScenario, type CheckResult } from '../harness/check.js';
 import { run } from '../engine/engine.js';
 import { UsageError } from '../input/errors.js';
 import { loadScenario } from '../scenario/parse.js';
 import { formatComparison } from '../report/diff.js';
-import { group } from '../report/format.js';
 import { formatSummary } from '../report/summary.js';
 import { clearProgress, EXIT, progressPrinter } from './exit.js';
 

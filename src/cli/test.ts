@@ -1,7 +1,7 @@
 /** `emu test`: every scenario against its golden, with text, JSON or JUnit output. */
+import { group } from '../util/text.js';
 import { discoverScenarios, runSuite, shard, type SuiteEntry } from '../harness/suite.js';
 import { UsageError } from '../input/errors.js';
-import { group } from '../report/format.js';
 import { describeVerdict, toJson } from './run.js';
 import { EXIT } from './exit.js';
 

@@ -2,6 +2,8 @@
  * The engine: lays out the scenario, runs its operations in order, owns the cycle clock, and emits
  * every event to the trace sinks. Nothing here reads the wall clock or unordered state.
  */
+import { isPow2 } from '../util/bits.js';
+import { formatBytes, group, hex } from '../util/text.js';
 import { MODES, newWork, resetWork, type Work } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
@@ -9,13 +11,10 @@ import { EnvironmentBudget, type BudgetBreach, type BudgetShare, type Environmen
 import { Distribution, type DistributionSummary } from '../heap/distribution.js';
 import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
 import { InputError } from '../input/errors.js';
-import { formatBytes, hex } from '../input/literals.js';
-import { group } from '../report/format.js';
 import { buildLayout, type Layout, type Placed } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
 import { expandItems, type Op } from '../scenario/expand.js';
 import type { DmaEnd, Location, Scenario, Width } from '../scenario/types.js';
-import { isPow2 } from '../target/load.js';
 import { TargetCycleModel, VERIFICATION_PERCENT, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
 import { AllocEvent, FreeEvent } from '../trace/events.js';

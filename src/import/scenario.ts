@@ -1,6 +1,6 @@
 /** The scenario an imported field log becomes: one heap sized for the log, and a replay step. */
+import { group } from '../util/text.js';
 import { basename } from 'node:path';
-import { group } from '../report/format.js';
 import type { Target } from '../target/types.js';
 import type { ImportStats } from './stats.js';
 

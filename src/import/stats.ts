@@ -1,5 +1,5 @@
 /** `emu import --stats`: what a field log did, computed exactly from its op stream in one pass. */
-import { group } from '../report/format.js';
+import { group } from '../util/text.js';
 import { PROBLEM_KINDS, type FieldOp, type ProblemKind } from './ops.js';
 
 export interface LiveBlock {

@@ -57,17 +57,4 @@ export function describe(value: unknown): string {
   return String(value);
 }
 
-/** Formats a byte count the way the summaries print it: exact, with a readable unit. */
-export function formatBytes(bytes: number): string {
-  for (const [unit, scale] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
-    if (bytes >= scale && bytes % (scale / 1024) === 0) {
-      const v = bytes / scale;
-      return `${Number.isInteger(v) ? v : v.toFixed(2)} ${unit}`;
-    }
-  }
-  return `${bytes} B`;
-}
 
-export function hex(addr: number): string {
-  return '0x' + addr.toString(16).toUpperCase().padStart(8, '0');
-}

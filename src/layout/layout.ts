@@ -3,8 +3,8 @@
  * with guard gaps and shared regions, and the heaps, each placed without overlap. A layout that does
  * not fit is not an input error but a finding: `section-overflow` or `layout-invalid`.
  */
+import { formatBytes, hex } from '../util/text.js';
 import { InputError } from '../input/errors.js';
-import { formatBytes, hex } from '../input/literals.js';
 import type { Placement, Scenario } from '../scenario/types.js';
 import { DEFAULT_SECTIONS, type Region, type Target } from '../target/types.js';
 import { guardProtection, type GuardProtection } from './guards.js';

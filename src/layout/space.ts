@@ -1,5 +1,5 @@
+import { alignUp } from '../util/bits.js';
 /** An address range that things are placed into without overlapping: a region, section, arena... */
-import { alignUp } from '../alloc/allocator.js';
 
 export interface Taken {
   start: number;

@@ -5,8 +5,8 @@
  * most one fault now (the first that applies, in the order the hardware would notice); a write into
  * a canary band or allocator metadata is remembered and reported when the target would find it.
  */
+import { formatBytes, hex } from '../util/text.js';
 import type { Heap } from '../heap/heap.js';
-import { formatBytes, hex } from '../input/literals.js';
 import type { Layout } from '../layout/layout.js';
 import { memoryMap, type Area, type MemoryMap, type Resolved } from './map.js';
 import type { CacheOp, Scenario, Width } from '../scenario/types.js';

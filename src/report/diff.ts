@@ -1,6 +1,7 @@
 /** Renders a trace comparison for a terminal or a pull request. */
+import { group } from '../util/text.js';
 import type { Comparison } from '../trace/compare.js';
-import { formatEvent, formatValue, group } from './format.js';
+import { formatEvent, formatValue } from './format.js';
 
 const METRICS_SHOWN = 12;
 

@@ -1,12 +1,8 @@
 /** Text formatting shared by the summary, inspect and diff output. Locale-independent on purpose. */
-import { hex } from '../input/literals.js';
+import { group } from '../util/text.js';
+import { hex } from '../util/text.js';
 import type { TraceEvent } from '../trace/codec.js';
 
-/** 1234567 -> "1,234,567" (no locale: the same everywhere). */
-export function group(n: number): string {
-  const sign = n < 0 ? '-' : '';
-  return sign + String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 /** Parts per million as a percentage with two decimals. */
 export function percent(ppm: number): string {

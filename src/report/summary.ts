@@ -1,7 +1,7 @@
 /** The readable summary of a run: what the terminal prints and what golden/NAME.md holds. */
+import { formatBytes, group } from '../util/text.js';
 import type { RunResult } from '../engine/engine.js';
-import { formatBytes } from '../input/literals.js';
-import { group, percent, table } from './format.js';
+import { percent, table } from './format.js';
 
 export function formatSummary(result: RunResult): string {
   const { header, summary } = result;

@@ -2,9 +2,9 @@
  * Lazy step expansion: turns the step tree into a stream of operations, one at a time, so that a
  * scenario of a hundred million operations runs in memory bounded by its live blocks, not its length.
  */
+import { isPow2 } from '../util/bits.js';
 import { drawSize, type Rng, type Streams } from '../rng/streams.js';
 import { readLog } from '../import/read.js';
-import { isPow2 } from '../target/load.js';
 import type { DmaEnd, FreeOrder, Location, Step } from './types.js';
 
 /** Steps that pass through as operations once their block ids are filled in. */

@@ -1,4 +1,5 @@
 /** Parses and validates a scenario file; every error names the file, line and column. */
+import { isPow2 } from '../util/bits.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { FORMATS } from '../import/read.js';
@@ -8,7 +9,6 @@ import { ALLOCATORS } from '../alloc/registry.js';
 import { configureTarget, loadTarget, resolveTarget, knownTargets } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { readYaml, suggest, type MapNode, type Node } from '../input/yaml.js';
-import { isPow2 } from '../target/load.js';
 import {
   CACHE_OPS,
   FREE_ORDERS,

@@ -1,10 +1,11 @@
 /** Loads and checks a target file: schema, numbers, and a memory map without overlaps. */
+import { isPow2 } from '../util/bits.js';
+import { hex } from '../util/text.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type SourcePos } from '../input/errors.js';
-import { hex } from '../input/literals.js';
 import { readYaml, suggest, type Node } from '../input/yaml.js';
 import { regionWindows } from './windows.js';
 import {
@@ -349,6 +350,3 @@ function checkMap(target: Target, root: Node): void {
   }
 }
 
-export function isPow2(n: number): boolean {
-  return n > 0 && Number.isInteger(Math.log2(n)) && 2 ** Math.log2(n) === n;
-}

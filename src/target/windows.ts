@@ -5,7 +5,7 @@
  * offset repeats in every view, because the address decoder ignores the same bits whatever segment
  * the CPU issued the address in (psx-spx memorymap.md "Memory Mirrors"; flycast addrspace.cpp).
  */
-import { hex } from '../input/literals.js';
+import { hex } from '../util/text.js';
 import type { Region } from './types.js';
 
 export interface Window {
