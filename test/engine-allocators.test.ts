@@ -167,7 +167,7 @@ steps:
 `);
   const h = result.summary.heaps[0];
   // M = 1088 peak requested, sizes 64..1024 so n = 16.
-  t.deepEqual([h.peak_requested, h.min_granted_size, h.max_granted_size], [1088, 64, 1024]);
+  t.deepEqual([h.peak_requested, h.min_demand_size, h.max_demand_size], [1088, 64, 1024]);
   // Robson: M(1 + log2(16)/2) - (n - 1) * 64 = 1088 * 3 - 1024 + 64 = 2304.
   t.deepEqual(h.bounds, { robson: 2304, allocator: 1088 * 5, allocator_formula: 'M(1 + ceil(log2 n))' });
   t.is(robsonBound(100, 10, 10), 100); // one size: M exactly

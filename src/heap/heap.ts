@@ -1,5 +1,5 @@
 /** A heap: one allocator over one block of memory, with the bookkeeping its metrics need. */
-import type { Allocator, AllocatorEntry } from '../alloc/allocator.js';
+import { MODES, type Allocator, type AllocatorEntry } from '../alloc/allocator.js';
 import type { Region } from '../target/types.js';
 import { Distribution } from './distribution.js';
 
@@ -22,23 +22,35 @@ export interface HeapSummary {
   peak_in_use: number;
   requested: number;
   peak_requested: number;
+  /** The largest request of any outcome (as o1heap's peak_request_size). */
   peak_request_size: number;
-  /** Smallest and largest request granted: the size ratio n of the worst-case bounds. */
-  min_granted_size: number;
-  max_granted_size: number;
+  /**
+   * The heap's demand: the requests its allocator was asked to find memory for, granted or refused
+   * for lack of it (see Heap.recordFailure). peak_demand is the peak of the live requested bytes with
+   * a refused request counted on top of the bytes live at that moment: the M of the worst-case
+   * bounds. The smallest (non-zero) and largest demanded sizes give their size ratio n.
+   */
+  peak_demand: number;
+  min_demand_size: number;
+  max_demand_size: number;
   /** Bytes the allocator holds before any allocation (control structure, pool overhead). */
   fixed_overhead: number;
   high_water: number;
   allocs: number;
   frees: number;
+  /** Every refused allocation: budgets, arguments and memory. */
   failed: number;
+  /** The allocations the allocator refused for lack of memory (the run's oom and fragmented faults). */
+  memory_failures: number;
+  /** The largest of those requests, in bytes (0 when there were none). */
+  largest_memory_failure: number;
   live_blocks: number;
   free: number;
   largest_free: number;
   ext_frag_ppm: number;
   int_frag_ppm: number;
   peak_ratio_ppm: number;
-  /** Heap sizes that no request sequence with this run's peak live bytes and size ratio can exhaust. */
+  /** Heap sizes that no request sequence with this run's peak demand and size ratio can exhaust. */
   bounds: WorstCaseBounds | null;
   /** The allocator's own counters (o1heap diagnostics, pages, pool blocks), if it keeps any. */
   diagnostics: Record<string, number> | null;
@@ -64,7 +76,7 @@ export interface HeapSetup {
 }
 
 /**
- * Worst-case heap sizes for peak live bytes M and largest/smallest request ratio n: Robson's bound for
+ * Worst-case heap sizes for peak demand M and largest/smallest request ratio n: Robson's bound for
  * any allocator (N = M(1 + log2(n)/2) - n + 1, SQLite's malloc.html citing Robson 1974) and the
  * allocator's own published bound where there is one. Whole bytes, rounded up.
  */
@@ -74,22 +86,34 @@ export interface WorstCaseBounds {
   allocator_formula: string | null;
 }
 
+/** How the allocator answered the heap's latest alloc call, kept until the engine records the outcome. */
+type Answer = 'granted' | 'no-memory' | 'arguments';
+
 // The class gets the setup's fields (declaration merging), assigned in the constructor.
 export interface Heap extends Readonly<HeapSetup> {}
 
 export class Heap {
   allocs = 0;
   frees = 0;
+  /** Every refused allocation: budgets, arguments and memory. */
   failed = 0;
+  /** The allocations the allocator refused for lack of memory, and the largest of them (recordFailure). */
+  memoryFailures = 0;
+  largestMemoryFailure = 0;
   liveBlocks = 0;
   /** Requested bytes of live blocks, and their peak. */
   requested = 0;
   peakRequested = 0;
   peakInUse = 0;
   peakRequestSize = 0;
-  /** Smallest non-zero and largest granted requests, for the size ratio n of the worst-case bounds. */
-  minGranted = 0;
-  maxGranted = 0;
+  /**
+   * The worst-case bounds' inputs, over granted requests and those refused for lack of memory: the
+   * peak of live requested bytes with a refused request counted on top, and the smallest non-zero and
+   * largest sizes (HeapSummary.peak_demand).
+   */
+  peakDemand = 0;
+  minDemand = 0;
+  maxDemand = 0;
   /** What the allocator uses before any allocation; internal fragmentation leaves it out. */
   readonly fixedOverhead: number;
   /** Highest payload end reached, as an offset from the heap's base. */
@@ -98,10 +122,46 @@ export class Heap {
   readonly freeCycles = new Distribution();
   /** The open bump scopes, innermost last: a serial, its budget and the ids allocated inside. */
   readonly openScopes: { serial: number; budget: number | null; ids: string[] }[] = [];
+  private answer: Answer | null = null;
 
   constructor(setup: HeapSetup) {
     Object.assign(this, setup);
     this.fixedOverhead = setup.allocator.usedBytes();
+    this.listen();
+  }
+
+  /**
+   * The engine asks the allocator itself and then tells the heap only the request's size and address,
+   * so the heap listens to every alloc and realloc call for what only the call shows: whether the
+   * allocator refused it, and why. A failure recorded with no answer waiting was a budget's: the
+   * allocator was never asked.
+   */
+  private listen(): void {
+    const allocator = this.allocator;
+    const { alloc, realloc } = allocator;
+    allocator.alloc = (size, align, work, mode, at) => {
+      const addr = alloc.call(allocator, size, align, work, mode, at);
+      this.answer = addr >= 0 ? 'granted' : this.refusal(size, mode ?? 0);
+      return addr;
+    };
+    if (!realloc) return;
+    allocator.realloc = (addr, size, work) => {
+      const moved = realloc.call(allocator, addr, size, work);
+      // realloc(p, 0) that frees p is recorded as a free: no answer.
+      if (allocator.lastRealloc === 'failed') this.answer = this.refusal(size, 0);
+      else if (allocator.lastRealloc !== 'freed') this.answer = 'granted';
+      return moved;
+    };
+  }
+
+  private refusal(size: number, mode: number): Answer {
+    return refusedArguments(this.entry, this.allocator.lastError, size, mode) ? 'arguments' : 'no-memory';
+  }
+
+  private takeAnswer(): Answer | null {
+    const answer = this.answer;
+    this.answer = null;
+    return answer;
   }
 
   recordAlloc(addr: number, size: number, cycles: number): void {
@@ -110,19 +170,38 @@ export class Heap {
     this.requested += size;
     if (this.requested > this.peakRequested) this.peakRequested = this.requested;
     if (size > this.peakRequestSize) this.peakRequestSize = size;
-    if (size > 0 && (size < this.minGranted || this.minGranted === 0)) this.minGranted = size;
-    if (size > this.maxGranted) this.maxGranted = size;
+    this.demand(size, this.requested);
     const used = this.allocator.usedBytes();
     if (used > this.peakInUse) this.peakInUse = used;
+    this.takeAnswer();
     const end = addr + size - this.base;
     if (end > this.highWater) this.highWater = end;
     this.allocCycles.add(cycles);
   }
 
+  /**
+   * A refused allocation. It is the heap's own failure (memory_failures, and the bounds' inputs) when
+   * the allocator refused it for lack of memory: the run's oom and fragmented faults. Not when a crate
+   * or scope budget refused it (the allocator was never asked), nor when the allocator refused the
+   * call's arguments (size 0; on an allocator with modes, an alignment that is not a power of two or
+   * an unknown mode): those fail at any heap size, so they say nothing about the heap's size.
+   */
   recordFailure(size: number, cycles: number): void {
     this.failed++;
     if (size > this.peakRequestSize) this.peakRequestSize = size;
+    if (this.takeAnswer() === 'no-memory') {
+      this.memoryFailures++;
+      if (size > this.largestMemoryFailure) this.largestMemoryFailure = size;
+      this.demand(size, this.requested + size);
+    }
     this.allocCycles.add(cycles);
+  }
+
+  /** A request the allocator had to find memory for, with the requested bytes it would make live. */
+  private demand(size: number, live: number): void {
+    if (live > this.peakDemand) this.peakDemand = live;
+    if (size > 0 && (size < this.minDemand || this.minDemand === 0)) this.minDemand = size;
+    if (size > this.maxDemand) this.maxDemand = size;
   }
 
   /** A block leaves the program's hands (free, scope exit, or a leak by reassignment). */
@@ -139,11 +218,11 @@ export class Heap {
   /** Null for allocators that never reuse freed memory (bump): the bounds are about reuse. */
   bounds(): WorstCaseBounds | null {
     if (!this.entry.freesBlocks) return null;
-    const m = this.peakRequested;
-    const n = this.minGranted > 0 ? this.maxGranted / this.minGranted : 1;
+    const m = this.peakDemand;
+    const n = this.minDemand > 0 ? this.maxDemand / this.minDemand : 1;
     const own = this.entry.bound;
     const cap = (bytes: number) => Math.min(Math.ceil(bytes), Number.MAX_SAFE_INTEGER);
-    return { robson: cap(robsonBound(m, this.minGranted, this.maxGranted)), allocator: own ? cap(own.bytes(m, n)) : null, allocator_formula: own?.formula ?? null };
+    return { robson: cap(robsonBound(m, this.minDemand, this.maxDemand)), allocator: own ? cap(own.bytes(m, n)) : null, allocator_formula: own?.formula ?? null };
   }
 
   snapshot(): HeapSnapshot {
@@ -172,13 +251,16 @@ export class Heap {
       requested: this.requested,
       peak_requested: this.peakRequested,
       peak_request_size: this.peakRequestSize,
-      min_granted_size: this.minGranted,
-      max_granted_size: this.maxGranted,
+      peak_demand: this.peakDemand,
+      min_demand_size: this.minDemand,
+      max_demand_size: this.maxDemand,
       fixed_overhead: this.fixedOverhead,
       high_water: this.highWater,
       allocs: this.allocs,
       frees: this.frees,
       failed: this.failed,
+      memory_failures: this.memoryFailures,
+      largest_memory_failure: this.largestMemoryFailure,
       live_blocks: this.liveBlocks,
       free: s.free,
       largest_free: s.largest_free,
@@ -193,6 +275,16 @@ export class Heap {
       free_cycles: this.freeCycles.summary(),
     };
   }
+}
+
+/**
+ * Whether a refusal was of the call's arguments rather than for lack of memory: the engine's rule in
+ * allocationFailed() (where such a refusal gets no fault), kept the same here: size 0 (malloc(0) may
+ * return null), an error code the allocator's entry lists as an argument error (psp-sysmem's bad
+ * alignment and bad type), and on an allocator with modes an unknown mode.
+ */
+export function refusedArguments(entry: AllocatorEntry, lastError: number | undefined, size: number, mode: number): boolean {
+  return size === 0 || entry.argumentErrors?.includes(lastError ?? 0) === true || (entry.modes === true && !(mode >= 0 && mode < MODES.length));
 }
 
 /**

@@ -1,6 +1,7 @@
 /** The readable summary of a run: what the terminal prints and what golden/NAME.md holds. */
 import { formatBytes, group } from '../util/text.js';
 import type { RunResult } from '../engine/engine.js';
+import type { HeapSummary } from '../heap/heap.js';
 import { percent, table } from './format.js';
 
 export function formatSummary(result: RunResult): string {
@@ -23,21 +24,14 @@ export function formatSummary(result: RunResult): string {
       ]);
     }
     lines.push(table(rows));
-    lines.push('', 'worst-case heap sizes (Robson for any allocator, and the allocator\'s own), for this run\'s peak requested bytes and request sizes:');
+    lines.push('', 'worst-case heap sizes (Robson for any allocator, and the allocator\'s own), for this run\'s peak requested bytes and request sizes (failed requests included):');
     // Compared with the bytes the allocator can hand out: its control structure is not available.
     const bounds = [['heap', 'usable', 'sizes', 'Robson', 'own bound', 'verdict']];
     for (const h of summary.heaps) {
       const b = h.bounds;
-      const usable = h.capacity - h.fixed_overhead;
-      const sizes = `${group(h.min_granted_size)}..${group(h.max_granted_size)}`;
-      if (!b) {
-        bounds.push([h.name, group(usable), sizes, '-', '-', 'freed memory is not reused']);
-        continue;
-      }
-      const own = b.allocator === null ? '-' : `${group(b.allocator)} = ${b.allocator_formula}`;
-      const strictest = Math.max(b.robson, b.allocator ?? 0);
-      const verdict = usable >= strictest ? 'cannot fail' : usable >= b.robson ? 'above Robson, below own bound' : 'below Robson: some sequence fails';
-      bounds.push([h.name, group(usable), sizes, group(b.robson), own, verdict]);
+      const sizes = `${group(h.min_demand_size)}..${group(h.max_demand_size)}`;
+      const own = b?.allocator == null ? '-' : `${group(b.allocator)} = ${b.allocator_formula}`;
+      bounds.push([h.name, group(h.capacity - h.fixed_overhead), sizes, b ? group(b.robson) : '-', own, boundsVerdict(h)]);
     }
     lines.push(table(bounds));
     for (const h of summary.heaps) {
@@ -68,6 +62,26 @@ export function formatSummary(result: RunResult): string {
     if (result.faultCount > shown.length) lines.push(`  ... ${group(result.faultCount - shown.length)} more in the trace`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What the bounds say about a heap, after what the run did: a heap whose allocator refused a request
+ * for lack of memory failed, whatever the bounds (which then count that request in). Refusals by a
+ * budget or of the call's arguments fail at any heap size, so they leave the verdict to the bounds
+ * and are only named beside it.
+ */
+export function boundsVerdict(h: HeapSummary): string {
+  if (h.memory_failures > 0) {
+    const times = h.memory_failures === 1 ? 'once' : `${group(h.memory_failures)} times`;
+    return `failed ${times} in this run (largest failed request ${formatBytes(h.largest_memory_failure)})`;
+  }
+  const b = h.bounds;
+  if (!b) return 'freed memory is not reused';
+  const usable = h.capacity - h.fixed_overhead;
+  if (usable < b.robson) return 'below Robson: some sequence fails';
+  if (usable < (b.allocator ?? 0)) return 'above Robson, below own bound';
+  const others = h.failed - h.memory_failures;
+  return others === 0 ? 'cannot fail' : `cannot fail for lack of memory (${group(others)} other refusal${others === 1 ? '' : 's'}: budget or arguments)`;
 }
 
 /** golden/NAME.md: the summary for reviewers, readable in a pull request. */
