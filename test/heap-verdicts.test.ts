@@ -1,6 +1,7 @@
 /**
- * The worst-case verdicts as the run behaved: a heap whose allocator refused a request for lack of
- * memory is never "cannot fail", and the refused requests are counted in the bounds' inputs.
+ * The worst-case verdicts and the heap/live ratio as the run behaved: a heap whose allocator refused a
+ * request for lack of memory is never "cannot fail", the refused requests are counted in the bounds'
+ * inputs, and psp-sysmem's High blocks do not make the whole partition the high-water mark.
  */
 import test from 'ava';
 import { readdirSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { run } from '../src/engine/engine.js';
 import { formatSummary } from '../src/report/summary.js';
 import { loadScenario } from '../src/scenario/parse.js';
-import { REPO, runText } from './helpers/scenario.js';
+import { ofType, REPO, runText } from './helpers/scenario.js';
 
 /** The summary's row of the worst-case table for `heap`, as printed. */
 function boundsRow(text: string, heap: string): string {
@@ -136,4 +137,68 @@ test('verdict: in every shipped scenario, a heap\'s memory failures are its oom 
       t.is(h.memory_failures, faults, `${file}: heap ${h.name}`);
     }
   }
+});
+
+test('heap/live: psp-sysmem\'s footprint is its bottom span plus its top span, not the partition', (t) => {
+  const { result } = runText(`
+target: psp
+heaps: [{name: vol, allocator: psp-sysmem, in: volatile}]
+steps:
+  - alloc: {id: lo, heap: vol, size: 1000, mode: low}
+  - alloc: {id: hi, heap: vol, size: 3000, mode: high}
+  - free: lo
+  - free: hi
+`);
+  const h = result.summary.heaps[0];
+  // lo: bytes 0..1,000 of the partition. hi: 3,000 bytes take 12 grains (3,072 bytes) ending at the
+  // top. Footprint 1,000 + 3,072 = 4,072 over 4,000 peak live bytes: 1.018x. (The highest payload end
+  // alone was 4 MiB - 72 = 4,194,232 bytes: 1,048.56x.)
+  t.is(h.high_water, 4072);
+  t.is(h.peak_ratio_ppm, 1_018_000);
+  t.regex(formatSummary(result), /vol +psp-sysmem +4 MiB .* 1\.02x /);
+});
+
+test('heap/live: a psp-sysmem Addr block adds only its own bytes outside both spans; overlapping ones once', (t) => {
+  const { result } = runText(`
+target: psp
+heaps: [{name: vol, allocator: psp-sysmem, in: volatile}]
+steps:
+  - alloc: {id: lo, heap: vol, size: 1000, mode: low}
+  - alloc: {id: at, heap: vol, size: 0x1000, mode: addr, at: 0x08500000}
+  - alloc: {id: hi, heap: vol, size: 3000, mode: high}
+  - free: at
+  - alloc: {id: at2, heap: vol, size: 0x1000, mode: addr, at: 0x08500800}
+  - free: lo
+  - alloc: {id: inside, heap: vol, size: 0x100, mode: addr, at: 0x08400100}
+  - free: at2
+  - free: hi
+  - free: inside
+`);
+  const h = result.summary.heaps[0];
+  t.is(result.faultCount, 0);
+  // Bottom span 1,000; top span 3,072; at and at2 cover 0x100000..0x101800 of the partition together,
+  // 6,144 bytes; inside (0x100..0x200) lies in the bottom span and adds nothing.
+  t.is(h.high_water, 1000 + 6144 + 3072);
+  t.is(h.peak_requested, 1000 + 4096 + 3000);
+  t.is(h.peak_ratio_ppm, 1_261_858); // 10,216 / 8,096
+});
+
+test('heap/live: an allocator that places from the bottom reaches from its base to the highest payload end', (t) => {
+  const { result, events } = runText(`
+target: psp
+heaps: [{name: h, allocator: tlsf, in: {in: volatile, size: 64K}}]
+steps:
+  - alloc: {id: a, heap: h, size: 1000}
+  - alloc: {id: b, heap: h, size: 2000}
+  - free: a
+  - free: b
+`);
+  const h = result.summary.heaps[0];
+  // TLSF's 3,188-byte control structure (and its pool's two header words: 3,196 fixed), a at +3,192
+  // (after its header word), b after a's 1,000 bytes and its own header word, at +4,196: b ends at
+  // 6,196, and the footprint counts from the base, control structure included.
+  t.is(h.fixed_overhead, 3196);
+  t.deepEqual(ofType(events, 'alloc').map((e) => (e.addr as number) - h.base), [3192, 4196]);
+  t.is(h.high_water, 6196);
+  t.is(h.peak_ratio_ppm, 2_065_333); // 6,196 / 3,000
 });

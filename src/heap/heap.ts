@@ -1,5 +1,5 @@
 /** A heap: one allocator over one block of memory, with the bookkeeping its metrics need. */
-import { MODES, type Allocator, type AllocatorEntry } from '../alloc/allocator.js';
+import { MODE_ADDR, MODE_HIGH, MODE_HIGH_ALIGNED, MODES, type Allocator, type AllocatorEntry } from '../alloc/allocator.js';
 import type { Region } from '../target/types.js';
 import { Distribution } from './distribution.js';
 
@@ -35,6 +35,7 @@ export interface HeapSummary {
   max_demand_size: number;
   /** Bytes the allocator holds before any allocation (control structure, pool overhead). */
   fixed_overhead: number;
+  /** The heap's footprint: the bytes the allocator's placements reached (Heap.footprint()). */
   high_water: number;
   allocs: number;
   frees: number;
@@ -86,8 +87,11 @@ export interface WorstCaseBounds {
   allocator_formula: string | null;
 }
 
-/** How the allocator answered the heap's latest alloc call, kept until the engine records the outcome. */
-type Answer = 'granted' | 'no-memory' | 'arguments';
+/**
+ * How the allocator answered the heap's latest alloc call, kept until the engine records the outcome:
+ * which end a granted block was placed from, or why the call was refused.
+ */
+type Answer = 'bottom' | 'top' | 'at' | 'no-memory' | 'arguments';
 
 // The class gets the setup's fields (declaration merging), assigned in the constructor.
 export interface Heap extends Readonly<HeapSetup> {}
@@ -116,32 +120,40 @@ export class Heap {
   maxDemand = 0;
   /** What the allocator uses before any allocation; internal fragmentation leaves it out. */
   readonly fixedOverhead: number;
-  /** Highest payload end reached, as an offset from the heap's base. */
-  highWater = 0;
   readonly allocCycles = new Distribution();
   readonly freeCycles = new Distribution();
   /** The open bump scopes, innermost last: a serial, its budget and the ids allocated inside. */
   readonly openScopes: { serial: number; budget: number | null; ids: string[] }[] = [];
+  /**
+   * How far the placements reached, as offsets from the base (footprint()): the highest payload end of
+   * the blocks placed from the bottom, the lowest start of those placed from the top (the heap's size
+   * while there are none), and the blocks placed at an address the program gave (sorted, merged).
+   */
+  private bottomEnd = 0;
+  private topStart: number;
+  private readonly atBlocks: Array<[number, number]> = [];
   private answer: Answer | null = null;
 
   constructor(setup: HeapSetup) {
     Object.assign(this, setup);
     this.fixedOverhead = setup.allocator.usedBytes();
+    this.topStart = setup.size;
     this.listen();
   }
 
   /**
    * The engine asks the allocator itself and then tells the heap only the request's size and address,
    * so the heap listens to every alloc and realloc call for what only the call shows: whether the
-   * allocator refused it, and why. A failure recorded with no answer waiting was a budget's: the
-   * allocator was never asked.
+   * allocator refused it and why, and on an allocator with placement modes which end the block came
+   * from. A failure recorded with no answer waiting was a budget's: the allocator was never asked.
    */
   private listen(): void {
     const allocator = this.allocator;
     const { alloc, realloc } = allocator;
+    const modes = this.entry.modes === true;
     allocator.alloc = (size, align, work, mode, at) => {
       const addr = alloc.call(allocator, size, align, work, mode, at);
-      this.answer = addr >= 0 ? 'granted' : this.refusal(size, mode ?? 0);
+      this.answer = addr >= 0 ? (modes ? placedFrom(mode ?? 0) : 'bottom') : this.refusal(size, mode ?? 0);
       return addr;
     };
     if (!realloc) return;
@@ -149,7 +161,7 @@ export class Heap {
       const moved = realloc.call(allocator, addr, size, work);
       // realloc(p, 0) that frees p is recorded as a free: no answer.
       if (allocator.lastRealloc === 'failed') this.answer = this.refusal(size, 0);
-      else if (allocator.lastRealloc !== 'freed') this.answer = 'granted';
+      else if (allocator.lastRealloc !== 'freed') this.answer = 'bottom';
       return moved;
     };
   }
@@ -173,9 +185,11 @@ export class Heap {
     this.demand(size, this.requested);
     const used = this.allocator.usedBytes();
     if (used > this.peakInUse) this.peakInUse = used;
-    this.takeAnswer();
-    const end = addr + size - this.base;
-    if (end > this.highWater) this.highWater = end;
+    const start = addr - this.base;
+    const answer = this.takeAnswer();
+    if (answer === 'top') this.topStart = Math.min(this.topStart, start);
+    else if (answer === 'at') addRange(this.atBlocks, start, start + size);
+    else if (start + size > this.bottomEnd) this.bottomEnd = start + size;
     this.allocCycles.add(cycles);
   }
 
@@ -215,6 +229,27 @@ export class Heap {
     this.freeCycles.add(cycles);
   }
 
+  /**
+   * The heap's high-water mark for Johnstone and Wilson's measures 3 and 4 (heap high-water mark over
+   * live bytes; "The Memory Fragmentation Problem: Solved?", ISMM 1998; ../shared/facts/allocators.md,
+   * where the wording is marked UNCONFIRMED). J&W's heap is the memory the allocator took from the
+   * system; a heap here gets its whole range at once, so its high-water mark is its footprint: the
+   * memory the allocator's own placements reached, in bytes.
+   * - An allocator that places from the bottom (every one but psp-sysmem): from its base, control
+   *   structure included, to the highest payload end, as a break pointer would reach.
+   * - psp-sysmem places Low blocks from the bottom and High blocks from the top (pspautotests sysmem),
+   *   so its footprint is that bottom span plus the top span, from the lowest High block's start to
+   *   the heap's end (the whole heap if they meet). An Addr block sits where the program put it, no
+   *   choice of the allocator's, so it adds only its own bytes outside both spans.
+   * The highest payload end alone made one High block at the top of a partition the whole partition.
+   */
+  footprint(): number {
+    const topSpan = this.size - this.topStart;
+    let bytes = topSpan > 0 ? Math.min(this.size, this.bottomEnd + topSpan) : this.bottomEnd;
+    for (const [start, end] of this.atBlocks) bytes += Math.max(0, Math.min(end, this.topStart) - Math.max(start, this.bottomEnd));
+    return bytes;
+  }
+
   /** Null for allocators that never reuse freed memory (bump): the bounds are about reuse. */
   bounds(): WorstCaseBounds | null {
     if (!this.entry.freesBlocks) return null;
@@ -241,6 +276,7 @@ export class Heap {
 
   summary(): HeapSummary {
     const s = this.snapshot();
+    const footprint = this.footprint();
     return {
       name: this.name,
       allocator: this.allocatorName,
@@ -255,7 +291,7 @@ export class Heap {
       min_demand_size: this.minDemand,
       max_demand_size: this.maxDemand,
       fixed_overhead: this.fixedOverhead,
-      high_water: this.highWater,
+      high_water: footprint,
       allocs: this.allocs,
       frees: this.frees,
       failed: this.failed,
@@ -267,14 +303,19 @@ export class Heap {
       ext_frag_ppm: s.ext_frag_ppm,
       // Headers, rounding and padding of the live blocks, as a share of the bytes they take.
       int_frag_ppm: ppm(Math.max(0, s.in_use - this.fixedOverhead - this.requested), s.in_use - this.fixedOverhead),
-      // Johnstone & Wilson's measure 4: heap high-water mark over peak live bytes.
-      peak_ratio_ppm: ppm(this.highWater, this.peakRequested),
+      // Johnstone & Wilson's measure 4: the heap's high-water mark (its footprint) over peak live bytes.
+      peak_ratio_ppm: ppm(footprint, this.peakRequested),
       bounds: this.bounds(),
       diagnostics: this.allocator.diagnostics?.() ?? null,
       alloc_cycles: this.allocCycles.summary(),
       free_cycles: this.freeCycles.summary(),
     };
   }
+}
+
+/** Which end a block placed in `mode` came from: High and HighAligned from the top, Addr where asked. */
+function placedFrom(mode: number): Answer {
+  return mode === MODE_HIGH || mode === MODE_HIGH_ALIGNED ? 'top' : mode === MODE_ADDR ? 'at' : 'bottom';
 }
 
 /**
@@ -285,6 +326,19 @@ export class Heap {
  */
 export function refusedArguments(entry: AllocatorEntry, lastError: number | undefined, size: number, mode: number): boolean {
   return size === 0 || entry.argumentErrors?.includes(lastError ?? 0) === true || (entry.modes === true && !(mode >= 0 && mode < MODES.length));
+}
+
+/** Adds [start, end) to sorted, disjoint, non-touching ranges, merging what it meets. */
+function addRange(ranges: Array<[number, number]>, start: number, end: number): void {
+  if (end <= start) return;
+  let i = 0;
+  while (i < ranges.length && ranges[i][1] < start) i++;
+  let j = i;
+  for (; j < ranges.length && ranges[j][0] <= end; j++) {
+    start = Math.min(start, ranges[j][0]);
+    end = Math.max(end, ranges[j][1]);
+  }
+  ranges.splice(i, j - i, [start, end]);
 }
 
 /**
