@@ -5,6 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { NameClash } from '../harness/names.js';
 import { InputError, UsageError } from '../input/errors.js';
 import { EXIT } from './exit.js';
 import { diffCommand, inspectCommand } from './trace-commands.js';
@@ -121,6 +122,9 @@ main(hideBin(process.argv)).then(
   (error: unknown) => {
     if (error instanceof InputError) {
       process.stderr.write(`emu: ${error.toString()}\n`);
+      process.exitCode = EXIT.input;
+    } else if (error instanceof NameClash) {
+      process.stderr.write(`emu: ${error.message}\n`);
       process.exitCode = EXIT.input;
     } else if (error instanceof UsageError) {
       process.stderr.write(`emu: ${error.message}\nRun 'emu --help' for usage.\n`);

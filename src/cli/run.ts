@@ -1,7 +1,7 @@
 /** `emu run`: run scenarios, print summaries, compare with goldens. */
 import { group } from '../util/text.js';
-import { relative } from 'node:path';
 import { checkScenario, type CheckResult } from '../harness/check.js';
+import { refuseNameClashes, scenarioName, shownPath } from '../harness/names.js';
 import { run } from '../engine/engine.js';
 import { UsageError } from '../input/errors.js';
 import { loadScenario } from '../scenario/parse.js';
@@ -21,6 +21,7 @@ export interface RunArgs {
 export async function runCommand(files: string[], args: RunArgs): Promise<number> {
   if (args.trace && files.length > 1) throw new UsageError('--trace takes one scenario');
   if (args.seeds !== undefined || args.untilFault) return seedSearch(files, args);
+  refuseNameClashes(files.map(scenarioName));
   const results: CheckResult[] = [];
   for (const file of files) {
     const result = checkScenario(file, { update: args.update, ci: Boolean(process.env.CI), seed: args.seed, tracePath: args.trace, onProgress: progressPrinter(file) });
@@ -68,8 +69,7 @@ function seedSearch(files: string[], args: RunArgs): number {
 /** The lines after a summary: the golden verdict and any failed expectation. */
 export function describeVerdict(r: CheckResult): string {
   const lines: string[] = [];
-  const near = relative(process.cwd(), r.goldenPath);
-  const path = near && !near.startsWith('..') ? near : r.goldenPath;
+  const path = shownPath(r.goldenPath);
   switch (r.golden) {
     case 'match':
       lines.push(`golden: match (${path}, ${group(r.result.events)} events)`);

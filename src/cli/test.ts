@@ -1,5 +1,6 @@
 /** `emu test`: every scenario against its golden, with text, JSON or JUnit output. */
 import { group } from '../util/text.js';
+import { refuseNameClashes, scenarioName } from '../harness/names.js';
 import { discoverScenarios, runSuite, shard, type SuiteEntry } from '../harness/suite.js';
 import { UsageError } from '../input/errors.js';
 import { describeVerdict, toJson } from './run.js';
@@ -12,9 +13,12 @@ export interface TestArgs {
   reporter: 'text' | 'json' | 'junit';
 }
 
+/** Two scenarios that would share a golden are refused before anything runs (exit 2). */
 export async function testCommand(paths: string[], args: TestArgs): Promise<number> {
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new UsageError(`--jobs ${args.jobs}: expected a whole number of at least 1`);
-  const files = shard(discoverScenarios(paths), args.shard);
+  const all = discoverScenarios(paths);
+  refuseNameClashes(all.map(scenarioName));
+  const files = shard(all, args.shard);
   if (files.length === 0) throw new UsageError(`no scenarios found in ${paths.join(', ')}`);
   const entries = await runSuite(files, { update: args.update, ci: Boolean(process.env.CI) }, args.jobs);
   const out = args.reporter === 'json' ? JSON.stringify(entries.map(entryJson), null, 2) + '\n' : args.reporter === 'junit' ? junit(entries) : text(entries);

@@ -1,13 +1,16 @@
 /** Runs a set of scenarios, in this thread or spread over worker threads. */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InputError, UsageError } from '../input/errors.js';
 import { checkScenario, type CheckOptions, type CheckResult } from './check.js';
 
 export type SuiteEntry = { file: string; check: CheckResult } | { file: string; inputError: string };
 
-/** Scenario files under the given paths, in a fixed (byte-wise) order. */
+/**
+ * Scenario files under the given paths, in a fixed (byte-wise) order. A file reached twice (a folder
+ * and a file in it) is run once: two runs of it in parallel would race for its golden.
+ */
 export function discoverScenarios(paths: string[]): string[] {
   const files: string[] = [];
   for (const path of paths) {
@@ -20,7 +23,18 @@ export function discoverScenarios(paths: string[]): string[] {
       files.push(path);
     }
   }
-  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return onceEach(files, (f) => f).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The items whose file (as resolved) has not come before, in order. */
+export function onceEach<T>(items: T[], file: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = resolve(file(item));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** `K/N`: every N-th scenario starting at the K-th (1-based). */
