@@ -1,6 +1,9 @@
-/** One name, one golden: scenarios that would share a golden are refused before anything runs. */
+/**
+ * One name, one golden: scenarios that would share a golden are refused before anything runs, and a
+ * whole-folder `emu test` lists the goldens no scenario uses (never deleting them).
+ */
 import test from 'ava';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emu, tempDir } from './helpers/scenario.js';
 
@@ -67,4 +70,49 @@ test('names: the same file twice is one scenario, and folders with their own gol
   const both = emu(['test', 'scenarios', 'scenarios/small.yaml'], { cwd: dir });
   t.is(both.status, 0, both.stdout);
   t.regex(both.stdout, /^1 passed, 0 failed$/m);
+});
+
+test('unused goldens: a whole-folder emu test lists them in every reporter and exits 1; nothing is deleted', (t) => {
+  const dir = project({ 'old.yaml': SMALL });
+  t.is(emu(['test', 'scenarios', '--update'], { cwd: dir }).status, 0);
+  // The scenario is renamed and recorded again: its old goldens stay behind.
+  renameSync(join(dir, 'scenarios', 'old.yaml'), join(dir, 'scenarios', 'new.yaml'));
+  t.is(emu(['run', 'scenarios/new.yaml', '--update'], { cwd: dir }).status, 0);
+  const text = emu(['test'], { cwd: dir });
+  t.is(text.status, 1);
+  t.regex(text.stdout, /^ok +new .*\nok +small .*\n\nunused golden: golden\/old\.md \(no scenario named old\)\nunused golden: golden\/old\.trace \(no scenario named old\)\n +emu deletes no golden/m);
+  t.regex(text.stdout, /^2 passed, 0 failed, 2 unused goldens$/m);
+  const json = JSON.parse(emu(['test', '--reporter', 'json'], { cwd: dir }).stdout);
+  t.deepEqual(json.slice(2), [
+    { unused_golden: 'golden/old.md', scenario: 'old', passed: false, message: 'unused golden: golden/old.md (no scenario named old)' },
+    { unused_golden: 'golden/old.trace', scenario: 'old', passed: false, message: 'unused golden: golden/old.trace (no scenario named old)' },
+  ]);
+  const junit = emu(['test', '--reporter', 'junit'], { cwd: dir });
+  t.is(junit.status, 1);
+  t.regex(junit.stdout, /<testsuite name="emu" tests="4" failures="2">/);
+  t.regex(junit.stdout, /<testcase classname="emu\.goldens" name="golden\/old\.trace" file="golden\/old\.trace">\n +<failure message="unused golden">unused golden: golden\/old\.trace \(no scenario named old\)<\/failure>/);
+  // --update records what differs and deletes nothing; the stray goldens still fail the suite.
+  const update = emu(['test', '--update'], { cwd: dir });
+  t.is(update.status, 1);
+  t.regex(update.stdout, /unused golden: golden\/old\.trace/);
+  t.deepEqual(readdirSync(join(dir, 'golden')).sort(), ['new.md', 'new.trace', 'old.md', 'old.trace', 'small.md', 'small.trace']);
+});
+
+test('unused goldens: not looked for with --shard or a list of files; a bad input still exits 2', (t) => {
+  const dir = project();
+  t.is(emu(['test', '--update'], { cwd: dir }).status, 0);
+  writeFileSync(join(dir, 'golden', 'gone.trace'), '');
+  t.is(emu(['test', 'scenarios/small.yaml'], { cwd: dir }).status, 0);
+  const shard = emu(['test', '--shard', '1/1'], { cwd: dir });
+  t.is(shard.status, 0);
+  t.notRegex(shard.stdout, /unused/);
+  t.is(emu(['test'], { cwd: dir }).status, 1);
+  // A named golden in a sub-folder (a name with a slash) belongs to that name.
+  mkdirSync(join(dir, 'golden', 'suite'));
+  writeFileSync(join(dir, 'golden', 'suite', 'deep.md'), '');
+  t.regex(emu(['test'], { cwd: dir }).stdout, /unused golden: golden\/suite\/deep\.md \(no scenario named suite\/deep\)/);
+  writeFileSync(join(dir, 'scenarios', 'broken.yaml'), 'target: nowhere\nsteps: []\n');
+  const broken = emu(['test'], { cwd: dir });
+  t.is(broken.status, 2);
+  t.regex(broken.stdout, /unused golden: golden\/gone\.trace/);
 });

@@ -1,10 +1,10 @@
 /**
  * One name, one golden: a scenario's golden is golden/NAME.trace (and NAME.md), NAME its `name:` key
  * or else its file name. Two scenarios of one run that would share a golden are refused before
- * anything runs.
+ * anything runs, and a whole-folder `emu test` lists the goldens no scenario of the folder uses.
  */
-import { readFileSync } from 'node:fs';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { InputError, UsageError } from '../input/errors.js';
 import { readYaml } from '../input/yaml.js';
 import { goldenDirFor } from './check.js';
@@ -19,7 +19,7 @@ export interface ScenarioName {
   golden: string;
   /**
    * False when the file cannot be read or parsed, or its `name:` is no valid name: the run reports
-   * that, and until then the file name stands in.
+   * that, and until then the file name stands in (so that its golden is not called unused).
    */
   known: boolean;
 }
@@ -62,6 +62,51 @@ export function refuseNameClashes(scenarios: ScenarioName[]): void {
   }
   lines.push('give each its own name (the name: key, or the file name where there is none); nothing was run');
   throw new NameClash(lines.join('\n'));
+}
+
+export interface UnusedGolden {
+  /** The golden file, as shown (relative to the working directory when inside it). */
+  path: string;
+  /** The scenario name it belongs to. */
+  name: string;
+}
+
+/**
+ * Files in the golden folders (golden/NAME.trace and golden/NAME.md, NAME possibly with folders in it)
+ * that no scenario of `scenarios` would write. Nothing is deleted: a stray golden is most likely a
+ * renamed scenario's, and only its author knows.
+ */
+export function unusedGoldens(goldenDirs: string[], scenarios: ScenarioName[]): UnusedGolden[] {
+  const used = new Set(scenarios.map((s) => resolve(s.golden)));
+  const unused: UnusedGolden[] = [];
+  for (const dir of [...new Set(goldenDirs.map((d) => resolve(d)))]) {
+    for (const file of filesUnder(dir)) {
+      const ext = extname(file);
+      if (ext !== '.trace' && ext !== '.md') continue;
+      const stem = file.slice(0, -ext.length);
+      if (!used.has(`${stem}.trace`)) unused.push({ path: shownPath(file), name: relative(dir, stem).split(sep).join('/') });
+    }
+  }
+  return unused.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The golden folders of the folders among `paths` (a file given alone says nothing of its folder). */
+export function folderGoldenDirs(paths: string[]): string[] {
+  return paths.filter((p) => statSync(p).isDirectory()).map((dir) => goldenDirFor(join(dir, 'scenario.yaml')));
+}
+
+/** Every file below `dir` (none when it does not exist). */
+function filesUnder(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const full = join(dir, name);
+    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
 }
 
 /** A path relative to the working directory when it lies inside it, else as it is. */
