@@ -67,6 +67,26 @@ test('verdict: two failures are counted, and the largest named', (t) => {
   t.regex(row, /failed 2 times in this run \(largest failed request 3 MiB\)$/);
 });
 
+test('verdict: a realloc the allocator refuses is a memory failure; realloc(p, 0) and a crate refusal are not', (t) => {
+  const { result, h, row } = onHeap('tlsf', `
+  - alloc: {id: a, heap: h, size: 1000}
+  - realloc: {id: a, size: 100K}
+  - realloc: {id: a, size: 3000}
+  - alloc: {id: z, heap: h, size: 50}
+  - realloc: {id: z, size: 0}
+  - alloc: {id: c, heap: h, size: 100, budget: k}
+  - realloc: {id: c, size: 500}
+  - free: a
+  - free: c
+`, '{name: h, allocator: tlsf, in: {in: volatile, size: 64K}}', 'target: psp\nbudgets: {k: 128}');
+  // a's 100 KiB is refused by tlsf_realloc (a stays) with a's 1,000 bytes live: 103,400. realloc(z, 0)
+  // frees z; c's growth to 500 is refused by its crate before the allocator is asked.
+  t.deepEqual(result.summary.faults, { 'budget-exceeded': 1, oom: 1 });
+  t.like(h, { failed: 2, memory_failures: 1, largest_memory_failure: 102_400, peak_requested: 3100, peak_demand: 103_400 });
+  t.deepEqual([h.min_demand_size, h.max_demand_size], [50, 102_400]);
+  t.regex(row, /failed once in this run \(largest failed request 100 KiB\)$/);
+});
+
 test('verdict: a budget refusal is not the heap\'s failure; the verdict names it beside "cannot fail"', (t) => {
   const { result, h, row } = onHeap('first-fit', `
   - alloc: {id: a, heap: h, size: 512, budget: decoder}
