@@ -9,7 +9,7 @@ import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
 import { EnvironmentBudget, type BudgetBreach, type BudgetShare, type EnvironmentUsage } from '../heap/environment.js';
 import { Distribution, type DistributionSummary } from '../heap/distribution.js';
-import { Heap, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
+import { Heap, placedFrom, refusedArguments, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
 import { InputError } from '../input/errors.js';
 import { buildLayout, type Layout, type Placed } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
@@ -324,7 +324,7 @@ class Engine {
    */
   private allocate(heap: Heap, size: number, align: number, crate: string | null, line: number, id: string, mode = 0, at = 0): { addr: number; cycles: number; block: number } {
     if (crate !== null && !this.budgets.charge(crate, size)) {
-      heap.recordFailure(size, 0);
+      heap.recordFailure(size, 0, 'budget');
       this.failAlloc('budget-exceeded', heap, id, line, `crate ${crate}: ${size} bytes requested, ${this.budgets.left(crate)} of ${this.budgets.limit(crate)} left`);
       return { addr: -1, cycles: 0, block: 0 };
     }
@@ -332,7 +332,7 @@ class Engine {
     const overBudget = this.scopeOverBudget(heap, request, align);
     if (overBudget) {
       if (crate !== null) this.budgets.release(crate, size);
-      heap.recordFailure(size, 0);
+      heap.recordFailure(size, 0, 'budget');
       this.failAlloc('budget-exceeded', heap, id, line, overBudget);
       return { addr: -1, cycles: 0, block: 0 };
     }
@@ -345,11 +345,10 @@ class Engine {
     }
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
-      heap.recordFailure(size, cycles);
-      this.allocationFailed(heap, id, line, size, request, align, mode);
+      this.allocationFailed(heap, id, line, size, request, align, mode, cycles);
       return { addr: -1, cycles, block: 0 };
     }
-    heap.recordAlloc(addr, size, cycles);
+    heap.recordAlloc(addr, size, cycles, heap.entry.modes ? placedFrom(mode) : 'bottom');
     this.checkSoftLimit(heap, line);
     return { addr, cycles, block: heap.allocator.lastBlock };
   }
@@ -359,9 +358,10 @@ class Engine {
    * except where C says no memory fault happened: malloc(0) may return null, and a real API's refusal
    * of its arguments is an error return (in the event).
    */
-  private allocationFailed(heap: Heap, id: string, line: number, size: number, request: number, align: number, mode: number): void {
-    const refusedArguments = heap.entry.argumentErrors?.includes(heap.allocator.lastError ?? 0) || (heap.entry.modes && !(mode >= 0 && mode < MODES.length));
-    if (size === 0 || refusedArguments) return;
+  private allocationFailed(heap: Heap, id: string, line: number, size: number, request: number, align: number, mode: number, cycles: number): void {
+    const byArguments = refusedArguments(heap.entry, heap.allocator.lastError, size, mode);
+    heap.recordFailure(size, cycles, byArguments ? 'arguments' : 'no-memory');
+    if (byArguments) return;
     const free = heap.allocator.freeBytes();
     const kind = free >= request ? 'fragmented' : 'oom';
     const code = heap.entry.errorCodes ? ` (error ${hex(heap.allocator.lastError!)})` : '';
@@ -503,7 +503,7 @@ class Engine {
     const crate = old.crate;
     const growth = op.size - old.size;
     if (crate !== null && growth > 0 && !this.budgets.charge(crate, growth)) {
-      heap.recordFailure(op.size, 0);
+      heap.recordFailure(op.size, 0, 'budget');
       this.failAlloc('budget-exceeded', heap, op.id, op.line, `crate ${crate}: realloc to ${op.size} bytes needs ${growth} more, ${this.budgets.left(crate)} of ${this.budgets.limit(crate)} left`);
       this.emitRealloc(op, heap.name, old.addr, -1, 0, 0, 0);
       return;
@@ -517,8 +517,7 @@ class Engine {
     const outcome = heap.allocator.lastRealloc!;
     if (outcome === 'failed') {
       if (crate !== null && growth > 0) this.budgets.release(crate, growth);
-      heap.recordFailure(op.size, cycles);
-      this.allocationFailed(heap, op.id, op.line, op.size, request, 0, 0);
+      this.allocationFailed(heap, op.id, op.line, op.size, request, 0, 0, cycles);
       this.emitRealloc(op, heap.name, old.addr, -1, 0, 0, cycles);
       return;
     }

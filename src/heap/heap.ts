@@ -87,11 +87,11 @@ export interface WorstCaseBounds {
   allocator_formula: string | null;
 }
 
-/**
- * How the allocator answered the heap's latest alloc call, kept until the engine records the outcome:
- * which end a granted block was placed from, or why the call was refused.
- */
-type Answer = 'bottom' | 'top' | 'at' | 'no-memory' | 'arguments';
+/** Which end of the heap a granted block was placed from (allocators with placement modes place from both). */
+export type PlacedFrom = 'bottom' | 'top' | 'at';
+
+/** Why a request failed: a crate or scope budget refused it, the allocator refused its arguments, or it had no memory for it. */
+export type Refusal = 'budget' | 'arguments' | 'no-memory';
 
 // The class gets the setup's fields (declaration merging), assigned in the constructor.
 export interface Heap extends Readonly<HeapSetup> {}
@@ -132,51 +132,15 @@ export class Heap {
   private bottomEnd = 0;
   private topStart: number;
   private readonly atBlocks: Array<[number, number]> = [];
-  private answer: Answer | null = null;
 
   constructor(setup: HeapSetup) {
     Object.assign(this, setup);
     this.fixedOverhead = setup.allocator.usedBytes();
     this.topStart = setup.size;
-    this.listen();
   }
 
-  /**
-   * The engine asks the allocator itself and then tells the heap only the request's size and address,
-   * so the heap listens to every alloc and realloc call for what only the call shows: whether the
-   * allocator refused it and why, and on an allocator with placement modes which end the block came
-   * from. A failure recorded with no answer waiting was a budget's: the allocator was never asked.
-   */
-  private listen(): void {
-    const allocator = this.allocator;
-    const { alloc, realloc } = allocator;
-    const modes = this.entry.modes === true;
-    allocator.alloc = (size, align, work, mode, at) => {
-      const addr = alloc.call(allocator, size, align, work, mode, at);
-      this.answer = addr >= 0 ? (modes ? placedFrom(mode ?? 0) : 'bottom') : this.refusal(size, mode ?? 0);
-      return addr;
-    };
-    if (!realloc) return;
-    allocator.realloc = (addr, size, work) => {
-      const moved = realloc.call(allocator, addr, size, work);
-      // realloc(p, 0) that frees p is recorded as a free: no answer.
-      if (allocator.lastRealloc === 'failed') this.answer = this.refusal(size, 0);
-      else if (allocator.lastRealloc !== 'freed') this.answer = 'bottom';
-      return moved;
-    };
-  }
-
-  private refusal(size: number, mode: number): Answer {
-    return refusedArguments(this.entry, this.allocator.lastError, size, mode) ? 'arguments' : 'no-memory';
-  }
-
-  private takeAnswer(): Answer | null {
-    const answer = this.answer;
-    this.answer = null;
-    return answer;
-  }
-
-  recordAlloc(addr: number, size: number, cycles: number): void {
+  /** A granted request; `from` is the end the allocator placed it from (placedFrom for allocators with modes). */
+  recordAlloc(addr: number, size: number, cycles: number, from: PlacedFrom = 'bottom'): void {
     this.allocs++;
     this.liveBlocks++;
     this.requested += size;
@@ -186,9 +150,8 @@ export class Heap {
     const used = this.allocator.usedBytes();
     if (used > this.peakInUse) this.peakInUse = used;
     const start = addr - this.base;
-    const answer = this.takeAnswer();
-    if (answer === 'top') this.topStart = Math.min(this.topStart, start);
-    else if (answer === 'at') addRange(this.atBlocks, start, start + size);
+    if (from === 'top') this.topStart = Math.min(this.topStart, start);
+    else if (from === 'at') addRange(this.atBlocks, start, start + size);
     else if (start + size > this.bottomEnd) this.bottomEnd = start + size;
     this.allocCycles.add(cycles);
   }
@@ -200,10 +163,10 @@ export class Heap {
    * call's arguments (size 0; on an allocator with modes, an alignment that is not a power of two or
    * an unknown mode): those fail at any heap size, so they say nothing about the heap's size.
    */
-  recordFailure(size: number, cycles: number): void {
+  recordFailure(size: number, cycles: number, why: Refusal): void {
     this.failed++;
     if (size > this.peakRequestSize) this.peakRequestSize = size;
-    if (this.takeAnswer() === 'no-memory') {
+    if (why === 'no-memory') {
       this.memoryFailures++;
       if (size > this.largestMemoryFailure) this.largestMemoryFailure = size;
       this.demand(size, this.requested + size);
@@ -314,15 +277,15 @@ export class Heap {
 }
 
 /** Which end a block placed in `mode` came from: High and HighAligned from the top, Addr where asked. */
-function placedFrom(mode: number): Answer {
+export function placedFrom(mode: number): PlacedFrom {
   return mode === MODE_HIGH || mode === MODE_HIGH_ALIGNED ? 'top' : mode === MODE_ADDR ? 'at' : 'bottom';
 }
 
 /**
- * Whether a refusal was of the call's arguments rather than for lack of memory: the engine's rule in
- * allocationFailed() (where such a refusal gets no fault), kept the same here: size 0 (malloc(0) may
- * return null), an error code the allocator's entry lists as an argument error (psp-sysmem's bad
- * alignment and bad type), and on an allocator with modes an unknown mode.
+ * Whether a refusal was of the call's arguments rather than for lack of memory (then no fault, and it
+ * says nothing about the heap's size): size 0 (malloc(0) may return null), an error code the
+ * allocator's entry lists as an argument error (psp-sysmem's bad alignment and bad type), and on an
+ * allocator with modes an unknown mode.
  */
 export function refusedArguments(entry: AllocatorEntry, lastError: number | undefined, size: number, mode: number): boolean {
   return size === 0 || entry.argumentErrors?.includes(lastError ?? 0) === true || (entry.modes === true && !(mode >= 0 && mode < MODES.length));
