@@ -1,9 +1,11 @@
 /**
- * The program's accesses to memory, checked the way the target would see them: the region (mapped,
- * writable), the CPU's alignment rules, the layout's guards and ownership, the block's bounds and
- * lifetime, the allocator's metadata, and the data cache's coherency with DMA. One access reports at
- * most one fault now (the first that applies, in the order the hardware would notice); a write into
- * a canary band or allocator metadata is remembered and reported when the target would find it.
+ * The program's accesses to memory, checked the way the target would see them: the verification
+ * level's instrumented checks first (bounds, alignment), then the region (mapped, writable), user
+ * mode against kernel-only memory, the CPU's alignment rules, the layout's guards and ownership, the
+ * block's bounds and lifetime, the allocator's metadata, DMA transfers still running, and the data
+ * cache's coherency with DMA. One access reports at most one fault now (the first that applies, in
+ * the order the hardware would notice); a write into a canary band or allocator metadata is
+ * remembered and reported when the target would find it. DMA transfers are checked here too.
  */
 import { formatBytes, hex } from '../util/text.js';
 import type { Heap } from '../heap/heap.js';
