@@ -194,3 +194,9 @@ test('--trace writes the trace where asked and leaves no temporary file; without
   t.is(r.golden, 'missing');
   t.false(existsSync(join(dir, 'nowhere')));
 });
+
+test('emu --version prints the version from package.json and exits 0', (t) => {
+  const r = emu(['--version']);
+  t.is(r.status, 0);
+  t.is(r.stdout, `emu ${(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+});

@@ -1,0 +1,131 @@
+/**
+ * The emu commands (yargs), loaded by main.ts once it knows a command runs. Exit codes: 0 passed; 1 a
+ * regression, failed expectation or golden mismatch; 2 bad input or usage (file:line:col, no stack
+ * trace); 3 an internal error.
+ */
+import yargs from 'yargs';
+import { NameClash } from '../harness/names.js';
+import { InputError, UsageError } from '../input/errors.js';
+import { EXIT } from './exit.js';
+import { diffCommand, inspectCommand } from './trace-commands.js';
+import { FORMATS } from '../import/read.js';
+import { importCommand } from './import.js';
+import { mapCommand } from './map.js';
+import { reproCommand } from './repro.js';
+import { runCommand } from './run.js';
+import { testCommand } from './test.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.pass;
+  const done = (c: number) => {
+    code = c;
+  };
+  await yargs(argv)
+    .scriptName('emu')
+    .usage('$0 <command> [options]\n\nA deterministic, cycle-approximate emulator of embedded memory systems.')
+    .command(
+      'run <scenario..>',
+      'run scenarios, print their summaries and compare them with their goldens',
+      (y) =>
+        y
+          .positional('scenario', { type: 'string', array: true, demandOption: true, describe: 'scenario files' })
+          .option('update', { type: 'boolean', default: false, describe: 'write the golden trace and summary (never in CI)' })
+          .option('seed', { type: 'number', describe: 'override the scenario seed (the golden is then not compared)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
+          .option('trace', { type: 'string', describe: 'also write the trace to this file (one scenario only)' })
+          .option('seeds', { type: 'string', describe: 'run one scenario under seeds A..B instead (no golden)' })
+          .option('until-fault', { type: 'boolean', default: false, describe: 'with --seeds: stop at the first seed that faults and print the command that replays it' }),
+      async (args) => done(await runCommand(args.scenario as string[], { ...args, untilFault: args['until-fault'] })),
+    )
+    .command(
+      'test [paths..]',
+      'run every scenario against its golden (the CI command)',
+      (y) =>
+        y
+          .positional('paths', { type: 'string', array: true, default: ['scenarios'], describe: 'scenario files or folders' })
+          .option('update', { type: 'boolean', default: false, describe: 'rewrite the goldens that differ (never in CI)' })
+          .option('jobs', { type: 'number', default: 1, describe: 'scenarios run in parallel' })
+          .option('shard', { type: 'string', describe: 'run only shard K of N, as K/N' })
+          .option('reporter', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const }),
+      async (args) => done(await testCommand(args.paths as string[], args)),
+    )
+    .command(
+      'inspect <trace>',
+      'decode a trace',
+      (y) => y.positional('trace', { type: 'string', demandOption: true }).option('ndjson', { type: 'boolean', default: false, describe: 'one JSON event a line' }),
+      (args) => done(inspectCommand(args.trace, args.ndjson)),
+    )
+    .command(
+      'diff <a> <b>',
+      'compare two traces: the first differing event and the changed metrics',
+      (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+      (args) => done(diffCommand(args.a, args.b)),
+    )
+    .command(
+      'map <input>',
+      'print the memory map of a target, or the layout of a scenario',
+      (y) => y.positional('input', { type: 'string', demandOption: true, describe: 'a target name or file, or a scenario file' }),
+      (args) => done(mapCommand(args.input)),
+    )
+    .command(
+      'import <log>',
+      'read a field allocation log: its statistics, or a scenario that replays it',
+      (y) =>
+        y
+          .positional('log', { type: 'string', demandOption: true, describe: 'the log file' })
+          .option('format', { type: 'string', demandOption: true, choices: FORMATS, describe: 'the log format' })
+          .option('stats', { type: 'boolean', default: false, describe: 'print the statistics only' })
+          .option('target', { type: 'string', describe: 'the target to replay on' })
+          .option('heap', { type: 'string', describe: 'the allocator to replay with' })
+          .option('in', { type: 'string', describe: 'where the heap goes (a section, partition or region)' })
+          .option('out', { type: 'string', describe: 'the scenario file to write (default: beside the log)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an existing scenario file' }),
+      (args) => done(importCommand({ log: args.log, format: args.format, stats: args.stats, target: args.target, heap: args.heap, in: args.in, out: args.out, force: args.force })),
+    )
+    .command(
+      'repro <input>',
+      'replay a scenario or a field log to its first fault; --shrink writes the smallest scenario that still gives it',
+      (y) =>
+        y
+          .positional('input', { type: 'string', demandOption: true, describe: 'a scenario file, or a field log (with --format, --target, --heap)' })
+          .option('format', { type: 'string', choices: FORMATS, describe: 'the log format' })
+          .option('target', { type: 'string', describe: 'the target to replay the log on' })
+          .option('heap', { type: 'string', describe: 'the allocator to replay the log with' })
+          .option('shrink', { type: 'boolean', default: false, describe: 'shrink to the fewest operations with the same fault, as a scenario with its golden' })
+          .option('out', { type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' }),
+      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, out: args.out, force: args.force })),
+    )
+    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import or repro')
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .parseAsync();
+  return code;
+}
+
+/** Prints what went wrong and gives the exit code: bad input and usage are 2 (no stack trace), the rest 3. */
+export function reportError(error: unknown): number {
+  if (error instanceof InputError) {
+    process.stderr.write(`emu: ${error.toString()}\n`);
+    return EXIT.input;
+  }
+  if (error instanceof NameClash) {
+    process.stderr.write(`emu: ${error.message}\n`);
+    return EXIT.input;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`emu: ${error.message}\nRun 'emu --help' for usage.\n`);
+    return EXIT.input;
+  }
+  if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') {
+    process.stderr.write(`emu: cannot read ${(error as NodeJS.ErrnoException).path}: no such file or directory\n`);
+    return EXIT.input;
+  }
+  process.stderr.write(`emu: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+  return EXIT.internal;
+}
