@@ -1,6 +1,6 @@
 import { group } from '../util/text.js';
 
-/** Exit codes of DESIGN.md. */
+/** emu's exit codes (a contract: CI and scripts read them). */
 export const EXIT = { pass: 0, fail: 1, input: 2, internal: 3 } as const;
 
 /** Wall-clock progress is for people only: never in CI, never into a trace. */

@@ -194,10 +194,10 @@ export class Heap {
 
   /**
    * The heap's high-water mark for Johnstone and Wilson's measures 3 and 4 (heap high-water mark over
-   * live bytes; "The Memory Fragmentation Problem: Solved?", ISMM 1998; ../shared/facts/allocators.md,
-   * where the wording is marked UNCONFIRMED). J&W's heap is the memory the allocator took from the
-   * system; a heap here gets its whole range at once, so its high-water mark is its footprint: the
-   * memory the allocator's own placements reached, in bytes.
+   * live bytes; "The Memory Fragmentation Problem: Solved?", ISMM 1998; the measures' wording is
+   * not confirmed from the paper itself). J&W's heap is the memory the allocator took from the system;
+   * a heap here gets its whole range at once, so its high-water mark is its footprint: the memory the
+   * allocator's own placements reached, in bytes.
    * - An allocator that places from the bottom (every one but psp-sysmem): from its base, control
    *   structure included, to the highest payload end, as a break pointer would reach.
    * - psp-sysmem places Low blocks from the bottom and High blocks from the top (pspautotests sysmem),

@@ -1,4 +1,4 @@
-/** The stable fault names of DESIGN.md. */
+/** The stable fault names (a contract: expectations, goldens and users name them). */
 export const FAULT_KINDS = [
   'oom', 'fragmented', 'budget-exceeded', 'scope-depth', 'section-overflow', 'layout-invalid', 'guard-hit',
   'canary-corrupt', 'out-of-bounds', 'use-after-free', 'double-free', 'invalid-free', 'misaligned',
