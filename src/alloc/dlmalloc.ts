@@ -56,6 +56,7 @@
  * constant factor of the number of bits in a size_t"), so the entry's own bound is null; reports give
  * Robson's bound for it as for every allocator that reuses freed memory.
  */
+import { alignUp } from '../util/bits.js';
 import { read, reallocEnded, write, NULL_ADDR, type Allocator, type AllocatorEntry, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 // ---- size_t and alignment (32-bit target) ----
@@ -252,7 +253,8 @@ export class DlmallocAllocator implements Allocator, ReallocState {
   constructor(base: number, size: number) {
     this.base = base;
     this.tsize = Math.max(0, Math.floor((base + size) / MALLOC_ALIGNMENT) * MALLOC_ALIGNMENT - base);
-    this.msp = base + alignOffset(base + TWO_SIZE_T_SIZES);
+    // align_offset(chunk2mem(base)): the padding that puts the state's payload on MALLOC_ALIGNMENT.
+    this.msp = base + alignUp(base + TWO_SIZE_T_SIZES, MALLOC_ALIGNMENT) - (base + TWO_SIZE_T_SIZES);
     this.ms = this.msp + TWO_SIZE_T_SIZES;
     const words = Math.max(0, Math.floor((base + this.tsize - this.msp) / 4));
     this.mem = new Uint32Array(words);
@@ -1308,15 +1310,8 @@ export class DlmallocAllocator implements Allocator, ReallocState {
     const ms = this.ms;
     if (size >>> SMALLBIN_SHIFT < NSMALLBINS) {
       const sidx = size >>> SMALLBIN_SHIFT;
-      const b = this.smallbinAt(sidx);
       if ((this.peek(ms + SMALLMAP) & (1 << sidx)) === 0) return false;
-      let p = b;
-      for (let n = 0; n <= this.mem.length; n++) {
-        if (p === x) return true;
-        p = this.peek(p + FD);
-        if (p === b) return false;
-      }
-      return false;
+      return this.ringHolds(this.smallbinAt(sidx), x);
     }
     const tidx = treeIndex(size);
     if ((this.peek(ms + TREEMAP) & (1 << tidx)) === 0) return false;
@@ -1326,21 +1321,19 @@ export class DlmallocAllocator implements Allocator, ReallocState {
       t = this.peek(t + (sizebits >>> 31 === 0 ? CHILD0 : CHILD1));
       sizebits = (sizebits << 1) >>> 0;
     }
-    if (t === 0) return false;
-    let u = t;
+    return t !== 0 && this.ringHolds(t, x);
+  }
+
+  /** Whether x is on the circular fd list through `start` (bounded, so a broken list cannot loop). */
+  private ringHolds(start: number, x: number): boolean {
+    let p = start;
     for (let n = 0; n <= this.mem.length; n++) {
-      if (u === x) return true;
-      u = this.peek(u + FD);
-      if (u === t) return false;
+      if (p === x) return true;
+      p = this.peek(p + FD);
+      if (p === start) return false;
     }
     return false;
   }
-}
-
-/** align_offset(A): bytes to add to A to reach a multiple of MALLOC_ALIGNMENT. */
-function alignOffset(a: number): number {
-  const r = a % MALLOC_ALIGNMENT;
-  return r === 0 ? 0 : MALLOC_ALIGNMENT - r;
 }
 
 /** The smallest heap create_mspace_with_base takes (capacity > msize + TOP_FOOT_SIZE) in whole 8-byte units, at an 8-aligned base. */

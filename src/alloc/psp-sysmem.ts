@@ -310,8 +310,6 @@ export class PspSysmemAllocator implements Allocator {
   }
 }
 
-
-
 export const pspSysmem: AllocatorEntry = {
   options: {},
   freesBlocks: true,
