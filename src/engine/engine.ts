@@ -449,8 +449,9 @@ class Engine {
     this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
     const { released, cycles } = this.release(op.id, block);
     const event = new FreeEvent(this.seq++, this.op, this.clock, op.line, heap.name, op.id, block.addr, released, cycles);
-    if (heap.entry.invalidFreeError !== undefined) this.emit({ ...event, error: null });
-    else this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
+    const logged = op.log === undefined ? event : { ...event, log_line: op.log };
+    // An allocator modelling a real API answers every free with its code (null: success).
+    this.emit(heap.entry.invalidFreeError !== undefined ? { ...logged, error: null } : logged);
     this.clock += cycles;
     this.verify(heap, op.line);
   }
