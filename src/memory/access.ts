@@ -134,7 +134,7 @@ export class ProgramMemory {
       const trapped = this.target.protection.kind !== 'none';
       return { finding: { kind: 'unmapped', detected: trapped ? 'precise' : 'silent', detail: `${what}: ${region.name} is ${region.kind}, ${trapped ? 'mapped read-only (fault)' : 'the write is ignored'}` }, addr, cycles: cost() };
     }
-    const misaligned = this.misaligned(addr, width, region);
+    const misaligned = this.misaligned(addr, width, unit, region);
     if (misaligned) return { finding: { kind: 'misaligned', detected: 'precise', detail: `${what}: ${misaligned}` }, addr, cycles: 0 };
 
     let canaryHit: Area | null = null;
@@ -256,8 +256,7 @@ export class ProgramMemory {
    * The alignment the CPU needs for this width (the target's rule), and in Device memory at least the
    * access's own size up to a word: Device memory faults every unaligned access (ARMv7-M ARM A3.2).
    */
-  private misaligned(addr: number, width: Width, region: Region): string | null {
-    const unit = width === 'multiple' ? 4 : width;
+  private misaligned(addr: number, width: Width, unit: number, region: Region): string | null {
     if (unit === 1) return null;
     const rules = this.target.cpu.alignment;
     const rule = width === 'multiple' ? rules.multiple : width === 2 ? rules.halfword : width === 4 ? rules.word : rules.doubleword;
