@@ -2,7 +2,7 @@
  * Accesses, guards and DMA: every fault kind made to happen, beside its near miss that must not.
  */
 import test from 'ava';
-import type { TraceEvent } from '../src/trace/codec.js';
+import type { TraceEvent } from '../src/trace/schema.js';
 import { ofType, runText } from './helpers/scenario.js';
 
 function faults(text: string): TraceEvent[] {

@@ -3,7 +3,7 @@ import type { AllocatorEntry } from '../src/alloc/allocator.js';
 import { FirstFitAllocator, firstFit } from '../src/alloc/first-fit.js';
 import { ALLOCATORS } from '../src/alloc/registry.js';
 import { robsonBound } from '../src/heap/heap.js';
-import type { TraceEvent } from '../src/trace/codec.js';
+import type { TraceEvent } from '../src/trace/schema.js';
 import { ofType, runText } from './helpers/scenario.js';
 
 const PSP_USER = `

@@ -6,8 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/engine/engine.js';
 import { loadScenario } from '../src/scenario/parse.js';
-import type { TraceEvent } from '../src/trace/codec.js';
+import type { TraceEvent } from '../src/trace/schema.js';
 import { emu, ofType, tempDir } from './helpers/scenario.js';
+import { EventCollector } from '../src/trace/writer.js';
 
 /** A crashed program's mtrace log: no "= End", an unknown free on line 7. */
 const LOG = `= Start
@@ -29,9 +30,9 @@ heaps: [{name: main, allocator: first-fit, in: {in: .wrt_instances, size: ${heap
 steps:
   - replay: {file: crash.mtrace, format: mtrace, heap: main}
 `);
-  const events: TraceEvent[] = [];
-  run(loadScenario(join(dir, 's.yaml')), { sinks: [{ write: (e) => events.push(e as TraceEvent), close: () => {} }] });
-  return events;
+  const collector = new EventCollector();
+  run(loadScenario(join(dir, 's.yaml')), { sinks: [collector] });
+  return collector.events;
 }
 
 test('replay: each log operation becomes an event that keeps its log line; the log\'s problems are log events', (t) => {

@@ -7,7 +7,7 @@ import test from 'ava';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_TARGETS } from '../src/target/load.js';
-import type { TraceEvent } from '../src/trace/codec.js';
+import type { TraceEvent } from '../src/trace/schema.js';
 import { emu, ofType, runText, tempDir } from './helpers/scenario.js';
 
 const faultsOf = (events: TraceEvent[]) => ofType(events, 'fault').filter((f) => f.kind !== 'leak');

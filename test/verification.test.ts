@@ -5,7 +5,7 @@
  * under `none` behave as without any checks.
  */
 import test from 'ava';
-import type { TraceEvent } from '../src/trace/codec.js';
+import type { TraceEvent } from '../src/trace/schema.js';
 import { ofType, runText } from './helpers/scenario.js';
 
 const faults = (events: TraceEvent[]) => ofType(events, 'fault').filter((f) => f.kind !== 'leak');

@@ -16,8 +16,7 @@ import { Streams } from '../rng/streams.js';
 import { expandItems, type Op } from '../scenario/expand.js';
 import type { DmaEnd, Location, Scenario, Width } from '../scenario/types.js';
 import { TargetCycleModel, VERIFICATION_PERCENT, type CycleModel } from '../timing/model.js';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/codec.js';
-import { AllocEvent, FreeEvent } from '../trace/events.js';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/schema.js';
 import type { TraceSink } from '../trace/writer.js';
 import { BlockTable, type LiveBlock } from './blocks.js';
 import { ProgramMemory, type Pending, type Through } from '../memory/access.js';
@@ -144,7 +143,7 @@ class Engine {
 
   run(): RunResult {
     const header = traceHeader(this.scenario);
-    this.emit(header);
+    for (const sink of this.sinks) sink.header(header);
     try {
       this.layOut();
       this.execute();
@@ -162,13 +161,10 @@ class Engine {
   }
 
   /** Records an event of `type` at the current operation and cycle, then advances the clock by `advance`. */
-  private record(type: string, fields: object, advance = 0): void {
-    this.emit({ seq: this.seq++, op: this.op, cycle: this.clock, type, ...fields });
+  private record(type: string, fields: Record<string, unknown>, advance = 0): void {
+    for (const sink of this.sinks) sink.event(type, this.op, this.clock, fields);
+    this.seq++;
     this.clock += advance;
-  }
-
-  private emit(event: object): void {
-    for (const sink of this.sinks) sink.write(event);
   }
 
   private layOut(): void {
@@ -310,11 +306,10 @@ class Engine {
     const crate = op.budget ?? heap.crate;
     const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id, op.mode ?? 0, op.at ?? 0);
     this.bind(op.id, heap, addr, op.size, crate, op.line);
-    const event = new AllocEvent(this.seq++, this.op, this.clock, op.line, heap.name, op.id, op.size, op.align, addr < 0 ? null : addr, block, cycles);
+    const fields: Record<string, unknown> = { line: op.line, heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles, log_line: op.log };
     // An allocator modelling a real API adds the call's placement mode and its error code.
-    if (heap.entry.errorCodes) this.emit({ ...event, mode: MODES[op.mode ?? 0] ?? op.mode, at: op.at, error: addr < 0 ? heap.allocator.lastError : null });
-    else this.emit(op.log === undefined ? event : { ...event, log_line: op.log });
-    this.clock += cycles;
+    if (heap.entry.errorCodes) Object.assign(fields, { mode: MODES[op.mode ?? 0] ?? op.mode, at: op.at ?? null, error: addr < 0 ? heap.allocator.lastError : null });
+    this.record('alloc', fields, cycles);
     this.verify(heap, op.line);
   }
 
@@ -448,11 +443,9 @@ class Engine {
     this.reportHarm(this.memory.corruptionsFound(heap, block.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
     this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
     const { released, cycles } = this.release(op.id, block);
-    const event = new FreeEvent(this.seq++, this.op, this.clock, op.line, heap.name, op.id, block.addr, released, cycles);
-    const logged = op.log === undefined ? event : { ...event, log_line: op.log };
     // An allocator modelling a real API answers every free with its code (null: success).
-    this.emit(heap.entry.invalidFreeError !== undefined ? { ...logged, error: null } : logged);
-    this.clock += cycles;
+    const error = heap.entry.invalidFreeError !== undefined ? null : undefined;
+    this.record('free', { line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles, log_line: op.log, error }, cycles);
     this.verify(heap, op.line);
   }
 
@@ -541,7 +534,7 @@ class Engine {
 
   private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, copied: number, cycles: number): void {
     const fields = { line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, copied, cycles };
-    this.record('realloc', op.log === undefined ? fields : { ...fields, log_line: op.log }, cycles);
+    this.record('realloc', { ...fields, log_line: op.log }, cycles);
   }
 
   private scopeEnter(op: Extract<Op, { kind: 'scope-enter' }>): void {

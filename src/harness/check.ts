@@ -3,7 +3,7 @@
  * golden, and checked against the scenario's expectations. Goldens are replaced only with --update,
  * by rename (atomic), never in CI; a failed run leaves every existing file as it was.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { run, type RunResult } from '../engine/engine.js';
@@ -54,10 +54,14 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
   const goldenDir = options.goldenDir ?? goldenDirFor(file);
   const goldenPath = join(goldenDir, `${scenario.name}.trace`);
   const compare = !seedOverridden && existsSync(goldenPath);
-  // The trace goes where it is wanted: beside --trace's file (renamed over it at the end, so a failed
-  // run leaves the old one), else to a scratch file when a golden needs it; with neither, nowhere.
-  const scratch = mkdtempSync(join(tmpdir(), 'emu-'));
-  const tracePath = options.tracePath ? `${options.tracePath}.tmp-${process.pid}` : compare || options.update ? join(scratch, `${scenario.name}.trace`) : null;
+  const update = options.update === true && !seedOverridden;
+  // The trace goes where it is wanted, under a temporary name renamed into place at the end (so a
+  // failed run leaves the old file): to --trace's file, else beside the golden it will replace, else
+  // to a scratch file when a golden needs it; with none of these, nowhere.
+  const scratch = compare && !update && !options.tracePath ? mkdtempSync(join(tmpdir(), 'emu-')) : null;
+  const destination = options.tracePath ?? (update ? goldenPath : null);
+  const tracePath = destination !== null ? `${destination}.tmp-${process.pid}` : scratch !== null ? join(scratch, `${scenario.name}.trace`) : null;
+  if (update) mkdirSync(goldenDir, { recursive: true });
   try {
     const writer = tracePath === null ? null : new TraceFileWriter(tracePath);
     let result: RunResult;
@@ -73,24 +77,36 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
       golden = 'skipped';
     } else if (!compare) {
       golden = 'missing';
-    } else if (eventsDigestOf(goldenPath) === writer!.eventsDigest()) {
-      golden = 'match'; // the same event bytes: nothing to decode
     } else {
-      comparison = compareTraces(goldenPath, tracePath!);
-      golden = comparison.same ? 'match' : 'mismatch';
+      const digest = unlessReplaced(() => eventsDigestOf(goldenPath), update);
+      // The same event bytes: nothing to decode.
+      const same = digest === writer!.eventsDigest();
+      comparison = same || digest === null ? null : unlessReplaced(() => compareTraces(goldenPath, tracePath!), update);
+      golden = same || comparison?.same ? 'match' : 'mismatch';
     }
-    if (options.update && golden !== 'skipped') {
+    if (update) {
       golden = golden === 'match' ? 'unchanged' : 'updated';
-      mkdirSync(goldenDir, { recursive: true });
       replace(join(goldenDir, `${scenario.name}.md`), goldenMarkdown(result, relativeName(file)));
-      replace(goldenPath, readFileSync(tracePath!));
+      if (options.tracePath) copyFileSync(tracePath!, `${goldenPath}.tmp-${process.pid}`);
+      renameSync(`${goldenPath}.tmp-${process.pid}`, goldenPath);
     }
     if (options.tracePath) renameSync(tracePath!, options.tracePath);
     const goldenOk = golden === 'match' || golden === 'updated' || golden === 'unchanged' || golden === 'skipped';
     return { file, name: scenario.name, golden, goldenPath, comparison, expectationFailures, result, passed: goldenOk && expectationFailures.length === 0 };
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
-    if (options.tracePath) rmSync(`${options.tracePath}.tmp-${process.pid}`, { force: true });
+    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+    if (tracePath !== null) rmSync(tracePath, { force: true });
+    if (update) rmSync(`${goldenPath}.tmp-${process.pid}`, { force: true });
+  }
+}
+
+/** What `read` gives from the golden; null when this emu cannot read it (an older format) and it is about to be replaced. */
+function unlessReplaced<T>(read: () => T, update: boolean): T | null {
+  try {
+    return read();
+  } catch (e) {
+    if (update && e instanceof UsageError) return null;
+    throw e;
   }
 }
 

@@ -1,7 +1,7 @@
 /** Text formatting shared by the summary, inspect and diff output. Locale-independent on purpose. */
 import { group } from '../util/text.js';
 import { hex } from '../util/text.js';
-import type { TraceEvent } from '../trace/codec.js';
+import type { TraceEvent } from '../trace/schema.js';
 
 
 /** Parts per million as a percentage with two decimals. */

@@ -3,7 +3,7 @@
  * keeps a little context, then reads both to their `end` events to compare the summary metrics.
  * Memory stays bounded whatever the traces' length.
  */
-import type { TraceEvent, TraceHeader } from './codec.js';
+import type { TraceEvent, TraceHeader } from './schema.js';
 import { readTrace } from './reader.js';
 
 export interface FirstDifference {

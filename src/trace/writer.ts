@@ -1,56 +1,49 @@
-/** Streams encoded events to a file in large chunks; memory stays flat however long the run. */
-import { createHash, type Hash } from 'node:crypto';
+/** Where a run's events go: a trace file streamed in large chunks, or events kept in memory. */
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { packr } from './codec.js';
-import { EventEncoder } from './encode.js';
+import { ByteReader, ByteWriter } from './bytes.js';
+import { RecordDecoder, RecordEncoder, writeHeader } from './records.js';
+import type { TraceEvent, TraceHeader } from './schema.js';
 
 export interface TraceSink {
-  write(event: object): void;
+  header(header: TraceHeader): void;
+  /** An event of `type` at operation `op` and `cycle`, with the fields schema.ts declares for it. */
+  event(type: string, op: number, cycle: number, fields: Record<string, unknown>): void;
   close(): void;
 }
 
+/** Flushed when a chunk holds this much: memory stays flat however long the run. */
 const CHUNK = 1 << 20;
 
 export class TraceFileWriter implements TraceSink {
   private readonly fd: number;
-  private readonly buffer = Buffer.allocUnsafe(CHUNK);
-  private readonly encoder = new EventEncoder(this.buffer);
-  private used = 0;
-  /** Where the header ends in the chunk, until the first flush hashes past it. */
-  private headerEnd = -1;
-  private readonly events: Hash = createHash('sha256');
+  private readonly out = new ByteWriter(CHUNK + 4096);
+  private readonly records = new RecordEncoder(this.out);
+  /** sha256 of every byte after the header, which holds the inputs' hashes. */
+  private readonly hash = createHash('sha256');
+  private hashFrom = 0;
   bytes = 0;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
   }
 
-  write(event: object): void {
-    // Encoded straight into the chunk; when the chunk is full, it is flushed and the event tried again.
-    let end = this.encoder.encode(event, this.used, CHUNK);
-    if (end < 0) {
-      this.flush();
-      end = this.encoder.encode(event, 0, CHUNK);
-    }
-    if (end < 0) {
-      // An event larger than a chunk (never seen in practice): written on its own.
-      const bytes = packr.pack(event);
-      writeSync(this.fd, bytes);
-      this.events.update(bytes);
-      this.bytes += bytes.length;
-      return;
-    }
-    this.bytes += end - this.used;
-    this.used = end;
-    if (this.headerEnd < 0) this.headerEnd = end;
+  header(header: TraceHeader): void {
+    writeHeader(this.out, header);
+    this.hashFrom = this.out.pos;
+  }
+
+  event(type: string, op: number, cycle: number, fields: Record<string, unknown>): void {
+    this.records.event(type, op, cycle, fields);
+    if (this.out.pos >= CHUNK) this.flush();
   }
 
   /**
-   * sha256 of every byte after the header (which holds the input files' hashes): two traces with the
-   * same events have the same digest, so a golden is matched without decoding either. After close().
+   * Two traces with the same events have the same digest, so a golden is matched without decoding
+   * either (reader.ts's eventsDigestOf gives a file's). After close().
    */
   eventsDigest(): string {
-    return this.events.digest('hex');
+    return this.hash.copy().digest('hex');
   }
 
   close(): void {
@@ -59,10 +52,36 @@ export class TraceFileWriter implements TraceSink {
   }
 
   private flush(): void {
-    if (this.used > 0) writeSync(this.fd, this.buffer, 0, this.used);
-    const from = Math.max(this.headerEnd, 0);
-    if (this.used > from) this.events.update(this.buffer.subarray(from, this.used));
-    this.headerEnd = 0;
-    this.used = 0;
+    const { buf, pos } = this.out;
+    if (pos > 0) writeSync(this.fd, buf, 0, pos);
+    this.hash.update(buf.subarray(this.hashFrom, pos));
+    this.bytes += pos;
+    this.hashFrom = 0;
+    this.out.pos = 0;
   }
+}
+
+/**
+ * Keeps the events as the trace holds them: each is encoded and decoded again at once, so what the
+ * tests and in-process callers see is exactly what a trace file would give back.
+ */
+export class EventCollector implements TraceSink {
+  readonly events: TraceEvent[] = [];
+  private readonly out = new ByteWriter(4096);
+  private readonly records = new RecordEncoder(this.out);
+  private readonly input = new ByteReader();
+  private readonly decoder = new RecordDecoder(this.input);
+
+  header(): void {}
+
+  event(type: string, op: number, cycle: number, fields: Record<string, unknown>): void {
+    this.out.pos = 0;
+    this.records.event(type, op, cycle, fields);
+    this.input.buf = this.out.buf;
+    this.input.pos = 0;
+    this.input.end = this.out.pos;
+    this.events.push(this.decoder.event());
+  }
+
+  close(): void {}
 }

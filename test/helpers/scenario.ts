@@ -6,16 +6,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunResult } from '../../src/engine/engine.js';
 import { parseScenario } from '../../src/scenario/parse.js';
-import type { TraceEvent } from '../../src/trace/codec.js';
+import type { TraceEvent } from '../../src/trace/schema.js';
+import { EventCollector } from '../../src/trace/writer.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function runText(text: string): { result: RunResult; events: TraceEvent[] } {
   const scenario = parseScenario('/virtual/scenario.yaml', text, 'test');
-  const events: TraceEvent[] = [];
-  const result = run(scenario, { sinks: [{ write: (e) => events.push(e as TraceEvent), close: () => {} }] });
-  return { result, events };
+  const collector = new EventCollector();
+  const result = run(scenario, { sinks: [collector] });
+  return { result, events: collector.events };
 }
 
 export function ofType(events: TraceEvent[], type: string): TraceEvent[] {
