@@ -1,15 +1,12 @@
 /** Text formatting shared by the summary, inspect and diff output. Locale-independent on purpose. */
-import { group } from '../util/text.js';
-import { hex } from '../util/text.js';
-import type { TraceEvent } from '../trace/schema.js';
-
+import { group, hex } from '../util/text.js';
+import { ADDRESS_FIELDS, type TraceEvent } from '../trace/schema.js';
 
 /** Parts per million as a percentage with two decimals. */
 export function percent(ppm: number): string {
   return `${(ppm / 10_000).toFixed(2)}%`;
 }
 
-const ADDRESS_FIELDS = new Set(['addr', 'old_addr', 'from', 'to']);
 const SKIP = new Set(['seq', 'op', 'cycle', 'type', 'line', 'summary']);
 
 /** One event on one line: `#12 op 5 @1,234 L17 alloc heap=main id=a size=64 addr=0x08800010 ...`. */

@@ -53,6 +53,8 @@ export interface FieldSpec {
   /** For `delta` and `delta?`: the register the value is taken from and left in. */
   register?: Register;
   optional?: true;
+  /** Shown in hex by `emu inspect` and `emu diff`. */
+  address?: true;
   doc: string;
 }
 
@@ -74,7 +76,7 @@ const logLine: FieldSpec = { name: 'log_line', coding: 'delta', register: 'log_l
 const heap: FieldSpec = { name: 'heap', coding: 'name?', doc: 'heap name' };
 const id: FieldSpec = { name: 'id', coding: 'name?', doc: 'block id' };
 const cycles: FieldSpec = { name: 'cycles', coding: 'uint', doc: 'cycles the operation took' };
-const addr = (name: string, doc: string, optional?: true): FieldSpec => ({ name, coding: 'delta?', register: 'addr', doc, ...(optional ? { optional } : {}) });
+const addr = (name: string, doc: string): FieldSpec => ({ name, coding: 'delta?', register: 'addr', address: true, doc });
 const uint = (name: string, doc: string): FieldSpec => ({ name, coding: 'uint', doc });
 const name = (name: string, doc: string): FieldSpec => ({ name, coding: 'name?', doc });
 const value = (name: string, doc: string, optional?: true): FieldSpec => ({ name, coding: 'value', doc, ...(optional ? { optional } : {}) });
@@ -88,7 +90,7 @@ export const EVENTS: readonly EventSpec[] = [
     fields: [
       line, heap, id, uint('size', 'bytes requested'), uint('align', 'alignment requested (0: malloc)'), addr('addr', 'address returned'),
       uint('block', 'bytes the allocator took'), cycles,
-      value('mode', 'placement mode of an API that has them', true), { name: 'at', coding: 'uint?', optional: true, doc: 'address asked for by an addressed mode' },
+      value('mode', 'placement mode of an API that has them', true), { name: 'at', coding: 'uint?', optional: true, address: true, doc: 'address asked for by an addressed mode' },
       { name: 'error', coding: 'int?', optional: true, doc: "the API's error code (null: success)" }, logLine,
     ],
   },
@@ -155,7 +157,7 @@ export const EVENTS: readonly EventSpec[] = [
     tag: 11,
     doc: 'a DMA transfer',
     fields: [
-      line, name('channel', 'channel'), value('from', "source address, or 'device'"), value('to', "destination address, or 'device'"), uint('len', 'bytes'),
+      line, name('channel', 'channel'), { ...value('from', "source address, or 'device'"), address: true }, { ...value('to', "destination address, or 'device'"), address: true }, uint('len', 'bytes'),
       uint('cycles', 'cycles the transfer takes'), uint('stall', 'cycles the CPU is stalled'), { name: 'waited', coding: 'uint', optional: true, doc: 'cycles waited for the channel first' },
     ],
   },
@@ -219,7 +221,8 @@ export const EVENTS: readonly EventSpec[] = [
 ];
 
 export const SPEC_BY_TYPE: ReadonlyMap<string, EventSpec> = new Map(EVENTS.map((s) => [s.type, s]));
-export const SPEC_BY_TAG: ReadonlyMap<number, EventSpec> = new Map(EVENTS.map((s) => [s.tag, s]));
+/** Names of the fields that hold addresses, in any event type. */
+export const ADDRESS_FIELDS: ReadonlySet<string> = new Set(EVENTS.flatMap((s) => s.fields.filter((f) => f.address).map((f) => f.name)));
 
 /** Every event: sequence number, operation index, cycle at which it happened, and its type. */
 export interface TraceEvent {
