@@ -144,7 +144,7 @@ test('the encoder refuses what the schema does not hold, naming the event and fi
   t.throws(() => encoder.event('frees', 0, 0, free), { message: /no event type 'frees'/ });
   t.throws(() => encoder.event('free', 0, 0, { ...free, block: 1.5 }), { message: /free event: block = 1.5 is not an integer/ });
   t.throws(() => encoder.event('free', 0, 0, { ...free, block: -1 }), { message: /block = -1/ });
-  t.throws(() => encoder.event('free', 0, 0, { ...free, heap: 3 }), { message: /heap is not a string/ });
+  t.throws(() => encoder.event('free', 0, 0, { ...free, heap: 3 }), { message: /free event: heap = 3 is not a string or null/ });
   t.throws(() => encoder.event('free', 0, 0, { line: 1, heap: 'h', id: 'a', addr: 16, cycles: 1 }), { message: /free event without its block field/ });
   encoder.event('free', 3, 100, free);
   t.throws(() => encoder.event('free', 2, 100, free), { message: /op went back by 1/ });

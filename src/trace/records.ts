@@ -40,6 +40,28 @@ const BY_TYPE = new Map([...SPEC_BY_TYPE].map(([type, spec]) => [type, layout(sp
 const BY_TAG: (Layout | undefined)[] = [];
 for (const spec of EVENTS) BY_TAG[spec.tag] = BY_TYPE.get(spec.type);
 
+/**
+ * A type's encoder, generated once from its layout: it reads the fields by their names (so each
+ * property load sees one object shape) and calls the coding's method for each, in schema order.
+ */
+type Encode = (enc: RecordEncoder, op: number, cycle: number, fields: Record<string, unknown>) => void;
+
+const METHOD: Record<Coding, string> = { uint: 'uint', 'uint?': 'uintOrNull', int: 'int', 'int?': 'intOrNull', delta: 'delta', 'delta?': 'deltaOrNull', 'name?': 'name', text: 'text', bool: 'bool', value: 'value' };
+
+function compile(l: Layout): Encode {
+  const body: string[] = ['let present = 0;'];
+  l.optional.forEach((name, bit) => body.push(`if (f.${name} !== undefined) present |= ${1 << bit};`));
+  body.push(`enc.start(${l.spec.tag}, present, op, cycle, ${JSON.stringify(l.spec.type)});`);
+  l.fields.forEach((field, i) => {
+    if (!/^[a-z_]+$/.test(field.name)) throw new Error(`schema field name '${field.name}'`);
+    const call = `enc.${METHOD[field.coding]}(f.${field.name}, ${i}${field.register >= 0 ? `, ${field.register}` : ''});`;
+    body.push(field.optional ? `if (f.${field.name} !== undefined) ${call}` : call);
+  });
+  return new Function('enc', 'op', 'cycle', 'f', body.join('\n')) as Encode;
+}
+
+const ENCODERS = new Map([...BY_TYPE].map(([type, l]) => [type, compile(l)]));
+
 export class RecordEncoder {
   private op = 0;
   private cycle = 0;
@@ -48,90 +70,97 @@ export class RecordEncoder {
   private readonly slots = new Map<string, number>();
   private readonly ring: (string | undefined)[] = new Array(RING_SLOTS);
   private next = 0;
+  /** The type being written, for messages. */
+  private type = '';
 
   constructor(readonly out: ByteWriter) {}
 
   event(type: string, op: number, cycle: number, fields: Record<string, unknown>): void {
-    const l = BY_TYPE.get(type);
-    if (!l) throw new Error(`the trace schema has no event type '${type}'`);
-    let present = 0;
-    for (let i = 0, bit = 1; i < l.optional.length; i++, bit <<= 1) if (fields[l.optional[i]] !== undefined) present |= bit;
+    const encode = ENCODERS.get(type);
+    if (!encode) throw new Error(`the trace schema has no event type '${type}'`);
+    encode(this, op, cycle, fields);
+  }
+
+  /** The record's head: tag, op and cycle deltas, presence bits. */
+  start(tag: number, present: number, op: number, cycle: number, type: string): void {
+    this.type = type;
+    if (!(op >= this.op)) throw new Error(`${type} event: op went back by ${this.op - op}`);
+    if (!(cycle >= this.cycle)) throw new Error(`${type} event: cycle went back by ${this.cycle - cycle}`);
     const w = this.out;
-    w.varint(l.spec.tag * 2 + (present === 0 ? 0 : 1));
-    w.varint(this.advance(op - this.op, 'op', type));
-    w.varint(this.advance(cycle - this.cycle, 'cycle', type));
+    w.varint(tag * 2 + (present === 0 ? 0 : 1));
+    w.varint(op - this.op);
+    w.varint(cycle - this.cycle);
     if (present !== 0) w.varint(present);
     this.op = op;
     this.cycle = cycle;
-    for (const f of l.fields) {
-      const v = fields[f.name];
-      if (v === undefined) {
-        if (f.optional) continue;
-        throw new Error(`${type} event without its ${f.name} field`);
-      }
-      this.field(f, v, type);
-    }
   }
 
-  private advance(delta: number, what: string, type: string): number {
-    if (!(delta >= 0)) throw new Error(`${type} event: ${what} went back by ${-delta}`);
-    return delta;
+  uint(v: unknown, field: number): void {
+    this.out.varint(this.integer(v, field, 0));
   }
 
-  private field(f: Field, v: unknown, type: string): void {
-    const w = this.out;
-    switch (f.coding) {
-      case 'uint':
-        return w.varint(this.integer(v, f, type, 0));
-      case 'uint?':
-        return w.varint(v === null ? 0 : this.integer(v, f, type, 0) + 1);
-      case 'int':
-        return w.zigzag(this.integer(v, f, type, -Number.MAX_SAFE_INTEGER));
-      case 'int?':
-        return v === null ? w.varint(0) : w.varint(zigzag(this.integer(v, f, type, -Number.MAX_SAFE_INTEGER)) + 1);
-      case 'delta': {
-        const n = this.integer(v, f, type, -Number.MAX_SAFE_INTEGER);
-        w.zigzag(n - this.registers[f.register]);
-        this.registers[f.register] = n;
-        return;
-      }
-      case 'delta?': {
-        if (v === null) return w.varint(0);
-        const n = this.integer(v, f, type, -Number.MAX_SAFE_INTEGER);
-        w.varint(zigzag(n - this.registers[f.register]) + 1);
-        this.registers[f.register] = n;
-        return;
-      }
-      case 'name?':
-        if (v === null) return w.varint(0);
-        if (typeof v !== 'string') throw new Error(`${type} event: ${f.name} is not a string or null`);
-        return this.name(v);
-      case 'text':
-        if (typeof v !== 'string') throw new Error(`${type} event: ${f.name} is not a string`);
-        return w.text(v);
-      case 'bool':
-        if (typeof v !== 'boolean') throw new Error(`${type} event: ${f.name} is not a boolean`);
-        return w.byte(v ? 1 : 0);
-      case 'value':
-        return packValue(w, v);
-    }
+  uintOrNull(v: unknown, field: number): void {
+    this.out.varint(v === null ? 0 : this.integer(v, field, 0) + 1);
   }
 
-  private integer(v: unknown, f: Field, type: string, min: number): number {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new Error(`${type} event: ${f.name} = ${String(v)} is not an integer the schema's ${f.coding} holds`);
-    return v;
+  int(v: unknown, field: number): void {
+    this.out.zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER));
   }
 
-  private name(s: string): void {
-    const slot = this.slots.get(s);
+  intOrNull(v: unknown, field: number): void {
+    this.out.varint(v === null ? 0 : zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER)) + 1);
+  }
+
+  delta(v: unknown, field: number, register: number): void {
+    const n = this.integer(v, field, -Number.MAX_SAFE_INTEGER);
+    this.out.zigzag(n - this.registers[register]);
+    this.registers[register] = n;
+  }
+
+  deltaOrNull(v: unknown, field: number, register: number): void {
+    if (v === null) return this.out.varint(0);
+    const n = this.integer(v, field, -Number.MAX_SAFE_INTEGER);
+    this.out.varint(zigzag(n - this.registers[register]) + 1);
+    this.registers[register] = n;
+  }
+
+  name(v: unknown, field: number): void {
+    if (v === null) return this.out.varint(0);
+    if (typeof v !== 'string') throw this.refused(field, 'is not a string or null', v);
+    const slot = this.slots.get(v);
     if (slot !== undefined) return this.out.varint(slot + 2);
     this.out.varint(1);
-    this.out.text(s);
+    this.out.text(v);
     const old = this.ring[this.next];
     if (old !== undefined) this.slots.delete(old);
-    this.ring[this.next] = s;
-    this.slots.set(s, this.next);
+    this.ring[this.next] = v;
+    this.slots.set(v, this.next);
     this.next = (this.next + 1) % RING_SLOTS;
+  }
+
+  text(v: unknown, field: number): void {
+    if (typeof v !== 'string') throw this.refused(field, 'is not a string', v);
+    this.out.text(v);
+  }
+
+  bool(v: unknown, field: number): void {
+    if (typeof v !== 'boolean') throw this.refused(field, 'is not a boolean', v);
+    this.out.byte(v ? 1 : 0);
+  }
+
+  value(v: unknown, field: number): void {
+    if (v === undefined) throw this.refused(field, 'is missing', v);
+    packValue(this.out, v);
+  }
+
+  private integer(v: unknown, field: number, min: number): number {
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= min) return v;
+    throw this.refused(field, `is not an integer the schema's ${BY_TYPE.get(this.type)!.fields[field].coding} holds`, v);
+  }
+
+  private refused(field: number, what: string, v: unknown): Error {
+    const name = BY_TYPE.get(this.type)!.fields[field].name;
+    return new Error(v === undefined ? `${this.type} event without its ${name} field` : `${this.type} event: ${name} = ${String(v)} ${what}`);
   }
 }
 
