@@ -114,6 +114,49 @@ steps:
   t.is(lastFree.addr, null);
 });
 
+test('a double free or a realloc of a freed block is precise where the real code checks the block (dlmalloc, psp-sysmem), silent where it does not (tlsf, first-fit); the operation is skipped', (t) => {
+  const detections = (allocator: string) => {
+    const { result, events } = runText(`
+target: psp
+heaps: [{name: h, allocator: ${allocator}, in: {in: user, size: 64K}}]
+steps:
+  - alloc: {id: a, heap: h, size: 100}
+  - alloc: {id: b, heap: h, size: 100}
+  - free: a
+  - free: a
+  - free: b
+  - alloc: {id: c, heap: h, size: 40}
+  - free: c
+`);
+    // The skipped free changes nothing: b and c are freed normally afterwards, and nothing is left live.
+    t.is(ofType(events, 'free').filter((e) => e.addr !== null).length, 3, allocator);
+    return result.faults.map((f) => `${f.kind} ${f.line} ${f.detected}`);
+  };
+  t.deepEqual(detections('dlmalloc'), ['double-free 8 precise']);
+  t.deepEqual(detections('psp-sysmem'), ['double-free 8 precise']);
+  t.deepEqual(detections('tlsf'), ['double-free 8 silent']);
+  t.deepEqual(detections('first-fit'), ['double-free 8 silent']);
+});
+
+test("dlmalloc's free checks see a freed chunk handed out again: the double free then passes them (silent)", (t) => {
+  const { result } = runText(`
+target: psp
+heaps: [{name: h, allocator: dlmalloc, in: {in: user, size: 64K}}]
+steps:
+  - alloc: {id: a, heap: h, size: 100}
+  - free: a
+  - alloc: {id: b, heap: h, size: 100}
+  - free: a
+  - realloc: {id: a, size: 200}
+  - free: b
+`);
+  t.deepEqual(result.faults.map((f) => [f.kind, f.line, f.detected]), [
+    ['double-free', 8, 'silent'],
+    ['use-after-free', 9, 'silent'],
+  ]);
+  t.regex(result.faults[0].detail, /id a was already freed \(0x[0-9A-F]+, 100 bytes, allocated at line 5\)/);
+});
+
 test('faults: reassigning a live id leaks the old block, and leaks are reported at the end', (t) => {
   const { result } = runText(`
 target: psp

@@ -161,6 +161,13 @@ export interface Allocator {
   readonly lastError?: number;
   /** Releases the block at `addr` (a live block's address); returns the bytes it gave back. */
   free(addr: number, work: Work): number;
+  /**
+   * Whether the real code's free (or realloc) would notice that `addr` is not a live block (a double
+   * free, a realloc of a freed block) and stop there, aborting or returning an error, judged by its
+   * own checks on the heap as it is now. Absent where the real code, as built for a product, checks
+   * nothing (it corrupts the heap quietly). Reads state only: it counts no work.
+   */
+  refusesFree?(addr: number): boolean;
   /** Bytes managed: usedBytes() + freeBytes() always equals this (control structures count as used). */
   capacity(): number;
   /** Bytes taken by live blocks and their overhead (what the heap has lost to them). */

@@ -768,6 +768,20 @@ export class DlmallocAllocator implements Allocator, ReallocState {
     this.release(p, (head & ~FLAG_BITS) >>> 0, head, true);
   }
 
+  /**
+   * mspace_free's checks on a pointer the program no longer holds, without freeing: ok_address, then
+   * ok_inuse, then release's ok_next and ok_pinuse on the next chunk. RTCHECK keeps them in release
+   * builds and USAGE_ERROR_ACTION aborts (PROCEED_ON_ERROR is 0), so a failed check is a precise stop.
+   */
+  refusesFree(mem: number): boolean {
+    const p = mem - TWO_SIZE_T_SIZES;
+    if (p < this.peek(this.ms + LEAST_ADDR) || p + HEAD >= this.msp + this.mem.length * 4) return true;
+    const head = this.peek(p + HEAD);
+    if ((head & INUSE_BITS) === PINUSE_BIT) return true;
+    const next = p + ((head & ~FLAG_BITS) >>> 0);
+    return !(p < next && next + HEAD < this.msp + this.mem.length * 4 && (this.peek(next + HEAD) & PINUSE_BIT) !== 0);
+  }
+
   /** dispose_chunk(m, p, psize): free's consolidation for a chunk not marked in use (realloc and memalign's leftovers). */
   private disposeChunk(p: number, psize: number): void {
     this.release(p, psize, this.ld(p + HEAD), false);

@@ -424,8 +424,8 @@ class Engine {
     if (!block) {
       const freed = this.blocks.freedBlock(op.id);
       const heap = freed?.heap ?? (op.heap ? this.heaps.get(op.heap)! : null);
-      if (this.blocks.wasFreed(op.id)) this.fault('double-free', op.line, 'silent', heap?.name ?? null, op.id, `id ${op.id} was already freed`);
-      else this.fault('invalid-free', op.line, 'silent', heap?.name ?? null, op.id, `id ${op.id} names no allocated block`);
+      if (freed) this.fault('double-free', op.line, this.badFreeDetection(freed), heap!.name, op.id, `id ${op.id} was already freed (${hex(freed.addr)}, ${freed.size} bytes, allocated at line ${freed.line})`);
+      else this.fault('invalid-free', op.line, heap?.entry.invalidFreeError !== undefined ? 'precise' : 'silent', heap?.name ?? null, op.id, `id ${op.id} names no allocated block`);
       // An allocator modelling a real API answers with its error code, and changes nothing.
       const error = heap?.entry.invalidFreeError;
       if (error !== undefined) this.record('free', { line: op.line, heap: heap!.name, id: op.id, addr: null, block: 0, cycles: 0, error });
@@ -447,6 +447,17 @@ class Engine {
     const error = heap.entry.invalidFreeError !== undefined ? null : undefined;
     this.record('free', { line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles, log_line: op.log, error }, cycles);
     this.verify(heap, op.line);
+  }
+
+  /**
+   * How a free or realloc of a block the program already freed shows on the device: precise where the
+   * allocator's real code checks the block and stops (an abort or an error return), else silent (it
+   * would corrupt the heap; emu skips the operation so that the replay goes on).
+   */
+  private badFreeDetection(freed: LiveBlock): Detected {
+    const heap = freed.heap;
+    if (freed.addr < 0) return 'silent';
+    return heap.entry.invalidFreeError !== undefined || heap.allocator.refusesFree?.(freed.addr) ? 'precise' : 'silent';
   }
 
   /** Gives a live block back to its allocator and its crate. */
@@ -480,7 +491,8 @@ class Engine {
   private realloc(op: Extract<Op, { kind: 'realloc' }>): void {
     const old = this.blocks.get(op.id);
     if (!old) {
-      if (this.blocks.wasFreed(op.id)) this.fault('use-after-free', op.line, 'silent', null, op.id, `realloc of id ${op.id}, which was already freed`);
+      const freed = this.blocks.freedBlock(op.id);
+      if (freed) this.fault('use-after-free', op.line, this.badFreeDetection(freed), freed.heap.name, op.id, `realloc of id ${op.id}, which was already freed (${hex(freed.addr)}, ${freed.size} bytes)`);
       else this.fault('invalid-free', op.line, 'silent', null, op.id, `realloc of id ${op.id}, which names no block (give it an alloc first)`);
       return;
     }
