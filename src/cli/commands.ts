@@ -94,9 +94,10 @@ export async function main(argv: string[]): Promise<number> {
           .option('target', { type: 'string', describe: 'the target to replay the log on' })
           .option('heap', { type: 'string', describe: 'the allocator to replay the log with' })
           .option('shrink', { type: 'boolean', default: false, describe: 'shrink to the fewest operations with the same fault, as a scenario with its golden' })
+          .option('seed', { type: 'number', describe: "run the scenario under this seed instead of its own (as emu run --seed; the shrunk scenario keeps it)" })
           .option('out', { type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' }),
-      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, out: args.out, force: args.force })),
+      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, seed: args.seed, out: args.out, force: args.force })),
     )
     .command(
       'size <input>',
