@@ -51,7 +51,7 @@ export function formatSize(r: SizeReport): string {
   const kinds = `${MEMORY_FAULTS.slice(0, -1).join(', ')} or ${MEMORY_FAULTS[MEMORY_FAULTS.length - 1]}`;
   lines.push(`the smallest size at each allocator's grain with no ${kinds} on the heap: it passes, one grain less fails`);
   lines.push('');
-  const rows = [['allocator', 'grain', 'size', 'peak live', 'size/live', 'Robson', 'own bound', 'alloc cycles max', 'one grain less']];
+  const rows = [['allocator', 'grain', 'size  ', 'peak live', 'size/live', 'Robson', 'own bound', 'alloc cycles max', 'one grain less']];
   const notes: string[] = [];
   for (const s of r.results) {
     if (s.size === null) {
