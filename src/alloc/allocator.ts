@@ -259,6 +259,13 @@ export interface AllocatorEntry {
    * multiple of it. A block from a realloc that moved has this alignment.
    */
   naturalAlign(options: AllocatorOptions): number;
+  /**
+   * The step, in bytes, in which the heap's size matters to the allocator (at a heap base aligned to
+   * it): a size between two multiples manages what the lower multiple does. Default: naturalAlign
+   * (free lists, TLSF and dlmalloc cut the heap to whole units of their alignment, buddy to min_block
+   * units, psp-sysmem to 256-byte grains). `emu size` searches on multiples of it.
+   */
+  grain?(options: AllocatorOptions): number;
   /** All blocks one size (pool): any free block serves any request it can, so there is no external fragmentation. */
   fixedBlocks?: boolean;
   /** Whether freeing a block and asking again for the same size and alignment must succeed. */
@@ -308,4 +315,9 @@ export function reallocByMove(a: Allocator & ReallocState, addr: number, size: n
   if (moved < 0) return reallocEnded(a, 'failed', NULL_ADDR);
   a.free(addr, work);
   return reallocEnded(a, 'moved', moved, Math.min(usable, size));
+}
+
+/** The step in which a heap's size matters to this allocator (AllocatorEntry.grain, else its natural alignment). */
+export function sizeGrain(entry: AllocatorEntry, options: AllocatorOptions): number {
+  return entry.grain?.(options) ?? entry.naturalAlign(options);
 }

@@ -472,6 +472,8 @@ export const halfFit: AllocatorEntry = {
   options: {},
   freesBlocks: true,
   naturalAlign: () => ALIGNMENT,
+  // The arena after the instance is cut to whole minimum fragments (o1heapInit).
+  grain: () => FRAGMENT_MIN,
   reuseGuaranteed: true,
   bound: { formula: 'H = 2M(1 + ceil(log2 n))', source: 'o1heap README (half-fit worst-case memory consumption)', bytes: (m, n) => 2 * m * (1 + Math.ceil(Math.log2(n))) },
   // As o1heapMinArenaSize, for a base aligned to 16 (create aligns it up and may then manage nothing).

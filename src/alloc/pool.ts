@@ -219,6 +219,8 @@ export const pool: AllocatorEntry = {
   },
   freesBlocks: true,
   naturalAlign: (options) => geometry(options).align,
+  // The heap holds as many whole blocks as fit.
+  grain: (options) => geometry(options).block,
   fixedBlocks: true,
   reuseGuaranteed: true,
   // A pool never fragments for requests up to its block size: capacity x block is exactly what it needs.

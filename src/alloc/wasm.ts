@@ -211,6 +211,8 @@ export const wasm: AllocatorEntry = {
   },
   freesBlocks: true,
   naturalAlign: firstFit.naturalAlign,
+  // The heap's size is the memory's page limit: whole 64 KiB pages.
+  grain: () => PAGE,
   grows: true,
   reuseGuaranteed: true,
   bound: firstFit.bound,

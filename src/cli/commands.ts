@@ -13,6 +13,8 @@ import { importCommand } from './import.js';
 import { mapCommand } from './map.js';
 import { reproCommand } from './repro.js';
 import { runCommand } from './run.js';
+import { sizeCommand } from './size.js';
+import { defaultAllocators } from '../size/search.js';
 import { testCommand } from './test.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -92,11 +94,27 @@ export async function main(argv: string[]): Promise<number> {
           .option('target', { type: 'string', describe: 'the target to replay the log on' })
           .option('heap', { type: 'string', describe: 'the allocator to replay the log with' })
           .option('shrink', { type: 'boolean', default: false, describe: 'shrink to the fewest operations with the same fault, as a scenario with its golden' })
+          .option('seed', { type: 'number', describe: "run the scenario under this seed instead of its own (as emu run --seed; the shrunk scenario keeps it)" })
           .option('out', { type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' }),
-      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, out: args.out, force: args.force })),
+      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, seed: args.seed, out: args.out, force: args.force })),
     )
-    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import or repro')
+    .command(
+      'size <input>',
+      'the smallest size of a heap on which a scenario or field log runs with no memory fault on it, for each allocator',
+      (y) =>
+        y
+          .positional('input', { type: 'string', demandOption: true, describe: 'a scenario file, or a field log (with --format and --target)' })
+          .option('allocators', { type: 'string', describe: `allocators to size with, as a,b,... (default: the general-purpose ones that free blocks and serve any size with default options: ${defaultAllocators().join(', ')})` })
+          .option('heap', { type: 'string', describe: "the scenario's heap to size (needed when it has several)" })
+          .option('target', { type: 'string', describe: 'the target to replay the log on' })
+          .option('in', { type: 'string', describe: "where the log's heap goes (a section, partition or region)" })
+          .option('format', { type: 'string', choices: FORMATS, describe: 'the log format' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
+          .option('jobs', { type: 'number', default: 1, describe: 'allocators sized in parallel (worker threads); the results do not depend on it' }),
+      async (args) => done(await sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: args.jobs })),
+    )
+    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro or size')
     .strict()
     .help()
     .version(false)

@@ -20,6 +20,8 @@ export interface ReproOptions {
   target?: string;
   heap?: string;
   shrink: boolean;
+  /** Runs a scenario under this seed instead of its own (as `emu run --seed`). */
+  seed?: number;
   out?: string;
   force: boolean;
 }
@@ -27,14 +29,19 @@ export interface ReproOptions {
 export function reproCommand(o: ReproOptions): number {
   const { text, file } = scenarioOf(o);
   const scenario = parseScenario(file, text, createHash('sha256').update(text).digest('hex'));
+  if (o.seed !== undefined) {
+    if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 2 ** 32 - 1) throw new UsageError(`--seed: expected a whole number from 0 to ${2 ** 32 - 1}, got ${o.seed}`);
+    scenario.seed = o.seed;
+  }
+  const seeded = o.seed !== undefined ? ` --seed ${o.seed}` : '';
   const r = reproduce(scenario);
   if (!r.fault) {
-    process.stdout.write(`no fault: ${group(r.ops)} operations ran clean${r.deviceFault ? `, but the device recorded ${r.deviceFault}` : ''}\n`);
+    process.stdout.write(`${o.seed !== undefined ? `under seed ${o.seed}: ` : ''}no fault: ${group(r.ops)} operations ran clean${r.deviceFault ? `, but the device recorded ${r.deviceFault}` : ''}\n`);
     return EXIT.fail;
   }
   const f = r.fault;
   const where = f.logLine !== null ? `log line ${f.logLine}` : `scenario line ${f.line}`;
-  process.stdout.write(`first fault at operation ${group(f.op)} (${where}): ${f.kind} (${f.detected})${f.heap ? ` heap ${f.heap}` : ''}${f.id ? ` id ${f.id}` : ''}\n  ${f.detail}\n`);
+  process.stdout.write(`${o.seed !== undefined ? `under seed ${o.seed}: ` : ''}first fault at operation ${group(f.op)} (${where}): ${f.kind} (${f.detected})${f.heap ? ` heap ${f.heap}` : ''}${f.id ? ` id ${f.id}` : ''}\n  ${f.detail}\n`);
   let code: number = EXIT.pass;
   if (r.deviceFault) {
     const same = r.deviceFault === f.kind;
@@ -48,8 +55,8 @@ export function reproCommand(o: ReproOptions): number {
   const progress = process.stderr.isTTY && !process.env.CI ? (size: number, tests: number) => process.stderr.write(`\rshrinking: ${group(size)} operations after ${group(tests)} runs`) : undefined;
   const shrunk = shrink(scenario, f, progress);
   clearProgress();
-  const header = ` Shrunk by: emu repro ${basename(o.input)} --shrink\n ${group(shrunk.before)} operations down to ${group(shrunk.steps.length)} in ${group(shrunk.tests)} runs${shrunk.exhausted ? ' (run budget spent: not 1-minimal)' : ''};\n they still give ${f.kind} on heap ${f.heap ?? '-'} (first seen at operation ${f.op}, ${where}).`;
-  writeFileSync(out, shrunkScenarioText(text, shrunk.steps, f, header));
+  const header = ` Shrunk by: emu repro ${basename(o.input)}${seeded} --shrink\n ${group(shrunk.before)} operations down to ${group(shrunk.steps.length)} in ${group(shrunk.tests)} runs${shrunk.exhausted ? ' (run budget spent: not 1-minimal)' : ''};\n they still give ${f.kind} on heap ${f.heap ?? '-'} (first seen at operation ${f.op}, ${where}).`;
+  writeFileSync(out, shrunkScenarioText(text, shrunk.steps, f, header, o.seed));
   const check = checkScenario(out, { update: true });
   process.stdout.write(`wrote ${relative(process.cwd(), out) || out}: ${group(shrunk.steps.length)} operations (from ${group(shrunk.before)}, ${group(shrunk.tests)} runs)\n${describeVerdict(check)}\n`);
   return check.passed ? code : EXIT.fail;
@@ -61,6 +68,7 @@ function scenarioOf(o: ReproOptions): { text: string; file: string } {
   if (!existsSync(input)) throw new UsageError(`${o.input}: no such file`);
   if (/\.ya?ml$/.test(input)) return { text: readFileSync(input, 'utf8'), file: input };
   if (!o.format || !o.target || !o.heap) throw new UsageError('emu repro LOG needs --format, --target and --heap (an allocator); or give a scenario file');
+  if (o.seed !== undefined) throw new UsageError('--seed is for scenarios: a replayed log draws no random numbers');
   const target = replayTarget(o.target, o.heap);
   const stats = computeStats(readLog(input, o.format));
   // The scenario lives beside the log, so the replay names the log by its file name.

@@ -105,10 +105,12 @@ function toStep(op: Op): Step {
 
 /**
  * The shrunk scenario's YAML: the original document (or the imported one) with its steps replaced,
- * leaks not checked (the sequence stops at the fault), and the fault as its expectation.
+ * leaks not checked (the sequence stops at the fault), and the fault as its expectation. `seed`, when
+ * the fault was found under another seed than the document's, becomes its seed.
  */
-export function shrunkScenarioText(baseText: string, steps: Step[], fault: FaultRecord, header: string): string {
+export function shrunkScenarioText(baseText: string, steps: Step[], fault: FaultRecord, header: string, seed?: number): string {
   const doc = parseDocument(baseText);
+  if (seed !== undefined) doc.set('seed', seed);
   const items = steps.filter((s) => !(s.kind === 'idle' && s.cycles === 0)).map(stepYaml);
   const seq = doc.createNode(items);
   if (isSeq(seq)) for (const item of seq.items) if (isMap(item)) for (const pair of item.items) (pair.value as { flow?: boolean }).flow = true;
