@@ -13,12 +13,19 @@
  * problem, one with more gets a `malformed` problem at the first extra line (and all are read).
  */
 import { InputError } from '../input/errors.js';
-import { decimal, NamedIds, quote, type FieldOp } from './ops.js';
+import { ascii, Words } from './bytes.js';
+import { lineSource, type LineSource } from './lines.js';
+import { NamedIds, quote, type FieldOp } from './ops.js';
 
 const HEADER = ['the suggested heap size', 'the number of ids', 'the number of operations', 'the weight'];
+const ALLOC = ascii('a');
+const REALLOC = ascii('r');
+const FREE = ascii('f');
 
 /** The trace's ops; returns the number of lines read. */
-export function* readCsapp(lines: Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
+export function* readCsapp(input: LineSource | Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
+  const lines = lineSource(input);
+  const t = new Words();
   const ids = new NamedIds();
   const header: number[] = [];
   let n = 0;
@@ -26,41 +33,43 @@ export function* readCsapp(lines: Iterable<string>, source = 'CS:APP trace'): Ge
   let ops = 0;
   let declared = 0;
 
-  for (const raw of lines) {
-    n++;
-    const text = raw.trim();
-    if (text.length === 0) continue;
-    last = n;
-    if (header.length < 4) {
-      const value = decimal(text);
-      if (value < 0) {
-        throw new InputError({ file: source, line: n, col: 1 }, `not a CS:APP trace: header line ${header.length + 1} should be ${HEADER[header.length]} (an integer), found ${quote(raw)}; check --format`);
+  try {
+    while (lines.next()) {
+      n = lines.line;
+      t.splitAtWhitespace(lines.bytes, lines.start, lines.end);
+      if (t.count === 0) continue;
+      last = n;
+      if (header.length < 4) {
+        const value = t.count === 1 ? t.decimal(0) : -1;
+        if (value < 0) {
+          throw new InputError({ file: source, line: n, col: 1 }, `not a CS:APP trace: header line ${header.length + 1} should be ${HEADER[header.length]} (an integer), found ${quote(lines.text())}; check --format`);
+        }
+        header.push(value);
+        declared = header[2] ?? 0;
+        continue;
       }
-      header.push(value);
-      declared = header[2] ?? 0;
-      continue;
+      let r: FieldOp | FieldOp[] | null = null;
+      if (t.count === 3 && (t.is(0, ALLOC) || t.is(0, REALLOC))) {
+        const id = t.decimal(1);
+        const size = t.decimal(2);
+        if (id >= 0 && size >= 0) r = t.is(0, ALLOC) ? ids.alloc(String(id), size, 0, n, null) : ids.realloc(String(id), size, n, null);
+      } else if (t.count === 2 && t.is(0, FREE)) {
+        const id = t.decimal(1);
+        if (id >= 0) r = ids.free(String(id), n, null);
+      }
+      if (r === null) {
+        yield { kind: 'problem', what: 'malformed', detail: `expected "a ID BYTES", "r ID BYTES" or "f ID": ${quote(lines.text())}`, line: n };
+        continue;
+      }
+      ops++;
+      if (ops === declared + 1) {
+        yield { kind: 'problem', what: 'malformed', detail: `the header declares ${declared} operations; this line and those after it are extra (read anyway)`, line: n };
+      }
+      if (Array.isArray(r)) yield* r;
+      else yield r;
     }
-    const t = text.split(/\s+/);
-    const code = t[0];
-    let r: FieldOp | FieldOp[] | null = null;
-    if (t.length === 3 && (code === 'a' || code === 'r')) {
-      const id = decimal(t[1]);
-      const size = decimal(t[2]);
-      if (id >= 0 && size >= 0) r = code === 'a' ? ids.alloc(String(id), size, 0, n, null) : ids.realloc(String(id), size, n, null);
-    } else if (t.length === 2 && code === 'f') {
-      const id = decimal(t[1]);
-      if (id >= 0) r = ids.free(String(id), n, null);
-    }
-    if (r === null) {
-      yield { kind: 'problem', what: 'malformed', detail: `expected "a ID BYTES", "r ID BYTES" or "f ID": ${quote(raw)}`, line: n };
-      continue;
-    }
-    ops++;
-    if (ops === declared + 1) {
-      yield { kind: 'problem', what: 'malformed', detail: `the header declares ${declared} operations; this line and those after it are extra (read anyway)`, line: n };
-    }
-    if (Array.isArray(r)) yield* r;
-    else yield r;
+  } finally {
+    lines.close();
   }
 
   if (header.length < 4) {
