@@ -42,8 +42,8 @@ export const LARGEST_LIVE = 5;
 
 export function computeStats(ops: Iterable<FieldOp>): ImportStats {
   const iterator = ops[Symbol.iterator]() as Iterator<FieldOp, unknown>;
-  const size = new Map<string, number>();
-  const where = new Map<string, number>();
+  // Live blocks by id: one map, so that an op looks its block up once.
+  const live = new Map<string, { size: number; line: number }>();
   const faults = new Map<string, number>();
   const problems = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, 0])) as Record<ProblemKind, number>;
   const problemLines: Partial<Record<ProblemKind, number>> = {};
@@ -74,10 +74,13 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
         if (op.kind === 'alloc') allocs++;
         else reallocs++;
         // A realloc replaces its block's old size.
-        const old = size.get(op.id);
-        if (old !== undefined) liveBytes -= old;
-        size.set(op.id, op.size);
-        where.set(op.id, op.line);
+        const block = live.get(op.id);
+        if (block === undefined) live.set(op.id, { size: op.size, line: op.line });
+        else {
+          liveBytes -= block.size;
+          block.size = op.size;
+          block.line = op.line;
+        }
         liveBytes += op.size;
         if (op.size > largest) {
           largest = op.size;
@@ -87,11 +90,10 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
       }
       case 'free': {
         frees++;
-        const old = size.get(op.id);
-        if (old !== undefined) {
-          liveBytes -= old;
-          size.delete(op.id);
-          where.delete(op.id);
+        const block = live.get(op.id);
+        if (block !== undefined) {
+          liveBytes -= block.size;
+          live.delete(op.id);
         }
         break;
       }
@@ -114,15 +116,15 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
       peakBytes = liveBytes;
       peakBytesLine = op.line;
     }
-    if (size.size > peakBlocks) {
-      peakBlocks = size.size;
+    if (live.size > peakBlocks) {
+      peakBlocks = live.size;
       peakBlocksLine = op.line;
     }
   }
 
   const top: LiveBlock[] = [];
-  for (const [id, bytes] of size) {
-    const block = { id, size: bytes, line: where.get(id)! };
+  for (const [id, { size, line }] of live) {
+    const block = { id, size, line };
     if (top.length < LARGEST_LIVE || before(block, top[top.length - 1])) {
       top.push(block);
       top.sort((a, b) => (before(a, b) ? -1 : 1));
@@ -141,7 +143,7 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
     peak_live_blocks_line: peakBlocksLine,
     largest_request: largest,
     largest_request_line: largestLine,
-    live_at_end: { blocks: size.size, bytes: liveBytes, largest: top },
+    live_at_end: { blocks: live.size, bytes: liveBytes, largest: top },
   };
 }
 
