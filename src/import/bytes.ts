@@ -7,13 +7,7 @@
  * number, a pointer or a keyword, and Words splits at JavaScript's whitespace (`\s`, Unicode
  * included) where a format splits at `/\s+/`.
  */
-
-/**
- * A pointer as a map key: the address as a number when it is exact as one (up to 2^53 - 1, every user
- * space address), else its lowercase hex digits without leading zeros, so that each address has one
- * key and 64-bit (or longer) addresses stay exact. 0 is the null pointer.
- */
-export type PointerKey = number | string;
+import type { PointerKey } from './pointers.js';
 
 /** The bytes of `text` (ASCII), for comparing keywords with `matches`. */
 export function ascii(text: string): Buffer {
@@ -151,11 +145,6 @@ export class Scanner {
   }
 }
 
-/** A pointer key as hex digits, for messages (`0x${pointerHex(key)}`); '' for the null pointer. */
-export function pointerHex(key: PointerKey): string {
-  if (typeof key === 'string') return key;
-  return key === 0 ? '' : key.toString(16);
-}
 
 /**
  * How many bytes the whitespace character at bytes[i] takes (before `to`), or 0 when there is none:

@@ -21,9 +21,10 @@
  * cut mid-write: when `lines` says its last line had no newline (LineFile.unterminated), that line,
  * unless it is `= End`, is a `malformed` problem rather than a record with cut numbers.
  */
-import { ascii, lastIndexOfPair, matches, pointerHex, Scanner, type PointerKey } from './bytes.js';
+import { ascii, lastIndexOfPair, matches, Scanner } from './bytes.js';
 import { lineSource, SavedLine, type LineSource } from './lines.js';
 import { FormatGate, PointerIds, type FieldOp } from './ops.js';
+import { pointerHex, type PointerKey } from './pointers.js';
 
 const EXAMPLE = '@ ./prog:[0x11b0] + 0x55ebe8cfb2a0 0x10';
 const START = ascii('Start');

@@ -35,8 +35,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { decodeIter, Packr } from 'msgpackr';
 import { fileChunks } from '../input/chunks.js';
 import { InputError } from '../input/errors.js';
-import type { PointerKey } from './bytes.js';
 import { PointerIds, type Emitted, type FieldOp } from './ops.js';
+import type { PointerKey } from './pointers.js';
 
 export const NATIVE_FORMAT = 'emu-field-log';
 export const NATIVE_VERSION = 1;

@@ -11,7 +11,8 @@
  *   format at all throws (see FormatGate).
  */
 import { InputError } from '../input/errors.js';
-import { pointerHex, Scanner, type PointerKey } from './bytes.js';
+import { Scanner } from './bytes.js';
+import { pointerHex, type PointerKey } from './pointers.js';
 
 export type ProblemKind = 'unknown-free' | 'double-free' | 'unknown-realloc' | 'duplicate-alloc' | 'truncated' | 'malformed';
 
