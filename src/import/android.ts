@@ -18,8 +18,8 @@
  * them, which it serialises), so a multi-threaded log replays as one interleaved stream.
  */
 import { ascii, Scanner, Words } from './bytes.js';
-import { lineSource, type LineSource } from './lines.js';
-import { FormatGate, PointerIds, type Emitted, type FieldOp } from './ops.js';
+import { lineSource, parseLines, type LineParser, type LineSource } from './lines.js';
+import { FormatGate, PointerIds, type Emitted, type FieldOp, type OpBuffer } from './ops.js';
 
 const EXAMPLE = '186: malloc 0xb6038060 20';
 
@@ -30,34 +30,36 @@ const ARGS: Record<RecordType, number> = { malloc: 1, free: 0, calloc: 2, reallo
 const TYPE_BYTES = TYPES.map(ascii);
 
 /** The log's ops; returns the number of lines read. */
-export function* readAndroid(input: LineSource | Iterable<string>, source = 'record_allocs log'): Generator<FieldOp, number> {
-  const lines = lineSource(input);
-  const ids = new PointerIds();
-  const gate = new FormatGate('an Android malloc_debug record_allocs log', source, EXAMPLE);
-  const words = new Words();
-  let n = 0;
+export function readAndroid(lines: LineSource | Iterable<string>, source = 'record_allocs log'): Generator<FieldOp, number> {
+  return parseLines(lineSource(lines), new AndroidParser(source));
+}
 
-  try {
-    while (lines.next()) {
-      n = lines.line;
-      if (lines.end === lines.start) continue;
-      // Fields are one space apart; a line spaced otherwise is split at any run of whitespace.
-      if (!words.splitAtSpaces(lines.bytes, lines.start, lines.end)) words.splitAtWhitespace(lines.bytes, lines.start, lines.end);
-      const r = parse(lines.bytes, words, n, ids);
-      if (typeof r === 'string') {
-        const p = gate.bad(n, lines.text(), r);
-        if (p) yield p;
-        continue;
-      }
-      if (!gate.open) yield* gate.pass();
-      if (Array.isArray(r)) yield* r;
-      else yield r;
-    }
-  } finally {
-    lines.close();
+class AndroidParser implements LineParser {
+  private readonly ids = new PointerIds();
+  private readonly gate: FormatGate;
+  private readonly words = new Words();
+
+  constructor(source: string) {
+    this.gate = new FormatGate('an Android malloc_debug record_allocs log', source, EXAMPLE);
   }
-  gate.end(n);
-  return n;
+
+  line(lines: LineSource, out: OpBuffer): void {
+    if (lines.end === lines.start) return;
+    const words = this.words;
+    // Fields are one space apart; a line spaced otherwise is split at any run of whitespace.
+    if (!words.splitAtSpaces(lines.bytes, lines.start, lines.end)) words.splitAtWhitespace(lines.bytes, lines.start, lines.end);
+    const r = parse(lines.bytes, words, lines.line, this.ids);
+    if (typeof r === 'string') {
+      this.gate.malformed(lines.line, lines.text(), r, out);
+      return;
+    }
+    this.gate.admit(out);
+    out.emit(r);
+  }
+
+  end(lines: number): void {
+    this.gate.end(lines);
+  }
 }
 
 const scanner = new Scanner();

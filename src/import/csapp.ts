@@ -14,8 +14,8 @@
  */
 import { InputError } from '../input/errors.js';
 import { ascii, Words } from './bytes.js';
-import { lineSource, type LineSource } from './lines.js';
-import { NamedIds, quote, type FieldOp } from './ops.js';
+import { lineSource, parseLines, type LineParser, type LineSource } from './lines.js';
+import { NamedIds, quote, type Emitted, type FieldOp, type OpBuffer } from './ops.js';
 
 const HEADER = ['the suggested heap size', 'the number of ids', 'the number of operations', 'the weight'];
 const ALLOC = ascii('a');
@@ -23,60 +23,63 @@ const REALLOC = ascii('r');
 const FREE = ascii('f');
 
 /** The trace's ops; returns the number of lines read. */
-export function* readCsapp(input: LineSource | Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
-  const lines = lineSource(input);
-  const t = new Words();
-  const ids = new NamedIds();
-  const header: number[] = [];
-  let n = 0;
-  let last = 0;
-  let ops = 0;
-  let declared = 0;
+export function readCsapp(lines: LineSource | Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
+  return parseLines(lineSource(lines), new CsappParser(source));
+}
 
-  try {
-    while (lines.next()) {
-      n = lines.line;
-      t.splitAtWhitespace(lines.bytes, lines.start, lines.end);
-      if (t.count === 0) continue;
-      last = n;
-      if (header.length < 4) {
-        const value = t.count === 1 ? t.decimal(0) : -1;
-        if (value < 0) {
-          throw new InputError({ file: source, line: n, col: 1 }, `not a CS:APP trace: header line ${header.length + 1} should be ${HEADER[header.length]} (an integer), found ${quote(lines.text())}; check --format`);
-        }
-        header.push(value);
-        declared = header[2] ?? 0;
-        continue;
+class CsappParser implements LineParser {
+  private readonly ids = new NamedIds();
+  private readonly words = new Words();
+  private readonly header: number[] = [];
+  /** The last non-blank line. */
+  private last = 0;
+  private ops = 0;
+  private declared = 0;
+
+  constructor(private readonly source: string) {}
+
+  line(lines: LineSource, out: OpBuffer): void {
+    const t = this.words;
+    t.splitAtWhitespace(lines.bytes, lines.start, lines.end);
+    if (t.count === 0) return;
+    const n = lines.line;
+    this.last = n;
+    const header = this.header;
+    if (header.length < 4) {
+      const value = t.count === 1 ? t.decimal(0) : -1;
+      if (value < 0) {
+        throw new InputError({ file: this.source, line: n, col: 1 }, `not a CS:APP trace: header line ${header.length + 1} should be ${HEADER[header.length]} (an integer), found ${quote(lines.text())}; check --format`);
       }
-      let r: FieldOp | FieldOp[] | null = null;
-      if (t.count === 3 && (t.is(0, ALLOC) || t.is(0, REALLOC))) {
-        const id = t.decimal(1);
-        const size = t.decimal(2);
-        if (id >= 0 && size >= 0) r = t.is(0, ALLOC) ? ids.alloc(String(id), size, 0, n, null) : ids.realloc(String(id), size, n, null);
-      } else if (t.count === 2 && t.is(0, FREE)) {
-        const id = t.decimal(1);
-        if (id >= 0) r = ids.free(String(id), n, null);
-      }
-      if (r === null) {
-        yield { kind: 'problem', what: 'malformed', detail: `expected "a ID BYTES", "r ID BYTES" or "f ID": ${quote(lines.text())}`, line: n };
-        continue;
-      }
-      ops++;
-      if (ops === declared + 1) {
-        yield { kind: 'problem', what: 'malformed', detail: `the header declares ${declared} operations; this line and those after it are extra (read anyway)`, line: n };
-      }
-      if (Array.isArray(r)) yield* r;
-      else yield r;
+      header.push(value);
+      this.declared = header[2] ?? 0;
+      return;
     }
-  } finally {
-    lines.close();
+    let r: Emitted | null = null;
+    if (t.count === 3 && (t.is(0, ALLOC) || t.is(0, REALLOC))) {
+      const id = t.decimal(1);
+      const size = t.decimal(2);
+      if (id >= 0 && size >= 0) r = t.is(0, ALLOC) ? this.ids.alloc(String(id), size, 0, n, null) : this.ids.realloc(String(id), size, n, null);
+    } else if (t.count === 2 && t.is(0, FREE)) {
+      const id = t.decimal(1);
+      if (id >= 0) r = this.ids.free(String(id), n, null);
+    }
+    if (r === null) {
+      out.push({ kind: 'problem', what: 'malformed', detail: `expected "a ID BYTES", "r ID BYTES" or "f ID": ${quote(lines.text())}`, line: n });
+      return;
+    }
+    this.ops++;
+    if (this.ops === this.declared + 1) {
+      out.push({ kind: 'problem', what: 'malformed', detail: `the header declares ${this.declared} operations; this line and those after it are extra (read anyway)`, line: n });
+    }
+    out.emit(r);
   }
 
-  if (header.length < 4) {
-    throw new InputError({ file: source, line: Math.max(1, n), col: 1 }, `not a CS:APP trace: the file ends inside its 4-line header (${header.length} line(s)); check --format`);
+  end(lines: number, out: OpBuffer): void {
+    if (this.header.length < 4) {
+      throw new InputError({ file: this.source, line: Math.max(1, lines), col: 1 }, `not a CS:APP trace: the file ends inside its 4-line header (${this.header.length} line(s)); check --format`);
+    }
+    if (this.ops < this.declared) {
+      out.push({ kind: 'problem', what: 'truncated', detail: `the header declares ${this.declared} operations, the file has ${this.ops}; ${this.ids.liveCount} block(s) were live at its end`, line: this.last });
+    }
   }
-  if (ops < declared) {
-    yield { kind: 'problem', what: 'truncated', detail: `the header declares ${declared} operations, the file has ${ops}; ${ids.liveCount} block(s) were live at its end`, line: last };
-  }
-  return n;
 }

@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../input/errors.js';
+import { OpBuffer, type FieldOp } from './ops.js';
 
 export const CHUNK = 1 << 16;
 
@@ -149,6 +150,34 @@ export class StringLines extends LineSource {
 /** A line cursor for a parser: a LineSource as it is, strings through StringLines. */
 export function lineSource(lines: LineSource | Iterable<string>): LineSource {
   return lines instanceof LineSource ? lines : new StringLines(lines);
+}
+
+/** A text format's parser: what each line, and the end of the log, adds to the op stream. */
+export interface LineParser {
+  /** The current line of `lines`: pushes its ops to `out` (or throws: not the format). */
+  line(lines: LineSource, out: OpBuffer): void;
+  /** After the last line (`lines` of them): pushes the closing ops (or throws). */
+  end(lines: number, out: OpBuffer): void;
+}
+
+/**
+ * A text log's ops, lazily, a line at a time; returns the number of lines. The parsing is done by
+ * `parser`, outside this generator, so that each yield saves and restores only a few variables.
+ */
+export function* parseLines(lines: LineSource, parser: LineParser): Generator<FieldOp, number> {
+  const out = new OpBuffer();
+  try {
+    while (lines.next()) {
+      parser.line(lines, out);
+      for (let i = 0; i < out.length; i++) yield out.at(i);
+      out.clear();
+    }
+  } finally {
+    lines.close();
+  }
+  parser.end(lines.line, out);
+  for (let i = 0; i < out.length; i++) yield out.at(i);
+  return lines.line;
 }
 
 /** The lines of a file as strings, lazily (see FileLines). */

@@ -18,12 +18,12 @@
  * is 0. A log without `= End` as its last line (a program that crashed or never called muntrace)
  * ends with a `truncated` problem; the blocks live then are the crashed program's heap. glibc buffers
  * the log 512 bytes at a time, so a crashed program's last records may be missing, and its last line
- * cut mid-write: when `lines` says its last line had no newline (LineFile.unterminated), that line,
+ * cut mid-write: when `lines` says its last line had no newline (LineSource.unterminated), that line,
  * unless it is `= End`, is a `malformed` problem rather than a record with cut numbers.
  */
 import { ascii, lastIndexOfPair, matches, Scanner } from './bytes.js';
-import { lineSource, SavedLine, type LineSource } from './lines.js';
-import { FormatGate, PointerIds, type FieldOp } from './ops.js';
+import { lineSource, parseLines, SavedLine, type LineParser, type LineSource } from './lines.js';
+import { FormatGate, PointerIds, type FieldOp, type OpBuffer } from './ops.js';
 import { pointerHex, type PointerKey } from './pointers.js';
 
 const EXAMPLE = '@ ./prog:[0x11b0] + 0x55ebe8cfb2a0 0x10';
@@ -96,85 +96,90 @@ function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, r
 }
 
 /** The log's ops; returns the number of lines read. */
-export function* readMtrace(input: LineSource | Iterable<string>, source = 'mtrace log'): Generator<FieldOp, number> {
-  const lines = lineSource(input);
-  const ids = new PointerIds();
-  const gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
-  const scan = new Scanner();
-  const record = new MtraceRecord();
-  let n = 0;
-  let last = 0;
-  let ended = false;
+export function readMtrace(lines: LineSource | Iterable<string>, source = 'mtrace log'): Generator<FieldOp, number> {
+  return parseLines(lineSource(lines), new MtraceParser(source));
+}
+
+class MtraceParser implements LineParser {
+  private readonly ids = new PointerIds();
+  private readonly gate: FormatGate;
+  private readonly scan = new Scanner();
+  private readonly record = new MtraceRecord();
+  /** The last non-blank line. */
+  private last = 0;
+  /** Whether that line was `= End`. */
+  private ended = false;
   // The `<` line of a realloc, waiting for its `>`.
-  let pendingOld: PointerKey | null = null;
-  let pendingLine = 0;
-  const pendingText = new SavedLine();
+  private pendingOld: PointerKey | null = null;
+  private pendingLine = 0;
+  private readonly pendingText = new SavedLine();
 
-  try {
-    while (lines.next()) {
-      n = lines.line;
-      if (lines.end === lines.start) continue;
-      last = n;
-      ended = false;
-      // The file's last line, with no newline after it: glibc writes whole lines, so this one was
-      // cut when the program died with part of its buffer flushed. Its numbers cannot be trusted.
-      const detail =
-        lines.unterminated && !matches(lines.bytes, lines.start, lines.end, END_LINE)
-          ? 'the last line has no newline: cut mid-write'
-          : parseRecord(lines.bytes, lines.start, lines.end, scan, record);
-      if (detail !== '') {
-        const p = gate.bad(n, lines.text(), detail);
-        if (p) yield p;
-        continue;
-      }
-      if (!gate.open) yield* gate.pass();
-      const { type, ptr, size } = record;
-      if (pendingOld !== null && type !== NEW) {
-        yield { kind: 'problem', what: 'malformed', detail: `"< 0x${pointerHex(pendingOld)}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: pendingLine };
-        pendingOld = null;
-      }
-      switch (type) {
-        case ALLOC:
-        case FAILED: {
-          const r = ptr === 0 ? ({ kind: 'failed', id: null, size, align: 0, time: null, line: n } as const) : type === ALLOC ? ids.alloc(ptr, size, 0, n, null) : ids.failedRealloc(ptr, size, n, null);
-          if (Array.isArray(r)) yield* r;
-          else yield r;
-          break;
-        }
-        case FREE:
-          if (ptr !== 0) yield ids.free(ptr, n, null);
-          break;
-        case OLD:
-          pendingOld = ptr;
-          pendingLine = n;
-          // Kept as bytes: only a log that ends here shows it.
-          pendingText.save(lines);
-          break;
-        case NEW: {
-          if (pendingOld === null) yield { kind: 'problem', what: 'malformed', detail: '"> NEW SIZE" without the "< OLD" line before it; taken as an allocation', line: n };
-          const r = pendingOld === null ? ids.alloc(ptr, size, 0, n, null) : ids.realloc(pendingOld, ptr, size, n, null);
-          pendingOld = null;
-          if (Array.isArray(r)) yield* r;
-          else yield r;
-          break;
-        }
-        default: // MARK
-          ended = record.end;
-      }
+  constructor(source: string) {
+    this.gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
+  }
+
+  line(lines: LineSource, out: OpBuffer): void {
+    if (lines.end === lines.start) return;
+    const n = lines.line;
+    this.last = n;
+    this.ended = false;
+    // The file's last line, with no newline after it: glibc writes whole lines, so this one was
+    // cut when the program died with part of its buffer flushed. Its numbers cannot be trusted.
+    const detail =
+      lines.unterminated && !matches(lines.bytes, lines.start, lines.end, END_LINE)
+        ? 'the last line has no newline: cut mid-write'
+        : parseRecord(lines.bytes, lines.start, lines.end, this.scan, this.record);
+    if (detail !== '') {
+      this.gate.malformed(n, lines.text(), detail, out);
+      return;
     }
-  } finally {
-    lines.close();
+    this.gate.admit(out);
+    const { type, ptr, size } = this.record;
+    const ids = this.ids;
+    if (this.pendingOld !== null && type !== NEW) {
+      out.push({ kind: 'problem', what: 'malformed', detail: `"< 0x${pointerHex(this.pendingOld)}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: this.pendingLine });
+      this.pendingOld = null;
+    }
+    switch (type) {
+      case ALLOC:
+        out.emit(ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.alloc(ptr, size, 0, n, null));
+        break;
+      case FAILED:
+        out.emit(ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.failedRealloc(ptr, size, n, null));
+        break;
+      case FREE:
+        if (ptr !== 0) out.push(ids.free(ptr, n, null));
+        break;
+      case OLD:
+        this.pendingOld = ptr;
+        this.pendingLine = n;
+        // Kept as bytes: only a log that ends here shows it.
+        this.pendingText.save(lines);
+        break;
+      case NEW:
+        if (this.pendingOld === null) {
+          out.push({ kind: 'problem', what: 'malformed', detail: '"> NEW SIZE" without the "< OLD" line before it; taken as an allocation', line: n });
+          out.emit(ids.alloc(ptr, size, 0, n, null));
+        } else {
+          out.emit(ids.realloc(this.pendingOld, ptr, size, n, null));
+          this.pendingOld = null;
+        }
+        break;
+      default: // MARK
+        this.ended = this.record.end;
+    }
   }
 
-  gate.end(n);
-  if (pendingOld !== null) {
-    yield { kind: 'problem', what: 'malformed', detail: `the log ends after ${JSON.stringify(pendingText.text())}, before its "> NEW SIZE" line`, line: pendingLine };
+  end(lines: number, out: OpBuffer): void {
+    this.gate.end(lines);
+    if (this.pendingOld !== null) {
+      out.push({ kind: 'problem', what: 'malformed', detail: `the log ends after ${JSON.stringify(this.pendingText.text())}, before its "> NEW SIZE" line`, line: this.pendingLine });
+    }
+    if (!this.ended) {
+      out.push({
+        kind: 'problem', what: 'truncated', line: this.last,
+        detail: `the log ends without "= End": the program stopped before muntrace() or exit (a crash?); ${this.ids.liveCount} block(s) were live then`,
+      });
+    }
   }
-  if (!ended) {
-    yield {
-      kind: 'problem', what: 'truncated', line: last,
-      detail: `the log ends without "= End": the program stopped before muntrace() or exit (a crash?); ${ids.liveCount} block(s) were live then`,
-    };
-  }
-  return n;
 }

@@ -36,6 +36,33 @@ export type FieldOp =
 
 export type Emitted = FieldOp | FieldOp[];
 
+/**
+ * The ops a log line adds, in order, for its reader to hand on. Emptied by resetting a count, not
+ * by truncating the array (which would free and reallocate its storage for every line).
+ */
+export class OpBuffer {
+  private readonly ops: FieldOp[] = [];
+  length = 0;
+
+  push(op: FieldOp): void {
+    this.ops[this.length++] = op;
+  }
+
+  /** An op or a list of them. */
+  emit(ops: Emitted): void {
+    if (!Array.isArray(ops)) this.push(ops);
+    else for (const op of ops) this.push(op);
+  }
+
+  at(i: number): FieldOp {
+    return this.ops[i];
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 /** How many freed pointers PointerIds remembers to tell a double free from a free of garbage. */
 export const FREED_MEMORY = 1 << 16;
 
@@ -56,9 +83,9 @@ function problem(what: ProblemKind, detail: string, line: number): FieldOp {
  * - An allocation at a pointer that is still live means the log lost a free (dropped records,
  *   a racing thread): a `duplicate-alloc` problem, then a `free` of the old id (the host reusing
  *   the address proves the old block was gone), then the `alloc`.
- * Pointers are PointerKeys: numbers, but hex strings for those beyond 2^53, so 64-bit addresses stay
- * exact. Memory: one entry per live block, plus freed pointers, which are
- * swept (oldest first) once there are more than FREED_MEMORY + max(FREED_MEMORY, live blocks).
+ * Pointers are PointerKeys (numbers; hex strings beyond 2^53), so 64-bit addresses stay exact.
+ * Memory: one entry per live block, plus freed pointers, which are swept (oldest first) once there
+ * are more than FREED_MEMORY + max(FREED_MEMORY, live blocks).
  */
 export class PointerIds {
   /** Pointer -> the id of its live block (a string), or the line of its last free (a number). */
@@ -261,7 +288,7 @@ export const SNIFF_LINES = 20;
  * After that, every malformed line is a `malformed` problem and the stream goes on.
  */
 export class FormatGate {
-  open = false;
+  private open = false;
   private held: FieldOp[] = [];
   private first = 0;
   private firstText = '';
@@ -272,25 +299,27 @@ export class FormatGate {
     private readonly example: string,
   ) {}
 
-  /** A malformed line: the problem to yield now, or null while the gate holds it back. */
-  bad(line: number, text: string, detail: string): FieldOp | null {
+  /** A malformed line: its problem goes to `out`, or is held back while the gate is closed. */
+  malformed(line: number, text: string, detail: string, out: OpBuffer): void {
     const op = problem('malformed', `${detail}: ${quote(text)}`, line);
-    if (this.open) return op;
+    if (this.open) {
+      out.push(op);
+      return;
+    }
     if (this.held.length === 0) {
       this.first = line;
       this.firstText = text;
     }
     this.held.push(op);
     if (this.held.length >= SNIFF_LINES) this.reject(`none of its first ${SNIFF_LINES} lines is one`);
-    return null;
   }
 
-  /** A good line while the gate is closed: opens it and returns the held problems to yield first. */
-  pass(): FieldOp[] {
+  /** A good line: opens the gate if it is closed, the held problems going to `out` first. */
+  admit(out: OpBuffer): void {
+    if (this.open) return;
     this.open = true;
-    const held = this.held;
+    out.emit(this.held);
     this.held = [];
-    return held;
   }
 
   /** End of input: throws if no line of the format was ever seen. */
