@@ -145,7 +145,6 @@ export class Scanner {
   }
 }
 
-
 /**
  * How many bytes the whitespace character at bytes[i] takes (before `to`), or 0 when there is none:
  * JavaScript's `\s` (what trim() removes), as UTF-8: tab to carriage return, space, U+00A0, U+1680,
@@ -237,7 +236,10 @@ export class Words {
     }
   }
 
-  /** Splits bytes[from, to) at runs of whitespace (see whitespaceAt), as text.trim().split(/\s+/) does, but a blank line has no words. */
+  /**
+   * Splits bytes[from, to) at runs of whitespace (see whitespaceAt), as text.trim().split(/\s+/)
+   * does, except that a blank line has no words (not one empty word).
+   */
   splitAtWhitespace(bytes: Buffer, from: number, to: number): void {
     this.bytes = bytes;
     this.count = 0;

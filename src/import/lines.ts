@@ -48,10 +48,10 @@ export abstract class LineSource {
  */
 export class FileLines extends LineSource {
   private fd = -1;
-  private done = false;
   /** The chunk buffer; bytes is its filled part, and the next line starts at `pos`. */
   private buffer: Buffer;
   private pos = 0;
+  /** The file is read to its end (or closed). */
   private eof = false;
 
   constructor(
@@ -88,7 +88,6 @@ export class FileLines extends LineSource {
   override close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    this.done = true;
     this.eof = true;
     this.bytes = NO_BYTES;
     this.pos = 0;
@@ -104,7 +103,6 @@ export class FileLines extends LineSource {
 
   /** Keeps the unfinished line at the front of the buffer and reads more after it. */
   private fill(): void {
-    if (this.done) return;
     if (this.fd < 0) this.fd = openSync(this.path, 'r');
     const rest = this.bytes.length - this.pos;
     if (rest === this.buffer.length) {
