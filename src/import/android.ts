@@ -100,7 +100,7 @@ function parse(bytes: Buffer, t: Words, n: number, ids: PointerIds): Emitted | s
     case 'malloc': {
       const size = t.decimal(3);
       if (size < 0) return 'the size is not a decimal integer';
-      return ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time, line: n } : ids.alloc(ptr, size, 0, n, time);
+      return ids.alloc(ptr, size, 0, n, time);
     }
     case 'free':
       return ptr === 0 ? [] : ids.free(ptr, n, time);
@@ -109,20 +109,20 @@ function parse(bytes: Buffer, t: Words, n: number, ids: PointerIds): Emitted | s
       const each = t.decimal(4);
       if (count < 0 || each < 0) return 'calloc needs NMEMB SIZE as decimal integers';
       const size = count * each;
-      return ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time, line: n } : ids.alloc(ptr, size, 0, n, time);
+      return ids.alloc(ptr, size, 0, n, time);
     }
     case 'memalign': {
       const align = t.decimal(3);
       const size = t.decimal(4);
       if (align < 0 || size < 0) return 'memalign needs ALIGN SIZE as decimal integers';
-      return ptr === 0 ? { kind: 'failed', id: null, size, align, time, line: n } : ids.alloc(ptr, size, align, n, time);
+      return ids.alloc(ptr, size, align, n, time);
     }
     default: {
       // realloc NEW OLD SIZE
       const old = t.pointer(3);
       const size = t.decimal(4);
       if (old === undefined || size < 0) return 'realloc needs NEW OLD SIZE';
-      if (old === 0) return ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time, line: n } : ids.alloc(ptr, size, 0, n, time);
+      if (old === 0) return ids.alloc(ptr, size, 0, n, time);
       if (ptr === 0) return size === 0 ? ids.free(old, n, time) : ids.failedRealloc(old, size, n, time);
       return ids.realloc(old, ptr, size, n, time);
     }

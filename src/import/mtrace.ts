@@ -61,7 +61,7 @@ class MtraceRecord {
   /** SIZE, -1 for a record without one. */
   size = -1;
   /** For `=`: whether it is `= End`. */
-  end = false;
+  isEnd = false;
 }
 
 /**
@@ -76,20 +76,25 @@ function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, r
     if (k < 0 || bytes[start + 1] !== 32) return 'a caller prefix "@ ..." without "] "';
     o = k + 2;
   }
+  // A type byte, one space, and a token.
   if (o + 2 >= end || bytes[o + 1] !== 32 || bytes[o + 2] === 32) return 'not an mtrace record';
   const type = bytes[o];
   record.type = type;
   if (type === MARK) {
-    record.end = matches(bytes, o + 2, end, END);
-    return record.end || matches(bytes, o + 2, end, START) ? '' : 'expected "= Start" or "= End"';
+    record.isEnd = matches(bytes, o + 2, end, END);
+    return record.isEnd || matches(bytes, o + 2, end, START) ? '' : 'expected "= Start" or "= End"';
   }
   const shape = SHAPES[type];
   if (shape === undefined) return 'not an mtrace record';
   scan.reset(bytes, o + 2, end);
   const ptr = scan.pointer();
   if (ptr === undefined || (ptr === 0 && !shape.nil)) return shape.needs;
-  const size = !shape.size ? -1 : scan.space() ? scan.hexSize() : -2;
-  if ((shape.size && size < 0) || !scan.atEnd()) return shape.needs;
+  let size = -1;
+  if (shape.size) {
+    size = scan.space() ? scan.hexSize() : -1;
+    if (size < 0) return shape.needs;
+  }
+  if (!scan.atEnd()) return shape.needs;
   record.ptr = ptr;
   record.size = size;
   return '';
@@ -142,10 +147,10 @@ class MtraceParser implements LineParser {
     }
     switch (type) {
       case ALLOC:
-        out.emit(ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.alloc(ptr, size, 0, n, null));
+        out.emit(ids.alloc(ptr, size, 0, n, null));
         break;
       case FAILED:
-        out.emit(ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.failedRealloc(ptr, size, n, null));
+        out.emit(ids.failedRealloc(ptr, size, n, null));
         break;
       case FREE:
         if (ptr !== 0) out.push(ids.free(ptr, n, null));
@@ -166,7 +171,7 @@ class MtraceParser implements LineParser {
         }
         break;
       default: // MARK
-        this.ended = this.record.end;
+        this.ended = this.record.isEnd;
     }
   }
 

@@ -174,7 +174,7 @@ function record(value: unknown, line: number, ids: PointerIds): Emitted | string
       const size = count(r.size);
       const align = r.align === undefined || r.align === null ? 0 : count(r.align);
       if (ptr === undefined || size < 0 || align < 0) return `record ${line}: alloc needs ptr and size (non-negative integers) and an optional align`;
-      return ptr === 0 ? { kind: 'failed', id: null, size, align, time, line } : ids.alloc(ptr, size, align, line, time);
+      return ids.alloc(ptr, size, align, line, time);
     }
     case 'free': {
       const ptr = address(r.ptr);
@@ -186,7 +186,7 @@ function record(value: unknown, line: number, ids: PointerIds): Emitted | string
       const old = address(r.old);
       const size = count(r.size);
       if (ptr === undefined || old === undefined || size < 0) return `record ${line}: realloc needs ptr, old and size (non-negative integers)`;
-      if (old === 0) return ptr === 0 ? { kind: 'failed', id: null, size, align: 0, time, line } : ids.alloc(ptr, size, 0, line, time);
+      if (old === 0) return ids.alloc(ptr, size, 0, line, time);
       if (ptr === 0) return size === 0 ? ids.free(old, line, time) : ids.failedRealloc(old, size, line, time);
       return ids.realloc(old, ptr, size, line, time);
     }

@@ -70,6 +70,11 @@ function problem(what: ProblemKind, detail: string, line: number): FieldOp {
   return { kind: 'problem', what, detail, line };
 }
 
+/** A request the host refused: an allocation (`id` null) or a realloc of block `id`. */
+function refused(id: string | null, size: number, align: number, time: number | null, line: number): FieldOp {
+  return { kind: 'failed', id, size, align, time, line };
+}
+
 /**
  * Host pointers to block ids, for logs that name blocks by address (mtrace, android, native).
  *
@@ -106,7 +111,9 @@ export class PointerIds {
     return this.live;
   }
 
+  /** An allocation that returned `ptr`; the null pointer (0): the host refused it. */
   alloc(ptr: PointerKey, size: number, align: number, line: number, time: number | null): Emitted {
+    if (ptr === 0) return refused(null, size, align, time, line);
     const id = `p${this.next++}`;
     const op: FieldOp = { kind: 'alloc', id, size, align, time, line };
     const previous = this.slots.get(ptr);
@@ -157,11 +164,12 @@ export class PointerIds {
     ];
   }
 
-  /** A realloc of `old` that failed: the block stays where it was. */
+  /** A realloc of `old` that failed: the block stays where it was (realloc(NULL) is a refused allocation). */
   failedRealloc(old: PointerKey, size: number, line: number, time: number | null): Emitted {
+    if (old === 0) return refused(null, size, 0, time, line);
     const id = this.slots.get(old);
-    if (typeof id === 'string') return { kind: 'failed', id, size, align: 0, time, line };
-    return [this.missing('realloc', old, id, line), { kind: 'failed', id: null, size, align: 0, time, line }];
+    if (typeof id === 'string') return refused(id, size, 0, time, line);
+    return [this.missing('realloc', old, id, line), refused(null, size, 0, time, line)];
   }
 
   private missing(what: 'free' | 'realloc', key: PointerKey, freed: number | undefined, line: number): FieldOp {
