@@ -62,12 +62,13 @@ class AndroidParser implements LineParser {
   }
 }
 
-const scanner = new Scanner();
+/** Reads thread ids (reset for each one: nothing is kept between lines). */
+const tidScanner = new Scanner();
 
 /** `TID:` in bytes[from, to): a decimal thread id and a colon. */
 function isThreadId(bytes: Buffer, from: number, to: number): boolean {
   if (bytes[to - 1] !== 58 /* : */) return false;
-  const scan = scanner.reset(bytes, from, to - 1);
+  const scan = tidScanner.reset(bytes, from, to - 1);
   return scan.decimal() >= 0 && scan.atEnd();
 }
 
