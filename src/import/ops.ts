@@ -350,6 +350,8 @@ export function quote(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
 }
 
+// The scanners for a token held as a string (the readers scan bytes; tests check tokens this way).
+
 function scanToken(token: string): Scanner {
   const bytes = Buffer.from(token);
   return new Scanner().reset(bytes, 0, bytes.length);
