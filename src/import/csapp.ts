@@ -13,61 +13,73 @@
  * problem, one with more gets a `malformed` problem at the first extra line (and all are read).
  */
 import { InputError } from '../input/errors.js';
-import { decimal, NamedIds, quote, type FieldOp } from './ops.js';
+import { ascii, Words } from './bytes.js';
+import { lineSource, parseLines, type LineParser, type LineSource } from './lines.js';
+import { NamedIds, quote, type Emitted, type FieldOp, type OpBuffer } from './ops.js';
 
 const HEADER = ['the suggested heap size', 'the number of ids', 'the number of operations', 'the weight'];
+const ALLOC = ascii('a');
+const REALLOC = ascii('r');
+const FREE = ascii('f');
 
 /** The trace's ops; returns the number of lines read. */
-export function* readCsapp(lines: Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
-  const ids = new NamedIds();
-  const header: number[] = [];
-  let n = 0;
-  let last = 0;
-  let ops = 0;
-  let declared = 0;
+export function readCsapp(lines: LineSource | Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
+  return parseLines(lineSource(lines), new CsappParser(source));
+}
 
-  for (const raw of lines) {
-    n++;
-    const text = raw.trim();
-    if (text.length === 0) continue;
-    last = n;
+class CsappParser implements LineParser {
+  private readonly ids = new NamedIds();
+  private readonly words = new Words();
+  private readonly header: number[] = [];
+  /** The last non-blank line. */
+  private last = 0;
+  private ops = 0;
+  private declared = 0;
+
+  constructor(private readonly source: string) {}
+
+  line(lines: LineSource, out: OpBuffer): void {
+    const t = this.words;
+    t.splitAtWhitespace(lines.bytes, lines.start, lines.end);
+    if (t.count === 0) return;
+    const n = lines.line;
+    this.last = n;
+    const header = this.header;
     if (header.length < 4) {
-      const value = decimal(text);
+      const value = t.count === 1 ? t.decimal(0) : -1;
       if (value < 0) {
-        throw new InputError({ file: source, line: n, col: 1 }, `not a CS:APP trace: header line ${header.length + 1} should be ${HEADER[header.length]} (an integer), found ${quote(raw)}; check --format`);
+        throw new InputError({ file: this.source, line: n, col: 1 }, `not a CS:APP trace: header line ${header.length + 1} should be ${HEADER[header.length]} (an integer), found ${quote(lines.text())}; check --format`);
       }
       header.push(value);
-      declared = header[2] ?? 0;
-      continue;
+      this.declared = header[2] ?? 0;
+      return;
     }
-    const t = text.split(/\s+/);
-    const code = t[0];
-    let r: FieldOp | FieldOp[] | null = null;
-    if (t.length === 3 && (code === 'a' || code === 'r')) {
-      const id = decimal(t[1]);
-      const size = decimal(t[2]);
-      if (id >= 0 && size >= 0) r = code === 'a' ? ids.alloc(String(id), size, 0, n, null) : ids.realloc(String(id), size, n, null);
-    } else if (t.length === 2 && code === 'f') {
-      const id = decimal(t[1]);
-      if (id >= 0) r = ids.free(String(id), n, null);
+    let r: Emitted | null = null;
+    if (t.count === 3 && (t.is(0, ALLOC) || t.is(0, REALLOC))) {
+      const id = t.decimal(1);
+      const size = t.decimal(2);
+      if (id >= 0 && size >= 0) r = t.is(0, ALLOC) ? this.ids.alloc(String(id), size, 0, n, null) : this.ids.realloc(String(id), size, n, null);
+    } else if (t.count === 2 && t.is(0, FREE)) {
+      const id = t.decimal(1);
+      if (id >= 0) r = this.ids.free(String(id), n, null);
     }
     if (r === null) {
-      yield { kind: 'problem', what: 'malformed', detail: `expected "a ID BYTES", "r ID BYTES" or "f ID": ${quote(raw)}`, line: n };
-      continue;
+      out.push({ kind: 'problem', what: 'malformed', detail: `expected "a ID BYTES", "r ID BYTES" or "f ID": ${quote(lines.text())}`, line: n });
+      return;
     }
-    ops++;
-    if (ops === declared + 1) {
-      yield { kind: 'problem', what: 'malformed', detail: `the header declares ${declared} operations; this line and those after it are extra (read anyway)`, line: n };
+    this.ops++;
+    if (this.ops === this.declared + 1) {
+      out.push({ kind: 'problem', what: 'malformed', detail: `the header declares ${this.declared} operations; this line and those after it are extra (read anyway)`, line: n });
     }
-    if (Array.isArray(r)) yield* r;
-    else yield r;
+    out.emit(r);
   }
 
-  if (header.length < 4) {
-    throw new InputError({ file: source, line: Math.max(1, n), col: 1 }, `not a CS:APP trace: the file ends inside its 4-line header (${header.length} line(s)); check --format`);
+  end(lines: number, out: OpBuffer): void {
+    if (this.header.length < 4) {
+      throw new InputError({ file: this.source, line: Math.max(1, lines), col: 1 }, `not a CS:APP trace: the file ends inside its 4-line header (${this.header.length} line(s)); check --format`);
+    }
+    if (this.ops < this.declared) {
+      out.push({ kind: 'problem', what: 'truncated', detail: `the header declares ${this.declared} operations, the file has ${this.ops}; ${this.ids.liveCount} block(s) were live at its end`, line: this.last });
+    }
   }
-  if (ops < declared) {
-    yield { kind: 'problem', what: 'truncated', detail: `the header declares ${declared} operations, the file has ${ops}; ${ids.liveCount} block(s) were live at its end`, line: last };
-  }
-  return n;
 }

@@ -18,135 +18,173 @@
  * is 0. A log without `= End` as its last line (a program that crashed or never called muntrace)
  * ends with a `truncated` problem; the blocks live then are the crashed program's heap. glibc buffers
  * the log 512 bytes at a time, so a crashed program's last records may be missing, and its last line
- * cut mid-write: when `lines` says its last line had no newline (LineFile.unterminated), that line,
+ * cut mid-write: when `lines` says its last line had no newline (LineSource.unterminated), that line,
  * unless it is `= End`, is a `malformed` problem rather than a record with cut numbers.
  */
-import { FormatGate, PointerIds, scanHexSize, scanPointer, type Emitted, type FieldOp } from './ops.js';
+import { ascii, lastIndexOfPair, matches, Scanner } from './bytes.js';
+import { lineSource, parseLines, SavedLine, type LineParser, type LineSource } from './lines.js';
+import { FormatGate, PointerIds, type FieldOp, type OpBuffer } from './ops.js';
+import { pointerHex, type PointerKey } from './pointers.js';
 
 const EXAMPLE = '@ ./prog:[0x11b0] + 0x55ebe8cfb2a0 0x10';
+const START = ascii('Start');
+const END = ascii('End');
+const END_LINE = ascii('= End');
+
+const ALLOC = 43; // +
+const FREE = 45; // -
+const OLD = 60; // <
+const NEW = 62; // >
+const FAILED = 33; // !
+const MARK = 61; // =
+
+/** A record type's tokens after its type byte: PTR, then SIZE when `size`; what a malformed one needs. */
+interface Shape {
+  size: boolean;
+  /** Whether PTR may be the null pointer. */
+  nil: boolean;
+  needs: string;
+}
+
+/** The shapes of the records with a pointer, by type byte. */
+const SHAPES: (Shape | undefined)[] = [];
+SHAPES[ALLOC] = { size: true, nil: true, needs: 'an allocation record needs "+ PTR SIZE"' };
+SHAPES[FREE] = { size: false, nil: true, needs: 'a free record needs "- PTR"' };
+SHAPES[OLD] = { size: false, nil: false, needs: 'a realloc record needs "< OLD"' };
+SHAPES[NEW] = { size: true, nil: false, needs: 'a realloc record needs "> NEW SIZE"' };
+SHAPES[FAILED] = { size: true, nil: true, needs: 'a failed realloc record needs "! OLD SIZE"' };
+
+/** One line's record, as parseRecord reads it. */
+class MtraceRecord {
+  type = 0;
+  ptr: PointerKey = 0;
+  /** SIZE, -1 for a record without one. */
+  size = -1;
+  /** For `=`: whether it is `= End`. */
+  isEnd = false;
+}
+
+/**
+ * Reads the record on bytes[start, end) into `record`; returns '' when it is one, else why not. The
+ * tokens after the type byte are one space apart (a token ends at the next space).
+ */
+function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, record: MtraceRecord): string {
+  // o: where the record starts, after an optional "@ CALLER " prefix.
+  let o = start;
+  if (bytes[start] === 64 /* @ */) {
+    const k = lastIndexOfPair(bytes, 93 /* ] */, 32, start, end);
+    if (k < 0 || bytes[start + 1] !== 32) return 'a caller prefix "@ ..." without "] "';
+    o = k + 2;
+  }
+  // A type byte, one space, and a token.
+  if (o + 2 >= end || bytes[o + 1] !== 32 || bytes[o + 2] === 32) return 'not an mtrace record';
+  const type = bytes[o];
+  record.type = type;
+  if (type === MARK) {
+    record.isEnd = matches(bytes, o + 2, end, END);
+    return record.isEnd || matches(bytes, o + 2, end, START) ? '' : 'expected "= Start" or "= End"';
+  }
+  const shape = SHAPES[type];
+  if (shape === undefined) return 'not an mtrace record';
+  scan.reset(bytes, o + 2, end);
+  const ptr = scan.pointer();
+  if (ptr === undefined || (ptr === 0 && !shape.nil)) return shape.needs;
+  let size = -1;
+  if (shape.size) {
+    size = scan.space() ? scan.hexSize() : -1;
+    if (size < 0) return shape.needs;
+  }
+  if (!scan.atEnd()) return shape.needs;
+  record.ptr = ptr;
+  record.size = size;
+  return '';
+}
 
 /** The log's ops; returns the number of lines read. */
-export function* readMtrace(lines: Iterable<string> & { readonly unterminated?: boolean }, source = 'mtrace log'): Generator<FieldOp, number> {
-  const ids = new PointerIds();
-  const gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
-  let n = 0;
-  let last = 0;
-  let ended = false;
+export function readMtrace(lines: LineSource | Iterable<string>, source = 'mtrace log'): Generator<FieldOp, number> {
+  return parseLines(lineSource(lines), new MtraceParser(source));
+}
+
+class MtraceParser implements LineParser {
+  private readonly ids = new PointerIds();
+  private readonly gate: FormatGate;
+  private readonly scan = new Scanner();
+  private readonly record = new MtraceRecord();
+  /** The last non-blank line. */
+  private last = 0;
+  /** Whether that line was `= End`. */
+  private ended = false;
   // The `<` line of a realloc, waiting for its `>`.
-  let pendingOld: string | null = null;
-  let pendingLine = 0;
-  let pendingText = '';
+  private pendingOld: PointerKey | null = null;
+  private pendingLine = 0;
+  private readonly pendingText = new SavedLine();
 
-  for (const text of lines) {
-    n++;
-    if (text.length === 0) continue;
-    last = n;
-    ended = false;
-    let old: string | null = null;
-    if (lines.unterminated === true && text !== '= End') {
-      // The file's last line, with no newline after it: glibc writes whole lines, so this one was
-      // cut when the program died with part of its buffer flushed. Its numbers cannot be trusted.
-      const p = gate.bad(n, text, 'the last line has no newline: cut mid-write');
-      if (p) yield p;
-      continue;
-    }
-
-    // o: where the record starts, after an optional "@ CALLER " prefix.
-    let o = 0;
-    if (text.charCodeAt(0) === 64 /* @ */) {
-      const k = text.lastIndexOf('] ');
-      if (k < 0 || text.charCodeAt(1) !== 32) {
-        const p = gate.bad(n, text, 'a caller prefix "@ ..." without "] "');
-        if (p) yield p;
-        continue;
-      }
-      o = k + 2;
-    }
-    const c = text.charCodeAt(o);
-    // Tokens: a = text[o + 2, aEnd), b = text[bStart, length) (empty when there is none).
-    const sp = text.indexOf(' ', o + 2);
-    const aEnd = sp < 0 ? text.length : sp;
-    const bStart = sp < 0 ? text.length : sp + 1;
-    const hasB = sp >= 0;
-    let r: Emitted | null = null;
-    let detail = '';
-
-    if (text.charCodeAt(o + 1) !== 32 || aEnd <= o + 2) {
-      detail = 'not an mtrace record';
-    } else if (c === 43 /* + */) {
-      const ptr = scanPointer(text, o + 2, aEnd);
-      const size = hasB ? scanHexSize(text, bStart, text.length) : -1;
-      if (ptr === undefined || size < 0) detail = 'an allocation record needs "+ PTR SIZE"';
-      else r = ptr === '' ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.alloc(ptr, size, 0, n, null);
-    } else if (c === 45 /* - */) {
-      const ptr = scanPointer(text, o + 2, aEnd);
-      if (ptr === undefined || hasB) detail = 'a free record needs "- PTR"';
-      else r = ptr === '' ? [] : ids.free(ptr, n, null);
-    } else if (c === 60 /* < */) {
-      const ptr = scanPointer(text, o + 2, aEnd);
-      if (ptr === undefined || ptr === '' || hasB) detail = 'a realloc record needs "< OLD"';
-      else {
-        r = [];
-        old = ptr;
-      }
-    } else if (c === 62 /* > */) {
-      const ptr = scanPointer(text, o + 2, aEnd);
-      const size = hasB ? scanHexSize(text, bStart, text.length) : -1;
-      if (ptr === undefined || ptr === '' || size < 0) detail = 'a realloc record needs "> NEW SIZE"';
-      else if (pendingOld === null) {
-        r = [{ kind: 'problem', what: 'malformed', detail: '"> NEW SIZE" without the "< OLD" line before it; taken as an allocation', line: n }];
-        const alloc = ids.alloc(ptr, size, 0, n, null);
-        if (Array.isArray(alloc)) r.push(...alloc);
-        else r.push(alloc);
-      } else {
-        r = ids.realloc(pendingOld, ptr, size, n, null);
-        pendingOld = null;
-      }
-    } else if (c === 33 /* ! */) {
-      const ptr = scanPointer(text, o + 2, aEnd);
-      const size = hasB ? scanHexSize(text, bStart, text.length) : -1;
-      if (ptr === undefined || size < 0) detail = 'a failed realloc record needs "! OLD SIZE"';
-      else r = ptr === '' ? { kind: 'failed', id: null, size, align: 0, time: null, line: n } : ids.failedRealloc(ptr, size, n, null);
-    } else if (c === 61 /* = */) {
-      const word = text.slice(o + 2);
-      if (word !== 'Start' && word !== 'End') detail = 'expected "= Start" or "= End"';
-      else {
-        r = [];
-        ended = word === 'End';
-      }
-    } else {
-      detail = 'not an mtrace record';
-    }
-
-    if (r === null) {
-      ended = false;
-      const p = gate.bad(n, text, detail);
-      if (p) yield p;
-      continue;
-    }
-    if (!gate.open) yield* gate.pass();
-    if (pendingOld !== null && c !== 62) {
-      yield { kind: 'problem', what: 'malformed', detail: `"< 0x${pendingOld}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: pendingLine };
-      pendingOld = null;
-    }
-    if (old !== null) {
-      pendingOld = old;
-      pendingLine = n;
-      pendingText = text;
-    }
-    if (Array.isArray(r)) yield* r;
-    else yield r;
+  constructor(source: string) {
+    this.gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
   }
 
-  gate.end(n);
-  if (pendingOld !== null) {
-    yield { kind: 'problem', what: 'malformed', detail: `the log ends after ${JSON.stringify(pendingText)}, before its "> NEW SIZE" line`, line: pendingLine };
+  line(lines: LineSource, out: OpBuffer): void {
+    if (lines.end === lines.start) return;
+    const n = lines.line;
+    this.last = n;
+    this.ended = false;
+    // The file's last line, with no newline after it: glibc writes whole lines, so this one was
+    // cut when the program died with part of its buffer flushed. Its numbers cannot be trusted.
+    const detail =
+      lines.unterminated && !matches(lines.bytes, lines.start, lines.end, END_LINE)
+        ? 'the last line has no newline: cut mid-write'
+        : parseRecord(lines.bytes, lines.start, lines.end, this.scan, this.record);
+    if (detail !== '') {
+      this.gate.malformed(n, lines.text(), detail, out);
+      return;
+    }
+    this.gate.admit(out);
+    const { type, ptr, size } = this.record;
+    const ids = this.ids;
+    if (this.pendingOld !== null && type !== NEW) {
+      out.push({ kind: 'problem', what: 'malformed', detail: `"< 0x${pointerHex(this.pendingOld)}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: this.pendingLine });
+      this.pendingOld = null;
+    }
+    switch (type) {
+      case ALLOC:
+        out.emit(ids.alloc(ptr, size, 0, n, null));
+        break;
+      case FAILED:
+        out.emit(ids.failedRealloc(ptr, size, n, null));
+        break;
+      case FREE:
+        if (ptr !== 0) out.push(ids.free(ptr, n, null));
+        break;
+      case OLD:
+        this.pendingOld = ptr;
+        this.pendingLine = n;
+        // Kept as bytes: only a log that ends here shows it.
+        this.pendingText.save(lines);
+        break;
+      case NEW:
+        if (this.pendingOld === null) {
+          out.push({ kind: 'problem', what: 'malformed', detail: '"> NEW SIZE" without the "< OLD" line before it; taken as an allocation', line: n });
+          out.emit(ids.alloc(ptr, size, 0, n, null));
+        } else {
+          out.emit(ids.realloc(this.pendingOld, ptr, size, n, null));
+          this.pendingOld = null;
+        }
+        break;
+      default: // MARK
+        this.ended = this.record.isEnd;
+    }
   }
-  if (!ended) {
-    yield {
-      kind: 'problem', what: 'truncated', line: last,
-      detail: `the log ends without "= End": the program stopped before muntrace() or exit (a crash?); ${ids.liveCount} block(s) were live then`,
-    };
+
+  end(lines: number, out: OpBuffer): void {
+    this.gate.end(lines);
+    if (this.pendingOld !== null) {
+      out.push({ kind: 'problem', what: 'malformed', detail: `the log ends after ${JSON.stringify(this.pendingText.text())}, before its "> NEW SIZE" line`, line: this.pendingLine });
+    }
+    if (!this.ended) {
+      out.push({
+        kind: 'problem', what: 'truncated', line: this.last,
+        detail: `the log ends without "= End": the program stopped before muntrace() or exit (a crash?); ${this.ids.liveCount} block(s) were live then`,
+      });
+    }
   }
-  return n;
 }

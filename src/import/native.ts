@@ -36,6 +36,7 @@ import { decodeIter, Packr } from 'msgpackr';
 import { fileChunks } from '../input/chunks.js';
 import { InputError } from '../input/errors.js';
 import { PointerIds, type Emitted, type FieldOp } from './ops.js';
+import type { PointerKey } from './pointers.js';
 
 export const NATIVE_FORMAT = 'emu-field-log';
 export const NATIVE_VERSION = 1;
@@ -139,11 +140,14 @@ export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): 
   }
 }
 
-function address(v: unknown): string | undefined {
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? (v === 0 ? '' : v.toString(16)) : undefined;
-  if (typeof v === 'bigint') return v >= 0n ? (v === 0n ? '' : v.toString(16)) : undefined;
+/** An address field as a pointer key (0: null), undefined when it is no non-negative integer. */
+function address(v: unknown): PointerKey | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  if (typeof v === 'bigint') return v < 0n ? undefined : v <= MAX_SAFE ? Number(v) : v.toString(16);
   return undefined;
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function count(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : -1;
@@ -170,20 +174,20 @@ function record(value: unknown, line: number, ids: PointerIds): Emitted | string
       const size = count(r.size);
       const align = r.align === undefined || r.align === null ? 0 : count(r.align);
       if (ptr === undefined || size < 0 || align < 0) return `record ${line}: alloc needs ptr and size (non-negative integers) and an optional align`;
-      return ptr === '' ? { kind: 'failed', id: null, size, align, time, line } : ids.alloc(ptr, size, align, line, time);
+      return ids.alloc(ptr, size, align, line, time);
     }
     case 'free': {
       const ptr = address(r.ptr);
       if (ptr === undefined) return `record ${line}: free needs ptr (a non-negative integer)`;
-      return ptr === '' ? [] : ids.free(ptr, line, time);
+      return ptr === 0 ? [] : ids.free(ptr, line, time);
     }
     case 'realloc': {
       const ptr = address(r.ptr);
       const old = address(r.old);
       const size = count(r.size);
       if (ptr === undefined || old === undefined || size < 0) return `record ${line}: realloc needs ptr, old and size (non-negative integers)`;
-      if (old === '') return ptr === '' ? { kind: 'failed', id: null, size, align: 0, time, line } : ids.alloc(ptr, size, 0, line, time);
-      if (ptr === '') return size === 0 ? ids.free(old, line, time) : ids.failedRealloc(old, size, line, time);
+      if (old === 0) return ids.alloc(ptr, size, 0, line, time);
+      if (ptr === 0) return size === 0 ? ids.free(old, line, time) : ids.failedRealloc(old, size, line, time);
       return ids.realloc(old, ptr, size, line, time);
     }
     case 'fault': {

@@ -11,6 +11,8 @@
  *   format at all throws (see FormatGate).
  */
 import { InputError } from '../input/errors.js';
+import { Scanner } from './bytes.js';
+import { pointerHex, type PointerKey } from './pointers.js';
 
 export type ProblemKind = 'unknown-free' | 'double-free' | 'unknown-realloc' | 'duplicate-alloc' | 'truncated' | 'malformed';
 
@@ -34,11 +36,43 @@ export type FieldOp =
 
 export type Emitted = FieldOp | FieldOp[];
 
+/**
+ * The ops a log line adds, in order, for its reader to hand on. Emptied by resetting a count, not
+ * by truncating the array (which would free and reallocate its storage for every line).
+ */
+export class OpBuffer {
+  private readonly ops: FieldOp[] = [];
+  length = 0;
+
+  push(op: FieldOp): void {
+    this.ops[this.length++] = op;
+  }
+
+  /** An op or a list of them. */
+  emit(ops: Emitted): void {
+    if (!Array.isArray(ops)) this.push(ops);
+    else for (const op of ops) this.push(op);
+  }
+
+  at(i: number): FieldOp {
+    return this.ops[i];
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 /** How many freed pointers PointerIds remembers to tell a double free from a free of garbage. */
 export const FREED_MEMORY = 1 << 16;
 
 function problem(what: ProblemKind, detail: string, line: number): FieldOp {
   return { kind: 'problem', what, detail, line };
+}
+
+/** A request the host refused: an allocation (`id` null) or a realloc of block `id`. */
+function refused(id: string | null, size: number, align: number, time: number | null, line: number): FieldOp {
+  return { kind: 'failed', id, size, align, time, line };
 }
 
 /**
@@ -54,13 +88,13 @@ function problem(what: ProblemKind, detail: string, line: number): FieldOp {
  * - An allocation at a pointer that is still live means the log lost a free (dropped records,
  *   a racing thread): a `duplicate-alloc` problem, then a `free` of the old id (the host reusing
  *   the address proves the old block was gone), then the `alloc`.
- * Pointers are keys as written in the log after normalisation (lowercase hex, no leading zeros),
- * so 64-bit addresses stay exact. Memory: one entry per live block, plus freed pointers, which are
- * swept (oldest first) once there are more than FREED_MEMORY + max(FREED_MEMORY, live blocks).
+ * Pointers are PointerKeys (numbers; hex strings beyond 2^53), so 64-bit addresses stay exact.
+ * Memory: one entry per live block, plus freed pointers, which are swept (oldest first) once there
+ * are more than FREED_MEMORY + max(FREED_MEMORY, live blocks).
  */
 export class PointerIds {
   /** Pointer -> the id of its live block (a string), or the line of its last free (a number). */
-  private readonly slots = new Map<string, string | number>();
+  private readonly slots = new Map<PointerKey, string | number>();
   /** The lines of the last `freedMemory` frees, a ring. */
   private readonly recent: Float64Array;
   private frees = 0;
@@ -77,7 +111,9 @@ export class PointerIds {
     return this.live;
   }
 
-  alloc(ptr: string, size: number, align: number, line: number, time: number | null): Emitted {
+  /** An allocation that returned `ptr`; the null pointer (0): the host refused it. */
+  alloc(ptr: PointerKey, size: number, align: number, line: number, time: number | null): Emitted {
+    if (ptr === 0) return refused(null, size, align, time, line);
     const id = `p${this.next++}`;
     const op: FieldOp = { kind: 'alloc', id, size, align, time, line };
     const previous = this.slots.get(ptr);
@@ -91,13 +127,13 @@ export class PointerIds {
       return op;
     }
     return [
-      problem('duplicate-alloc', `0x${ptr} is allocated again while ${previous} still holds it: the log lost its free`, line),
+      problem('duplicate-alloc', `0x${pointerHex(ptr)} is allocated again while ${previous} still holds it: the log lost its free`, line),
       { kind: 'free', id: previous, time, line },
       op,
     ];
   }
 
-  free(ptr: string, line: number, time: number | null): FieldOp {
+  free(ptr: PointerKey, line: number, time: number | null): FieldOp {
     const id = this.slots.get(ptr);
     if (typeof id !== 'string') return this.missing('free', ptr, id, line);
     this.release(ptr, line);
@@ -105,7 +141,7 @@ export class PointerIds {
   }
 
   /** realloc(old) returned `ptr` with `size` bytes. */
-  realloc(old: string, ptr: string, size: number, line: number, time: number | null): Emitted {
+  realloc(old: PointerKey, ptr: PointerKey, size: number, line: number, time: number | null): Emitted {
     const id = this.slots.get(old);
     if (typeof id !== 'string') {
       const miss = this.missing('realloc', old, id, line);
@@ -122,20 +158,22 @@ export class PointerIds {
     if (typeof previous !== 'string') return op;
     this.live--;
     return [
-      problem('duplicate-alloc', `realloc moved ${id} to 0x${ptr}, which ${previous} still holds: the log lost its free`, line),
+      problem('duplicate-alloc', `realloc moved ${id} to 0x${pointerHex(ptr)}, which ${previous} still holds: the log lost its free`, line),
       { kind: 'free', id: previous, time, line },
       op,
     ];
   }
 
-  /** A realloc of `old` that failed: the block stays where it was. */
-  failedRealloc(old: string, size: number, line: number, time: number | null): Emitted {
+  /** A realloc of `old` that failed: the block stays where it was (realloc(NULL) is a refused allocation). */
+  failedRealloc(old: PointerKey, size: number, line: number, time: number | null): Emitted {
+    if (old === 0) return refused(null, size, 0, time, line);
     const id = this.slots.get(old);
-    if (typeof id === 'string') return { kind: 'failed', id, size, align: 0, time, line };
-    return [this.missing('realloc', old, id, line), { kind: 'failed', id: null, size, align: 0, time, line }];
+    if (typeof id === 'string') return refused(id, size, 0, time, line);
+    return [this.missing('realloc', old, id, line), refused(null, size, 0, time, line)];
   }
 
-  private missing(what: 'free' | 'realloc', ptr: string, freed: number | undefined, line: number): FieldOp {
+  private missing(what: 'free' | 'realloc', key: PointerKey, freed: number | undefined, line: number): FieldOp {
+    const ptr = pointerHex(key);
     if (what === 'free') {
       return freed === undefined
         ? problem('unknown-free', `free of 0x${ptr}, which was never allocated in this log`, line)
@@ -145,7 +183,7 @@ export class PointerIds {
   }
 
   /** A live pointer is freed at `line`: remembered as freed, for a while. */
-  private release(ptr: string, line: number): void {
+  private release(ptr: PointerKey, line: number): void {
     this.slots.set(ptr, line);
     this.live--;
     this.freed++;
@@ -258,7 +296,7 @@ export const SNIFF_LINES = 20;
  * After that, every malformed line is a `malformed` problem and the stream goes on.
  */
 export class FormatGate {
-  open = false;
+  private open = false;
   private held: FieldOp[] = [];
   private first = 0;
   private firstText = '';
@@ -269,25 +307,27 @@ export class FormatGate {
     private readonly example: string,
   ) {}
 
-  /** A malformed line: the problem to yield now, or null while the gate holds it back. */
-  bad(line: number, text: string, detail: string): FieldOp | null {
+  /** A malformed line: its problem goes to `out`, or is held back while the gate is closed. */
+  malformed(line: number, text: string, detail: string, out: OpBuffer): void {
     const op = problem('malformed', `${detail}: ${quote(text)}`, line);
-    if (this.open) return op;
+    if (this.open) {
+      out.push(op);
+      return;
+    }
     if (this.held.length === 0) {
       this.first = line;
       this.firstText = text;
     }
     this.held.push(op);
     if (this.held.length >= SNIFF_LINES) this.reject(`none of its first ${SNIFF_LINES} lines is one`);
-    return null;
   }
 
-  /** A good line while the gate is closed: opens it and returns the held problems to yield first. */
-  pass(): FieldOp[] {
+  /** A good line: opens the gate if it is closed, the held problems going to `out` first. */
+  admit(out: OpBuffer): void {
+    if (this.open) return;
     this.open = true;
-    const held = this.held;
+    out.emit(this.held);
     this.held = [];
-    return held;
   }
 
   /** End of input: throws if no line of the format was ever seen. */
@@ -310,67 +350,23 @@ export function quote(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
 }
 
-/** A hex digit's value, or -1 (upper or lower case). */
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+// The scanners for a token held as a string (the readers scan bytes; tests check tokens this way).
+
+function scanToken(token: string): Scanner {
+  const bytes = Buffer.from(token);
+  return new Scanner().reset(bytes, 0, bytes.length);
 }
 
-/**
- * The pointer written in text[from, to) as a key: lowercase hex digits without `0x` or leading zeros.
- * Returns '' for a null pointer (`(nil)`, `(null)`, `0x0`, `0`) and undefined for something that is
- * no pointer. The key is sliced from the text (no copy when the log writes pointers as `%p` does).
- */
-export function scanPointer(text: string, from: number, to: number): string | undefined {
-  let i = from;
-  if (to - from >= 2 && text.charCodeAt(from) === 48 && (text.charCodeAt(from + 1) | 32) === 120) i += 2;
-  else if (text.charCodeAt(from) === 40 /* ( */) {
-    const word = text.slice(from, to);
-    return word === '(nil)' || word === '(null)' ? '' : undefined;
-  }
-  if (i >= to) return undefined;
-  let first = -1;
-  let lower = true;
-  for (let j = i; j < to; j++) {
-    const c = text.charCodeAt(j);
-    const d = hexDigit(c);
-    if (d < 0) return undefined;
-    if (c >= 65 && c <= 70) lower = false;
-    if (first < 0 && d !== 0) first = j;
-  }
-  if (first < 0) return '';
-  const key = text.slice(first, to);
-  return lower ? key : key.toLowerCase();
-}
-
-/** The pointer written in a token (see scanPointer). */
+/** The pointer in a token as hex digits, as messages show it ('' for a null pointer); undefined for no pointer. */
 export function pointerKey(token: string): string | undefined {
-  return scanPointer(token, 0, token.length);
-}
-
-/** `0x1f` or `0` (glibc's `%#lx`) in text[from, to) to a number; -1 if it is neither. */
-export function scanHexSize(text: string, from: number, to: number): number {
-  if (to - from === 1 && text.charCodeAt(from) === 48) return 0;
-  if (to - from < 3 || text.charCodeAt(from) !== 48 || (text.charCodeAt(from + 1) | 32) !== 120) return -1;
-  let value = 0;
-  for (let j = from + 2; j < to; j++) {
-    const d = hexDigit(text.charCodeAt(j));
-    if (d < 0) return -1;
-    value = value * 16 + d;
-  }
-  return value;
+  const scan = scanToken(token);
+  const key = scan.pointer();
+  return key === undefined || !scan.atEnd() ? undefined : pointerHex(key);
 }
 
 /** `0x1f` or `0` (glibc's `%#lx`) to a number; -1 if it is neither. */
 export function hexSize(token: string): number {
-  return scanHexSize(token, 0, token.length);
-}
-
-const DEC = /^\d+$/;
-
-/** A decimal integer to a number; -1 if it is none. */
-export function decimal(token: string): number {
-  return DEC.test(token) ? Number(token) : -1;
+  const scan = scanToken(token);
+  const size = scan.hexSize();
+  return scan.atEnd() ? size : -1;
 }

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { UsageError } from '../input/errors.js';
 import { readAndroid } from './android.js';
 import { readCsapp } from './csapp.js';
-import { LineFile, readLines } from './lines.js';
+import { FileLines } from './lines.js';
 import { readMtrace } from './mtrace.js';
 import { readNativeFile } from './native.js';
 import type { FieldOp } from './ops.js';
@@ -31,11 +31,11 @@ export function readLog(path: string, format: string): Generator<FieldOp, number
   if (!isFile) throw new UsageError(`${path}: not a file`);
   switch (format) {
     case 'mtrace':
-      return readMtrace(new LineFile(path), path);
+      return readMtrace(new FileLines(path), path);
     case 'android':
-      return readAndroid(readLines(path), path);
+      return readAndroid(new FileLines(path), path);
     case 'csapp':
-      return readCsapp(readLines(path), path);
+      return readCsapp(new FileLines(path), path);
     case 'native':
       return readNativeFile(path);
   }

@@ -42,8 +42,7 @@ export const LARGEST_LIVE = 5;
 
 export function computeStats(ops: Iterable<FieldOp>): ImportStats {
   const iterator = ops[Symbol.iterator]() as Iterator<FieldOp, unknown>;
-  const size = new Map<string, number>();
-  const where = new Map<string, number>();
+  const live = new LiveBlocks();
   const faults = new Map<string, number>();
   const problems = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, 0])) as Record<ProblemKind, number>;
   const problemLines: Partial<Record<ProblemKind, number>> = {};
@@ -74,10 +73,8 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
         if (op.kind === 'alloc') allocs++;
         else reallocs++;
         // A realloc replaces its block's old size.
-        const old = size.get(op.id);
+        const old = live.set(op.id, op.size, op.line);
         if (old !== undefined) liveBytes -= old;
-        size.set(op.id, op.size);
-        where.set(op.id, op.line);
         liveBytes += op.size;
         if (op.size > largest) {
           largest = op.size;
@@ -87,12 +84,8 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
       }
       case 'free': {
         frees++;
-        const old = size.get(op.id);
-        if (old !== undefined) {
-          liveBytes -= old;
-          size.delete(op.id);
-          where.delete(op.id);
-        }
+        const old = live.remove(op.id);
+        if (old !== undefined) liveBytes -= old;
         break;
       }
       case 'failed':
@@ -114,15 +107,14 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
       peakBytes = liveBytes;
       peakBytesLine = op.line;
     }
-    if (size.size > peakBlocks) {
-      peakBlocks = size.size;
+    if (live.count > peakBlocks) {
+      peakBlocks = live.count;
       peakBlocksLine = op.line;
     }
   }
 
   const top: LiveBlock[] = [];
-  for (const [id, bytes] of size) {
-    const block = { id, size: bytes, line: where.get(id)! };
+  for (const block of live.blocks()) {
     if (top.length < LARGEST_LIVE || before(block, top[top.length - 1])) {
       top.push(block);
       top.sort((a, b) => (before(a, b) ? -1 : 1));
@@ -141,8 +133,59 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
     peak_live_blocks_line: peakBlocksLine,
     largest_request: largest,
     largest_request_line: largestLine,
-    live_at_end: { blocks: size.size, bytes: liveBytes, largest: top },
+    live_at_end: { blocks: live.count, bytes: liveBytes, largest: top },
   };
+}
+
+/**
+ * The blocks live at a point of the stream, by id. Sizes and lines sit in typed arrays at a slot
+ * each (freed slots are reused), so that a block costs the garbage collector no object.
+ */
+class LiveBlocks {
+  private readonly slots = new Map<string, number>();
+  private sizes = new Float64Array(256);
+  private lines = new Float64Array(256);
+  private readonly unused: number[] = [];
+
+  get count(): number {
+    return this.slots.size;
+  }
+
+  /** Allocates or resizes a block; returns its old size, undefined if it was not live. */
+  set(id: string, size: number, line: number): number | undefined {
+    let slot = this.slots.get(id);
+    const old = slot === undefined ? undefined : this.sizes[slot];
+    if (slot === undefined) {
+      slot = this.unused.pop() ?? this.slots.size;
+      if (slot === this.sizes.length) this.grow();
+      this.slots.set(id, slot);
+    }
+    this.sizes[slot] = size;
+    this.lines[slot] = line;
+    return old;
+  }
+
+  /** Frees a block; returns its size, undefined if it was not live. */
+  remove(id: string): number | undefined {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return undefined;
+    this.slots.delete(id);
+    this.unused.push(slot);
+    return this.sizes[slot];
+  }
+
+  *blocks(): Generator<LiveBlock> {
+    for (const [id, slot] of this.slots) yield { id, size: this.sizes[slot], line: this.lines[slot] };
+  }
+
+  private grow(): void {
+    const sizes = new Float64Array(2 * this.sizes.length);
+    const lines = new Float64Array(2 * this.lines.length);
+    sizes.set(this.sizes);
+    lines.set(this.lines);
+    this.sizes = sizes;
+    this.lines = lines;
+  }
 }
 
 /** Larger first; equal sizes by line, then id: an order that does not depend on map internals. */
