@@ -108,7 +108,7 @@ test('pointers beyond 2^53 stay exact: neighbours that a double would merge are 
     { kind: 'alloc', id: 'p3', size: 3, align: 0, time: null, line: 4 },
     { kind: 'alloc', id: 'p4', size: 4, align: 0, time: null, line: 5 },
     { kind: 'free', id: 'p3', time: null, line: 6 },
-    { kind: 'problem', what: 'double-free', detail: 'free of 0x20000000000001, already freed at line 6', line: 7 },
+    { kind: 'problem', what: 'double-free', detail: 'free of 0x20000000000001 (p3), already freed at line 6', line: 7, call: { kind: 'free', id: 'p3' } },
     { kind: 'free', id: 'p4', time: null, line: 8 },
     { kind: 'free', id: 'p1', time: null, line: 9 },
   ]);
@@ -126,7 +126,7 @@ test('native logs: a bigint address names the same block as the number it equals
   ]);
   t.deepEqual(
     [...readLog(path, 'native')].map((op) => (op.kind === 'problem' ? op.detail : `${op.kind} ${'id' in op ? op.id : ''}`)),
-    ['alloc p1', 'alloc p2', 'alloc p3', 'free p1', 'free p2', 'free of 0xffffffffffffffff, already freed at line 6'],
+    ['alloc p1', 'alloc p2', 'alloc p3', 'free p1', 'free p2', 'free of 0xffffffffffffffff (p2), already freed at line 6'],
   );
 });
 

@@ -118,7 +118,7 @@ test('unknown frees, double frees, reallocs of unknown pointers and lost frees a
     ['2 alloc p1', '3 free p1', '4 double-free', '5 unknown-free', '7 unknown-realloc', '7 alloc p2', '8 duplicate-alloc', '8 free p2', '8 alloc p3', '9 free p3'],
   );
   const double = ops.find((op) => op.kind === 'problem' && op.what === 'double-free');
-  t.regex(double?.kind === 'problem' ? double.detail : '', /0x10, already freed at line 3/);
+  t.regex(double?.kind === 'problem' ? double.detail : '', /0x10 \(p1\), already freed at line 3/);
   const s = computeStats(ops);
   t.like(s, { allocs: 3, frees: 3, reallocs: 0, peak_live_bytes: 32, peak_live_bytes_line: 8 });
   t.deepEqual(s.problems, { 'unknown-free': 1, 'double-free': 1, 'unknown-realloc': 1, 'duplicate-alloc': 1, truncated: 0, malformed: 0 });

@@ -35,19 +35,20 @@ steps:
   return collector.events;
 }
 
-test('replay: each log operation becomes an event that keeps its log line; the log\'s problems are log events', (t) => {
+test('replay: each log operation becomes an event that keeps its log line; the program\'s bad calls are faults, the log\'s own problems log events', (t) => {
   const events = replayed('64K');
   const ops = events.filter((e) => ['alloc', 'free', 'realloc'].includes(e.type as string));
   t.deepEqual(ops.map((e) => [e.type, e.id, e.log_line]), [['alloc', 'p1', 2], ['alloc', 'p2', 3], ['free', 'p1', 4], ['realloc', 'p2', 6], ['alloc', 'p3', 8]]);
   t.deepEqual(ops.map((e) => e.line), [5, 5, 5, 5, 5]); // the replay step's scenario line
   t.deepEqual(ofType(events, 'realloc')[0].size, 0x200);
-  t.deepEqual(ofType(events, 'log').map((e) => [e.what, e.log_line]), [['unknown-free', 7], ['truncated', 8]]);
+  t.deepEqual(ofType(events, 'log').map((e) => [e.what, e.log_line]), [['truncated', 8]]);
+  t.deepEqual(ofType(events, 'fault').map((e) => [e.kind, e.id, e.log_line]), [['invalid-free', '0x55d999', 7]]);
 });
 
 test('replay: a fault during a replayed operation names the log line', (t) => {
   // 512 bytes hold p1 (72) and p2 (264) but not the 0x200-byte realloc beside p2 (first-fit needs 520).
   const faults = ofType(replayed('512'), 'fault');
-  t.deepEqual(faults.map((f) => [f.kind, f.id, f.log_line]), [['oom', 'p2', 6]]);
+  t.deepEqual(faults.map((f) => [f.kind, f.id, f.log_line]), [['oom', 'p2', 6], ['invalid-free', '0x55d999', 7]]);
 });
 
 test('emu import --stats prints the log\'s counts, peak and what is live at the end', (t) => {
@@ -75,7 +76,7 @@ test('emu import writes a scenario that replays the log, and never overwrites on
   t.regex(scenario, /leak_check: false/); // two blocks were still live when the program died
   const ran = emu(['run', join(dir, 'crash.yaml'), '--update']);
   t.is(ran.status, 0, ran.stdout + ran.stderr);
-  t.regex(ran.stdout, /faults: none/);
+  t.regex(ran.stdout, /faults: 1 \(invalid-free 1\)\n  line 12 \(log line 7\), op 5: invalid-free \(silent\) heap main id 0x55d999/);
   writeFileSync(join(dir, 'crash.yaml'), '# mine\n');
   const again = emu(args);
   t.is(again.status, 2);

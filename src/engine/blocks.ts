@@ -13,9 +13,10 @@ export interface LiveBlock {
   crate: string | null;
   /** Serial of the bump scope the block was allocated in (0: none). */
   scope: number;
-  /** The operation and scenario line that allocated it. */
+  /** The operation and scenario line that allocated it, and the field-log line when it was replayed from one. */
   op: number;
   line: number;
+  logLine: number | null;
 }
 
 export const FREED_MEMORY = 65536;

@@ -260,6 +260,10 @@ class Engine {
       case 'log-note':
         this.record('log', { line: op.line, log_line: op.log, what: op.what, detail: op.detail });
         return;
+      case 'log-overlap':
+        // The host heap handed the memory out twice: it was corrupt, and nothing on the device noticed.
+        this.fault('heap-corrupt', op.line, 'silent', op.heap, op.id, `the log shows memory handed out twice: ${op.detail}${this.liveSince(op.id)}`);
+        return;
       case 'alloc':
         return this.alloc(op);
       case 'free':
@@ -373,7 +377,7 @@ class Engine {
   /** Binds an id to its new block (or to null after a failure), inside the innermost open scope. */
   private bind(id: string, heap: Heap, addr: number, size: number, crate: string | null, line: number): void {
     if (addr < 0) {
-      this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op, line });
+      this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op, line, logLine: this.logLine });
       return;
     }
     const scopes = heap.openScopes;
@@ -383,7 +387,7 @@ class Engine {
       scope.ids.push(id);
       serial = scope.serial;
     }
-    this.blocks.set(id, { heap, addr, size, crate, scope: serial, op: this.op, line });
+    this.blocks.set(id, { heap, addr, size, crate, scope: serial, op: this.op, line, logLine: this.logLine });
   }
 
   /** An allocation inside bump scopes must fit every enclosing scope's budget. */
@@ -424,7 +428,7 @@ class Engine {
     if (!block) {
       const freed = this.blocks.freedBlock(op.id);
       const heap = freed?.heap ?? (op.heap ? this.heaps.get(op.heap)! : null);
-      if (freed) this.fault('double-free', op.line, this.badFreeDetection(freed), heap!.name, op.id, `id ${op.id} was already freed (${hex(freed.addr)}, ${freed.size} bytes, allocated at line ${freed.line})`);
+      if (freed) this.fault('double-free', op.line, this.badFreeDetection(freed), heap!.name, op.id, `id ${op.id} was already freed (${hex(freed.addr)}, ${freed.size} bytes, allocated at ${allocatedAt(freed)})`);
       else this.fault('invalid-free', op.line, heap?.entry.invalidFreeError !== undefined ? 'precise' : 'silent', heap?.name ?? null, op.id, `id ${op.id} names no allocated block`);
       // An allocator modelling a real API answers with its error code, and changes nothing.
       const error = heap?.entry.invalidFreeError;
@@ -458,6 +462,12 @@ class Engine {
     const heap = freed.heap;
     if (freed.addr < 0) return 'silent';
     return heap.entry.invalidFreeError !== undefined || heap.allocator.refusesFree?.(freed.addr) ? 'precise' : 'silent';
+  }
+
+  /** `; ID was allocated at ...` for a live block, for fault details. */
+  private liveSince(id: string): string {
+    const block = this.blocks.get(id);
+    return block ? `; ${id} was allocated at ${allocatedAt(block)}` : '';
   }
 
   /** Gives a live block back to its allocator and its crate. */
@@ -777,4 +787,9 @@ class Engine {
       stall_cycles: this.memory?.stallCycles ?? 0,
     };
   }
+}
+
+/** Where a block was allocated, for fault details: its scenario line, or its log line when replayed. */
+function allocatedAt(block: LiveBlock): string {
+  return block.logLine !== null ? `log line ${block.logLine}` : `line ${block.line}`;
 }

@@ -8,7 +8,8 @@
  * - a `free` or `realloc` names a live id, and a `failed` with an id names a live id;
  * - everything wrong in the log itself (a free of an unknown pointer, a double free, a cut-off log,
  *   a line that does not parse) is a `problem` op, never an exception. Only a file that is not the
- *   format at all throws (see FormatGate).
+ *   format at all throws (see FormatGate). A problem that is the program's (or the host heap's) bug
+ *   carries the bad call, so that a replay reports it as the fault it is (see ProblemCall).
  */
 import { InputError } from '../input/errors.js';
 import { Scanner } from './bytes.js';
@@ -32,7 +33,18 @@ export type FieldOp =
   /** A fault the device itself recorded (native logs only): its kind, the faulting address, its time. */
   | { kind: 'fault'; fault: string; addr: number | null; time: number | null; line: number }
   /** Something wrong in the log; the stream goes on. */
-  | { kind: 'problem'; what: ProblemKind; detail: string; line: number };
+  | { kind: 'problem'; what: ProblemKind; detail: string; line: number; call?: ProblemCall };
+
+/**
+ * The bad call behind a problem, for a replay to make: a `free` or `realloc` of `id`, a block the
+ * log freed before (a double free, a use after free) or `0x<pointer>` for a pointer it never returned;
+ * or an `overlap`, the host handing out memory that the live block `id` still holds (its heap was
+ * already corrupt). The stream's own ops go on as the log does (the invariants above hold).
+ */
+export interface ProblemCall {
+  kind: 'free' | 'realloc' | 'overlap';
+  id: string;
+}
 
 export type Emitted = FieldOp | FieldOp[];
 
@@ -66,8 +78,8 @@ export class OpBuffer {
 /** How many freed pointers PointerIds remembers to tell a double free from a free of garbage. */
 export const FREED_MEMORY = 1 << 16;
 
-function problem(what: ProblemKind, detail: string, line: number): FieldOp {
-  return { kind: 'problem', what, detail, line };
+function problem(what: ProblemKind, detail: string, line: number, call?: ProblemCall): FieldOp {
+  return call ? { kind: 'problem', what, detail, line, call } : { kind: 'problem', what, detail, line };
 }
 
 /** A request the host refused: an allocation (`id` null) or a realloc of block `id`. */
@@ -82,21 +94,24 @@ function refused(id: string | null, size: number, align: number, time: number | 
  *   deterministic and never reused even when the host allocator hands the same address out again.
  * - realloc keeps the id and moves it to the new pointer; the old pointer counts as freed there.
  * - A free of a pointer that is not live is a `double-free` problem when the pointer was freed
- *   before (remembered for at least the last FREED_MEMORY frees), otherwise an `unknown-free` problem.
- * - A realloc of a pointer that is not live is an `unknown-realloc` problem, followed by an `alloc`
- *   of the new block (the host did hand it out).
- * - An allocation at a pointer that is still live means the log lost a free (dropped records,
- *   a racing thread): a `duplicate-alloc` problem, then a `free` of the old id (the host reusing
- *   the address proves the old block was gone), then the `alloc`.
+ *   before (remembered for the last FREED_MEMORY frees, with the id it held), otherwise an
+ *   `unknown-free` problem; each carries the call (a free of the freed id, or of `0x<pointer>`).
+ * - A realloc of a pointer that is not live is an `unknown-realloc` problem carrying the call,
+ *   followed by an `alloc` of the new block (the host did hand it out).
+ * - An allocation at a pointer that is still live is memory handed out twice: the host heap was
+ *   corrupt (a double free earlier let it give the same chunk again). A `duplicate-alloc` problem
+ *   carrying the overlap, then a `free` of the old id (the stream's ids follow the pointer from
+ *   here on), then the `alloc`.
  * Pointers are PointerKeys (numbers; hex strings beyond 2^53), so 64-bit addresses stay exact.
  * Memory: one entry per live block, plus freed pointers, which are swept (oldest first) once there
  * are more than FREED_MEMORY + max(FREED_MEMORY, live blocks).
  */
 export class PointerIds {
-  /** Pointer -> the id of its live block (a string), or the line of its last free (a number). */
+  /** Pointer -> the id of its live block (a string), or the sequence number of its last free (a number). */
   private readonly slots = new Map<PointerKey, string | number>();
-  /** The lines of the last `freedMemory` frees, a ring. */
+  /** The lines of the last `freedMemory` frees and the ids they freed, rings indexed by free sequence number. */
   private readonly recent: Float64Array;
+  private readonly recentIds: string[];
   private frees = 0;
   private live = 0;
   private freed = 0;
@@ -104,6 +119,7 @@ export class PointerIds {
 
   constructor(private readonly freedMemory = FREED_MEMORY) {
     this.recent = new Float64Array(freedMemory);
+    this.recentIds = new Array<string>(freedMemory);
   }
 
   /** Blocks live now. */
@@ -127,7 +143,7 @@ export class PointerIds {
       return op;
     }
     return [
-      problem('duplicate-alloc', `0x${pointerHex(ptr)} is allocated again while ${previous} still holds it: the log lost its free`, line),
+      problem('duplicate-alloc', `the host handed out 0x${pointerHex(ptr)} (${id}, ${size} bytes) while ${previous} still holds it`, line, { kind: 'overlap', id: previous }),
       { kind: 'free', id: previous, time, line },
       op,
     ];
@@ -136,7 +152,7 @@ export class PointerIds {
   free(ptr: PointerKey, line: number, time: number | null): FieldOp {
     const id = this.slots.get(ptr);
     if (typeof id !== 'string') return this.missing('free', ptr, id, line);
-    this.release(ptr, line);
+    this.release(ptr, id, line);
     return { kind: 'free', id, time, line };
   }
 
@@ -150,7 +166,7 @@ export class PointerIds {
     }
     const op: FieldOp = { kind: 'realloc', id, size, time, line };
     if (ptr === old) return op;
-    this.release(old, line);
+    this.release(old, id, line);
     const previous = this.slots.get(ptr);
     this.slots.set(ptr, id);
     this.live++;
@@ -158,7 +174,7 @@ export class PointerIds {
     if (typeof previous !== 'string') return op;
     this.live--;
     return [
-      problem('duplicate-alloc', `realloc moved ${id} to 0x${pointerHex(ptr)}, which ${previous} still holds: the log lost its free`, line),
+      problem('duplicate-alloc', `the host's realloc moved ${id} to 0x${pointerHex(ptr)} (${size} bytes) while ${previous} still holds it`, line, { kind: 'overlap', id: previous }),
       { kind: 'free', id: previous, time, line },
       op,
     ];
@@ -172,29 +188,36 @@ export class PointerIds {
     return [this.missing('realloc', old, id, line), refused(null, size, 0, time, line)];
   }
 
-  private missing(what: 'free' | 'realloc', key: PointerKey, freed: number | undefined, line: number): FieldOp {
-    const ptr = pointerHex(key);
+  /** A free or realloc of a pointer that is not live: freed `seq`-th, or never returned (undefined). */
+  private missing(what: 'free' | 'realloc', key: PointerKey, seq: number | undefined, line: number): FieldOp {
+    const ptr = `0x${pointerHex(key)}`;
+    // The free is still remembered when fewer than freedMemory frees came after it.
+    const remembered = seq !== undefined && this.frees - seq <= this.freedMemory;
+    const freedAt = remembered ? ` line ${this.recent[seq % this.freedMemory]}` : '';
+    const call: ProblemCall = { kind: what, id: remembered ? this.recentIds[seq % this.freedMemory] : ptr };
     if (what === 'free') {
-      return freed === undefined
-        ? problem('unknown-free', `free of 0x${ptr}, which was never allocated in this log`, line)
-        : problem('double-free', `free of 0x${ptr}, already freed at line ${freed}`, line);
+      return seq === undefined
+        ? problem('unknown-free', `free of ${ptr}, which was never allocated in this log`, line, call)
+        : problem('double-free', `free of ${ptr} (${call.id}), already freed at${freedAt || ' an earlier line'}`, line, call);
     }
-    return problem('unknown-realloc', freed === undefined ? `realloc of 0x${ptr}, which was never allocated in this log` : `realloc of 0x${ptr}, already freed at line ${freed}`, line);
+    return problem('unknown-realloc', seq === undefined ? `realloc of ${ptr}, which was never allocated in this log` : `realloc of ${ptr} (${call.id}), already freed at${freedAt || ' an earlier line'}`, line, call);
   }
 
-  /** A live pointer is freed at `line`: remembered as freed, for a while. */
-  private release(ptr: PointerKey, line: number): void {
-    this.slots.set(ptr, line);
+  /** Block `id` at a live pointer is freed at `line`: remembered as freed, for a while. */
+  private release(ptr: PointerKey, id: string, line: number): void {
+    const slot = this.frees % this.freedMemory;
+    this.slots.set(ptr, this.frees);
+    this.recent[slot] = line;
+    this.recentIds[slot] = id;
     this.live--;
     this.freed++;
-    this.recent[this.frees % this.freedMemory] = line;
     this.frees++;
     if (this.freed >= this.freedMemory + Math.max(this.freedMemory, this.live)) this.sweep();
   }
 
-  /** Forgets freed pointers older than the last `freedMemory` frees (lines only grow along a log). */
+  /** Forgets freed pointers older than the last `freedMemory` frees. */
   private sweep(): void {
-    const cutoff = this.recent[this.frees % this.freedMemory];
+    const cutoff = this.frees - this.freedMemory;
     for (const [ptr, value] of this.slots) {
       if (typeof value === 'number' && value < cutoff) {
         this.slots.delete(ptr);
@@ -217,7 +240,8 @@ export class PointerIds {
 export class NamedIds {
   private readonly live = new Map<string, string>();
   private readonly count = new Map<string, number>();
-  private readonly freedAt = new Map<string, number>();
+  /** Each freed name's last free: its line and the id it freed. */
+  private readonly freedAt = new Map<string, { line: number; id: string }>();
 
   get liveCount(): number {
     return this.live.size;
@@ -240,11 +264,11 @@ export class NamedIds {
     if (id === undefined) {
       const freed = this.freedAt.get(name);
       return freed === undefined
-        ? problem('unknown-free', `free of id ${name}, which was never allocated`, line)
-        : problem('double-free', `free of id ${name}, already freed at line ${freed}`, line);
+        ? problem('unknown-free', `free of id ${name}, which was never allocated`, line, { kind: 'free', id: name })
+        : problem('double-free', `free of id ${name} (${freed.id}), already freed at line ${freed.line}`, line, { kind: 'free', id: freed.id });
     }
     this.live.delete(name);
-    this.freedAt.set(name, line);
+    this.freedAt.set(name, { line, id });
     return { kind: 'free', id, time, line };
   }
 
@@ -252,7 +276,8 @@ export class NamedIds {
     const id = this.live.get(name);
     if (id !== undefined) return { kind: 'realloc', id, size, time, line };
     const freed = this.freedAt.get(name);
-    const miss = problem('unknown-realloc', freed === undefined ? `realloc of id ${name}, which was never allocated` : `realloc of id ${name}, already freed at line ${freed}`, line);
+    const call: ProblemCall = { kind: 'realloc', id: freed?.id ?? name };
+    const miss = problem('unknown-realloc', freed === undefined ? `realloc of id ${name}, which was never allocated` : `realloc of id ${name} (${freed.id}), already freed at line ${freed.line}`, line, call);
     const alloc = this.alloc(name, size, 0, line, time);
     return Array.isArray(alloc) ? [miss, ...alloc] : [miss, alloc];
   }

@@ -57,7 +57,7 @@ export function formatSummary(result: RunResult): string {
     for (const f of shown) {
       const where = [f.heap && `heap ${f.heap}`, f.id && `id ${f.id}`].filter(Boolean).join(' ');
       const cause = f.cause ? `, caused at line ${f.cause.line} (op ${f.cause.op})` : '';
-      lines.push(`  line ${f.line}, op ${f.op}: ${f.kind} (${f.detected}${cause})${where ? ' ' + where : ''}: ${f.detail}`);
+      lines.push(`  line ${f.line}${f.logLine !== null ? ` (log line ${f.logLine})` : ''}, op ${f.op}: ${f.kind} (${f.detected}${cause})${where ? ' ' + where : ''}: ${f.detail}`);
     }
     if (result.faultCount > shown.length) lines.push(`  ... ${group(result.faultCount - shown.length)} more in the trace`);
   }

@@ -34,28 +34,31 @@ function deviceFault(steps: readonly Step[]): string | null {
   return null;
 }
 
+/** The block ids an operation names. */
+function opIds(op: Op): string[] {
+  switch (op.kind) {
+    case 'alloc':
+    case 'free':
+    case 'realloc':
+      return [op.id];
+    case 'read':
+    case 'write':
+    case 'cache':
+      return op.at.kind === 'block' ? [op.at.id] : [];
+    case 'copy':
+    case 'dma':
+      return [op.from, op.to].flatMap((end) => (end.kind === 'block' ? [end.id] : []));
+    default:
+      return [];
+  }
+}
+
 /** How emu's operations name blocks, for keeping shrink candidates consistent. */
 const OP_IDS: IdSpec<Op> = {
   allocates: ['alloc'],
   frees: ['free'],
   references: ['realloc', 'read', 'write', 'cache', 'copy', 'dma'],
-  idsOf: (op) => {
-    switch (op.kind) {
-      case 'alloc':
-      case 'free':
-      case 'realloc':
-        return [op.id];
-      case 'read':
-      case 'write':
-      case 'cache':
-        return op.at.kind === 'block' ? [op.at.id] : [];
-      case 'copy':
-      case 'dma':
-        return [op.from, op.to].flatMap((end) => (end.kind === 'block' ? [end.id] : []));
-      default:
-        return [];
-    }
-  },
+  idsOf: opIds,
 };
 
 export interface Shrunk {
@@ -80,8 +83,25 @@ export function shrink(scenario: Scenario, fault: FaultRecord, onProgress?: (siz
     const first = run({ ...scenario, steps: candidate.map(toStep), leakCheck: false, expect: null }, { sinks: [], stopAtFirstFault: true }).faults[0];
     return first !== undefined && first.kind === fault.kind && first.heap === fault.heap;
   };
-  const result = ddmin(ops, same, { repair: idRepair(OP_IDS), faultIndex: ops.length - 1, onProgress });
+  const result = ddmin(ops, same, { repair: idRepair(keepingMisuse(ops)), faultIndex: ops.length - 1, onProgress });
   return { steps: result.ops.map(toStep), before: ops.length, tests: result.tests, exhausted: result.exhausted };
+}
+
+/**
+ * OP_IDS for one sequence, except that an op the program got wrong in it (a free or a reference of a
+ * block that is not live there: a double free, a use after free, a free of garbage) names no id, so
+ * that repair keeps it as it is: the shrunk sequence keeps the program's bug.
+ */
+function keepingMisuse(ops: readonly Op[]): IdSpec<Op> {
+  const misuse = new Set<Op>();
+  const live = new Set<string>();
+  for (const op of ops) {
+    const ids = opIds(op);
+    if (op.kind === 'alloc') live.add(op.id);
+    else if (ids.some((id) => !live.has(id))) misuse.add(op);
+    else if (op.kind === 'free') live.delete(op.id);
+  }
+  return { ...OP_IDS, idsOf: (op) => (misuse.has(op) ? [] : opIds(op)) };
 }
 
 /** An expanded operation as the step that performs exactly it (sizes fixed, ids filled in). */
@@ -94,6 +114,7 @@ function toStep(op: Op): Step {
     case 'free':
       return { kind: 'free', line: op.line, id: op.id, heap: op.heap ?? null };
     case 'log-note':
+    case 'log-overlap':
       return { kind: 'idle', line: op.line, cycles: 0 };
     case 'scope-enter':
     case 'scope-exit':

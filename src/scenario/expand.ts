@@ -16,6 +16,8 @@ export type Op =
   | { kind: 'realloc'; line: number; id: string; size: number; log?: number }
   /** What a replayed log says besides operations: its problems, refused requests, the device's faults. */
   | { kind: 'log-note'; line: number; log: number; what: string; detail: string }
+  /** A block the log shows handed out twice: the host heap was corrupt there (heap-corrupt on `heap`, naming the live block `id`). */
+  | { kind: 'log-overlap'; line: number; log: number; heap: string; id: string; detail: string }
   | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
   | { kind: 'scope-exit'; line: number; heap: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
@@ -118,7 +120,12 @@ function* replay(step: Extract<Step, { kind: 'replay' }>): Generator<Op> {
         yield { kind: 'log-note', line, log: f.line, what: 'device-fault', detail: `the device recorded ${f.fault}${f.addr === null ? '' : ` at 0x${f.addr.toString(16)}`}${f.time === null ? '' : ` at time ${f.time}`}` };
         break;
       case 'problem':
-        yield { kind: 'log-note', line, log: f.line, what: f.what, detail: f.detail };
+        // The program's bad call is made, for the engine to report as the fault it is; the log's own problems are noted.
+        if (f.call?.kind === 'free') yield { kind: 'free', line, id: f.call.id, heap, log: f.line };
+        // The engine stops at the realloc's fault; the alloc that follows carries the size the host gave.
+        else if (f.call?.kind === 'realloc') yield { kind: 'realloc', line, id: f.call.id, size: 0, log: f.line };
+        else if (f.call?.kind === 'overlap') yield { kind: 'log-overlap', line, log: f.line, heap, id: f.call.id, detail: f.detail };
+        else yield { kind: 'log-note', line, log: f.line, what: f.what, detail: f.detail };
         break;
     }
   }
