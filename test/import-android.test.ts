@@ -37,16 +37,16 @@ test('a multi-threaded record_allocs log: calloc, memalign with its alignment, r
   const path = write(THREADS);
   const ops = [...readLog(path, 'android')];
   t.deepEqual(ops, [
-    { kind: 'alloc', id: 'p1', size: 20, align: 0, time: null, line: 1 },
-    { kind: 'alloc', id: 'p2', size: 128, align: 0, time: null, line: 2 },
-    { kind: 'alloc', id: 'p3', size: 100, align: 64, time: null, line: 3 },
-    { kind: 'realloc', id: 'p2', size: 200, time: null, line: 4 },
-    { kind: 'alloc', id: 'p4', size: 16, align: 0, time: null, line: 5 },
-    { kind: 'free', id: 'p1', time: null, line: 6 },
-    { kind: 'free', id: 'p4', time: null, line: 7 },
-    { kind: 'failed', id: null, size: 4096, align: 0, time: null, line: 8 },
-    { kind: 'alloc', id: 'p5', size: 8192, align: 4096, time: null, line: 10 },
-    { kind: 'free', id: 'p2', time: null, line: 12 },
+    { kind: 'alloc', id: 'p1', size: 20, align: 0, time: null, line: 1, caller: 'tid 100' },
+    { kind: 'alloc', id: 'p2', size: 128, align: 0, time: null, line: 2, caller: 'tid 101' },
+    { kind: 'alloc', id: 'p3', size: 100, align: 64, time: null, line: 3, caller: 'tid 100' },
+    { kind: 'realloc', id: 'p2', size: 200, time: null, line: 4, caller: 'tid 101' },
+    { kind: 'alloc', id: 'p4', size: 16, align: 0, time: null, line: 5, caller: 'tid 102' },
+    { kind: 'free', id: 'p1', time: null, line: 6, caller: 'tid 100' },
+    { kind: 'free', id: 'p4', time: null, line: 7, caller: 'tid 102' },
+    { kind: 'failed', id: null, size: 4096, align: 0, time: null, line: 8, caller: 'tid 101' },
+    { kind: 'alloc', id: 'p5', size: 8192, align: 4096, time: null, line: 10, caller: 'tid 100' },
+    { kind: 'free', id: 'p2', time: null, line: 12, caller: 'tid 101' },
   ] satisfies FieldOp[]);
   t.deepEqual(streamViolations(ops), []);
   const s = computeStats(ops);

@@ -39,16 +39,16 @@ const COMPLETE = [
 ];
 
 const COMPLETE_OPS: FieldOp[] = [
-  { kind: 'alloc', id: 'p1', size: 16, align: 0, time: null, line: 2 },
-  { kind: 'alloc', id: 'p2', size: 32, align: 0, time: null, line: 3 },
-  { kind: 'realloc', id: 'p1', size: 100, time: null, line: 5 },
-  { kind: 'alloc', id: 'p3', size: 40, align: 0, time: null, line: 6 },
+  { kind: 'alloc', id: 'p1', size: 16, align: 0, time: null, line: 2, caller: './prog:[0x11b0]' },
+  { kind: 'alloc', id: 'p2', size: 32, align: 0, time: null, line: 3, caller: './prog:(main+0x2a)[0x11c3]' },
+  { kind: 'realloc', id: 'p1', size: 100, time: null, line: 5, caller: './my prog:[0x11d8]' },
+  { kind: 'alloc', id: 'p3', size: 40, align: 0, time: null, line: 6, caller: '[0x7f00aa]' },
   { kind: 'alloc', id: 'p4', size: 0, align: 0, time: null, line: 7 },
-  { kind: 'free', id: 'p2', time: null, line: 8 },
-  { kind: 'failed', id: null, size: 0x1000000, align: 0, time: null, line: 9 },
-  { kind: 'realloc', id: 'p1', size: 200, time: null, line: 11 },
-  { kind: 'failed', id: 'p3', size: 0x100000, align: 0, time: null, line: 12 },
-  { kind: 'free', id: 'p1', time: null, line: 13 },
+  { kind: 'free', id: 'p2', time: null, line: 8, caller: './prog:[0x11f6]' },
+  { kind: 'failed', id: null, size: 0x1000000, align: 0, time: null, line: 9, caller: './prog:[0x1233]' },
+  { kind: 'realloc', id: 'p1', size: 200, time: null, line: 11, caller: './prog:[0x1240]' },
+  { kind: 'failed', id: 'p3', size: 0x100000, align: 0, time: null, line: 12, caller: './prog:[0x1250]' },
+  { kind: 'free', id: 'p1', time: null, line: 13, caller: './prog:[0x1260]' },
 ];
 
 test('a complete mtrace log: every caller shape, realloc chains, refused requests', (t) => {
@@ -62,6 +62,17 @@ test('a complete mtrace log: every caller shape, realloc chains, refused request
   });
   t.deepEqual(s.live_at_end, { blocks: 2, bytes: 40, largest: [{ id: 'p3', size: 40, line: 6 }, { id: 'p4', size: 0, line: 7 }] });
   t.true(Object.values(s.problems).every((n) => n === 0));
+  // Callers: a realloc's bytes count for the realloc's caller; ties in the order of their names.
+  t.deepEqual(s.top_callers.by_allocations.slice(0, 3), [
+    { caller: './prog:(main+0x2a)[0x11c3]', allocations: 1, peak_live_bytes: 32 },
+    { caller: './prog:[0x11b0]', allocations: 1, peak_live_bytes: 16 },
+    { caller: '[0x7f00aa]', allocations: 1, peak_live_bytes: 40 },
+  ]);
+  t.deepEqual(s.top_callers.by_peak_live_bytes.slice(0, 3), [
+    { caller: './prog:[0x1240]', allocations: 0, peak_live_bytes: 200 },
+    { caller: './my prog:[0x11d8]', allocations: 0, peak_live_bytes: 100 },
+    { caller: '[0x7f00aa]', allocations: 1, peak_live_bytes: 40 },
+  ]);
 });
 
 test('CRLF line ends and a last line without a newline read the same', (t) => {

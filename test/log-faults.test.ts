@@ -60,6 +60,22 @@ steps:
   t.deepEqual(result.summary.heaps[0].frees, 2);
 });
 
+test("callers are kept: mtrace's on each event and fault, in the summary and in emu inspect", (t) => {
+  const dir = tempDir();
+  copyFileSync(join(FIXTURES, 'double-free.mtrace'), join(dir, 'double-free.mtrace'));
+  writeFileSync(join(dir, 's.yaml'), `target: psp
+leak_check: false
+heaps: [{name: main, allocator: dlmalloc, in: user, size: 64K}]
+steps:
+  - replay: {file: double-free.mtrace, format: mtrace, heap: main}
+`);
+  const ran = emu(['run', 's.yaml', '--trace', 't.trace'], { cwd: dir });
+  t.regex(ran.stdout, /double-free \(precise\) heap main id p1 caller \.\/double-free:\[0x11c6\]:/);
+  const shown = emu(['inspect', 't.trace'], { cwd: dir }).stdout;
+  t.regex(shown, /alloc heap=main id=p1 .* log_line=2 caller=\.\/double-free:\[0x1190\]/);
+  t.regex(shown, /FAULT double-free .* log_line=6 caller=\.\/double-free:\[0x11c6\]/);
+});
+
 test('emu repro stops at the double free of the capture, and --shrink keeps it', (t) => {
   const dir = tempDir();
   copyFileSync(join(FIXTURES, 'double-free.mtrace'), join(dir, 'double-free.mtrace'));

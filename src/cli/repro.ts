@@ -41,7 +41,7 @@ export function reproCommand(o: ReproOptions): number {
   }
   const f = r.fault;
   const where = f.logLine !== null ? `log line ${f.logLine}` : `scenario line ${f.line}`;
-  process.stdout.write(`${o.seed !== undefined ? `under seed ${o.seed}: ` : ''}first fault at operation ${group(f.op)} (${where}): ${f.kind} (${f.detected})${f.heap ? ` heap ${f.heap}` : ''}${f.id ? ` id ${f.id}` : ''}\n  ${f.detail}\n`);
+  process.stdout.write(`${o.seed !== undefined ? `under seed ${o.seed}: ` : ''}first fault at operation ${group(f.op)} (${where}): ${f.kind} (${f.detected})${f.heap ? ` heap ${f.heap}` : ''}${f.id ? ` id ${f.id}` : ''}${f.caller ? ` caller ${f.caller}` : ''}\n  ${f.detail}\n`);
   let code: number = EXIT.pass;
   if (r.deviceFault) {
     const same = r.deviceFault === f.kind;

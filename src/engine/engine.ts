@@ -34,6 +34,8 @@ export interface FaultRecord {
   cause: { op: number; line: number } | null;
   /** For an operation replayed from a field log: the log line it came from. */
   logLine: number | null;
+  /** Who made the call, where a replayed field log says. */
+  caller: string | null;
 }
 
 export interface RunSummary {
@@ -115,6 +117,8 @@ class Engine {
   private scopeSerial = 0;
   /** The field-log line of the operation running, when it was replayed from a log. */
   private logLine: number | null = null;
+  /** The caller of the operation running, when a replayed log names it. */
+  private caller: string | null = null;
   private clock = 0;
   private op = 0;
   private seq = 0;
@@ -148,6 +152,7 @@ class Engine {
       this.layOut();
       this.execute();
       this.logLine = null;
+      this.caller = null;
       this.checkLeaks();
       this.unnoticedHarm();
     } catch (e) {
@@ -256,6 +261,7 @@ class Engine {
 
   private perform(op: Op): void {
     this.logLine = (op as { log?: number }).log ?? null;
+    this.caller = (op as { caller?: string }).caller ?? null;
     switch (op.kind) {
       case 'log-note':
         this.record('log', { line: op.line, log_line: op.log, what: op.what, detail: op.detail });
@@ -310,7 +316,7 @@ class Engine {
     const crate = op.budget ?? heap.crate;
     const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id, op.mode ?? 0, op.at ?? 0);
     this.bind(op.id, heap, addr, op.size, crate, op.line);
-    const fields: Record<string, unknown> = { line: op.line, heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles, log_line: op.log };
+    const fields: Record<string, unknown> = { line: op.line, heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles, log_line: op.log, caller: op.caller };
     // An allocator modelling a real API adds the call's placement mode and its error code.
     if (heap.entry.errorCodes) Object.assign(fields, { mode: MODES[op.mode ?? 0] ?? op.mode, at: op.at ?? null, error: addr < 0 ? heap.allocator.lastError : null });
     this.record('alloc', fields, cycles);
@@ -449,7 +455,7 @@ class Engine {
     const { released, cycles } = this.release(op.id, block);
     // An allocator modelling a real API answers every free with its code (null: success).
     const error = heap.entry.invalidFreeError !== undefined ? null : undefined;
-    this.record('free', { line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles, log_line: op.log, error }, cycles);
+    this.record('free', { line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles, log_line: op.log, error, caller: op.caller }, cycles);
     this.verify(heap, op.line);
   }
 
@@ -556,7 +562,7 @@ class Engine {
 
   private emitRealloc(op: Extract<Op, { kind: 'realloc' }>, heap: string, oldAddr: number, addr: number, block: number, copied: number, cycles: number): void {
     const fields = { line: op.line, heap, id: op.id, size: op.size, old_addr: oldAddr < 0 ? null : oldAddr, addr: addr < 0 ? null : addr, block, copied, cycles };
-    this.record('realloc', { ...fields, log_line: op.log }, cycles);
+    this.record('realloc', { ...fields, log_line: op.log, caller: op.caller }, cycles);
   }
 
   private scopeEnter(op: Extract<Op, { kind: 'scope-enter' }>): void {
@@ -678,11 +684,12 @@ class Engine {
 
   private fault(kind: FaultKind, line: number, detected: Detected, heap: string | null, id: string | null, detail: string, cause: FaultRecord['cause'] = null): void {
     this.faultCounts[kind] = (this.faultCounts[kind] ?? 0) + 1;
-    const record = { kind, line, op: this.op, detected, heap, id, detail, cause, logLine: this.logLine };
+    const record = { kind, line, op: this.op, detected, heap, id, detail, cause, logLine: this.logLine, caller: this.caller };
     if (this.faults.length < FAULTS_KEPT) this.faults.push(record);
     const fields: Record<string, unknown> = { line, kind, detected, heap, id, detail };
     if (cause) Object.assign(fields, { cause_op: cause.op, cause_line: cause.line });
     if (this.logLine !== null) fields.log_line = this.logLine;
+    if (this.caller !== null) fields.caller = this.caller;
     this.record('fault', fields);
     if (this.options.stopAtFirstFault) throw new Halt();
   }

@@ -72,6 +72,14 @@ function isThreadId(bytes: Buffer, from: number, to: number): boolean {
   return scan.decimal() >= 0 && scan.atEnd();
 }
 
+/** `tid N`, the caller of a thread's records; the last one is kept (records come in runs per thread). */
+let lastTid = -1;
+let lastTidName = '';
+function threadName(tid: number): string {
+  if (tid !== lastTid) [lastTid, lastTidName] = [tid, `tid ${tid}`];
+  return lastTidName;
+}
+
 /** The record type word `t` names, or undefined. */
 function recordType(t: Words, i: number): RecordType | undefined {
   for (let k = 0; k < TYPES.length; k++) if (t.is(i, TYPE_BYTES[k])) return TYPES[k];
@@ -81,6 +89,7 @@ function recordType(t: Words, i: number): RecordType | undefined {
 /** One record's ops, or why it is malformed. Words beyond the count are never read (it is checked first). */
 function parse(bytes: Buffer, t: Words, n: number, ids: PointerIds): Emitted | string {
   if (t.count < 3 || !isThreadId(bytes, t.start(0), t.end(0))) return 'expected "TID: TYPE POINTER ..."';
+  ids.caller = threadName(tidScanner.reset(bytes, t.start(0), t.end(0) - 1).decimal());
   const type = recordType(t, 1);
   if (type === undefined) return `unknown record type ${JSON.stringify(t.text(1))}`;
   const args = ARGS[type];

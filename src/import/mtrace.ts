@@ -62,6 +62,9 @@ class MtraceRecord {
   size = -1;
   /** For `=`: whether it is `= End`. */
   isEnd = false;
+  /** The caller's bytes after `@ `, up to its `]`; callerEnd 0 without one. */
+  callerStart = 0;
+  callerEnd = 0;
 }
 
 /**
@@ -71,10 +74,13 @@ class MtraceRecord {
 function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, record: MtraceRecord): string {
   // o: where the record starts, after an optional "@ CALLER " prefix.
   let o = start;
+  record.callerEnd = 0;
   if (bytes[start] === 64 /* @ */) {
     const k = lastIndexOfPair(bytes, 93 /* ] */, 32, start, end);
     if (k < 0 || bytes[start + 1] !== 32) return 'a caller prefix "@ ..." without "] "';
     o = k + 2;
+    record.callerStart = start + 2;
+    record.callerEnd = k + 1;
   }
   // A type byte, one space, and a token.
   if (o + 2 >= end || bytes[o + 1] !== 32 || bytes[o + 2] === 32) return 'not an mtrace record';
@@ -100,6 +106,23 @@ function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, r
   return '';
 }
 
+/**
+ * Caller names decoded once each: a log has few distinct callers and millions of lines, so the last
+ * one seen is compared as bytes before anything is decoded.
+ */
+class CallerNames {
+  private last = Buffer.alloc(0);
+  private lastName = '';
+
+  name(bytes: Buffer, start: number, end: number): string {
+    if (end - start !== this.last.length || bytes.compare(this.last, 0, this.last.length, start, end) !== 0) {
+      this.last = Buffer.from(bytes.subarray(start, end));
+      this.lastName = this.last.toString('utf8');
+    }
+    return this.lastName;
+  }
+}
+
 /** The log's ops; returns the number of lines read. */
 export function readMtrace(lines: LineSource | Iterable<string>, source = 'mtrace log'): Generator<FieldOp, number> {
   return parseLines(lineSource(lines), new MtraceParser(source));
@@ -110,6 +133,7 @@ class MtraceParser implements LineParser {
   private readonly gate: FormatGate;
   private readonly scan = new Scanner();
   private readonly record = new MtraceRecord();
+  private readonly callers = new CallerNames();
   /** The last non-blank line. */
   private last = 0;
   /** Whether that line was `= End`. */
@@ -139,8 +163,9 @@ class MtraceParser implements LineParser {
       return;
     }
     this.gate.admit(out);
-    const { type, ptr, size } = this.record;
+    const { type, ptr, size, callerStart, callerEnd } = this.record;
     const ids = this.ids;
+    ids.caller = callerEnd > 0 ? this.callers.name(lines.bytes, callerStart, callerEnd) : null;
     if (this.pendingOld !== null && type !== NEW) {
       out.push({ kind: 'problem', what: 'malformed', detail: `"< 0x${pointerHex(this.pendingOld)}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: this.pendingLine });
       this.pendingOld = null;

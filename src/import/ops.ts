@@ -20,16 +20,20 @@ export type ProblemKind = 'unknown-free' | 'double-free' | 'unknown-realloc' | '
 export const PROBLEM_KINDS: readonly ProblemKind[] = ['unknown-free', 'double-free', 'unknown-realloc', 'duplicate-alloc', 'truncated', 'malformed'];
 
 export type FieldOp =
-  /** A block was allocated. `align` is the alignment the log states (memalign), 0 when it states none. */
-  | { kind: 'alloc'; id: string; size: number; align: number; time: number | null; line: number }
-  | { kind: 'free'; id: string; time: number | null; line: number }
+  /**
+   * A block was allocated. `align` is the alignment the log states (memalign), 0 when it states none.
+   * `caller`, on the program's calls where the log says who made them: mtrace's caller
+   * (`./prog:[0x11f1]`, `[0x7f...]`), Android's thread (`tid 4200`).
+   */
+  | { kind: 'alloc'; id: string; size: number; align: number; time: number | null; line: number; caller?: string }
+  | { kind: 'free'; id: string; time: number | null; line: number; caller?: string }
   /** A live block was resized; it keeps its id wherever the host moved it. */
-  | { kind: 'realloc'; id: string; size: number; time: number | null; line: number }
+  | { kind: 'realloc'; id: string; size: number; time: number | null; line: number; caller?: string }
   /**
    * A request the host refused (malloc returned NULL, a failed realloc). `id` is the live block a
    * failed realloc tried to resize (it stays live), null for a failed allocation.
    */
-  | { kind: 'failed'; id: string | null; size: number; align: number; time: number | null; line: number }
+  | { kind: 'failed'; id: string | null; size: number; align: number; time: number | null; line: number; caller?: string }
   /** A fault the device itself recorded (native logs only): its kind, the faulting address, its time. */
   | { kind: 'fault'; fault: string; addr: number | null; time: number | null; line: number }
   /** Something wrong in the log; the stream goes on. */
@@ -44,6 +48,7 @@ export type FieldOp =
 export interface ProblemCall {
   kind: 'free' | 'realloc' | 'overlap';
   id: string;
+  caller?: string;
 }
 
 export type Emitted = FieldOp | FieldOp[];
@@ -116,6 +121,8 @@ export class PointerIds {
   private live = 0;
   private freed = 0;
   private next = 1;
+  /** Who makes the calls of the line being read, when the log says (set by the reader); on every op and problem call made. */
+  caller: string | null = null;
 
   constructor(private readonly freedMemory = FREED_MEMORY) {
     this.recent = new Float64Array(freedMemory);
@@ -129,9 +136,9 @@ export class PointerIds {
 
   /** An allocation that returned `ptr`; the null pointer (0): the host refused it. */
   alloc(ptr: PointerKey, size: number, align: number, line: number, time: number | null): Emitted {
-    if (ptr === 0) return refused(null, size, align, time, line);
+    if (ptr === 0) return this.by(refused(null, size, align, time, line));
     const id = `p${this.next++}`;
-    const op: FieldOp = { kind: 'alloc', id, size, align, time, line };
+    const op = this.by({ kind: 'alloc', id, size, align, time, line });
     const previous = this.slots.get(ptr);
     this.slots.set(ptr, id);
     if (typeof previous !== 'string') {
@@ -143,7 +150,7 @@ export class PointerIds {
       return op;
     }
     return [
-      problem('duplicate-alloc', `the host handed out 0x${pointerHex(ptr)} (${id}, ${size} bytes) while ${previous} still holds it`, line, { kind: 'overlap', id: previous }),
+      problem('duplicate-alloc', `the host handed out 0x${pointerHex(ptr)} (${id}, ${size} bytes) while ${previous} still holds it`, line, this.by({ kind: 'overlap', id: previous })),
       { kind: 'free', id: previous, time, line },
       op,
     ];
@@ -153,7 +160,13 @@ export class PointerIds {
     const id = this.slots.get(ptr);
     if (typeof id !== 'string') return this.missing('free', ptr, id, line);
     this.release(ptr, id, line);
-    return { kind: 'free', id, time, line };
+    return this.by({ kind: 'free', id, time, line });
+  }
+
+  /** `op` with the caller of the line, when the log gave one. */
+  private by<T extends FieldOp | ProblemCall>(op: T): T {
+    if (this.caller !== null) (op as { caller?: string }).caller = this.caller;
+    return op;
   }
 
   /** realloc(old) returned `ptr` with `size` bytes. */
@@ -164,7 +177,7 @@ export class PointerIds {
       const alloc = this.alloc(ptr, size, 0, line, time);
       return Array.isArray(alloc) ? [miss, ...alloc] : [miss, alloc];
     }
-    const op: FieldOp = { kind: 'realloc', id, size, time, line };
+    const op = this.by<FieldOp>({ kind: 'realloc', id, size, time, line });
     if (ptr === old) return op;
     this.release(old, id, line);
     const previous = this.slots.get(ptr);
@@ -174,7 +187,7 @@ export class PointerIds {
     if (typeof previous !== 'string') return op;
     this.live--;
     return [
-      problem('duplicate-alloc', `the host's realloc moved ${id} to 0x${pointerHex(ptr)} (${size} bytes) while ${previous} still holds it`, line, { kind: 'overlap', id: previous }),
+      problem('duplicate-alloc', `the host's realloc moved ${id} to 0x${pointerHex(ptr)} (${size} bytes) while ${previous} still holds it`, line, this.by({ kind: 'overlap', id: previous })),
       { kind: 'free', id: previous, time, line },
       op,
     ];
@@ -182,10 +195,10 @@ export class PointerIds {
 
   /** A realloc of `old` that failed: the block stays where it was (realloc(NULL) is a refused allocation). */
   failedRealloc(old: PointerKey, size: number, line: number, time: number | null): Emitted {
-    if (old === 0) return refused(null, size, 0, time, line);
+    if (old === 0) return this.by(refused(null, size, 0, time, line));
     const id = this.slots.get(old);
-    if (typeof id === 'string') return refused(id, size, 0, time, line);
-    return [this.missing('realloc', old, id, line), refused(null, size, 0, time, line)];
+    if (typeof id === 'string') return this.by(refused(id, size, 0, time, line));
+    return [this.missing('realloc', old, id, line), this.by(refused(null, size, 0, time, line))];
   }
 
   /** A free or realloc of a pointer that is not live: freed `seq`-th, or never returned (undefined). */
@@ -194,7 +207,7 @@ export class PointerIds {
     // The free is still remembered when fewer than freedMemory frees came after it.
     const remembered = seq !== undefined && this.frees - seq <= this.freedMemory;
     const freedAt = remembered ? ` line ${this.recent[seq % this.freedMemory]}` : '';
-    const call: ProblemCall = { kind: what, id: remembered ? this.recentIds[seq % this.freedMemory] : ptr };
+    const call = this.by<ProblemCall>({ kind: what, id: remembered ? this.recentIds[seq % this.freedMemory] : ptr });
     if (what === 'free') {
       return seq === undefined
         ? problem('unknown-free', `free of ${ptr}, which was never allocated in this log`, line, call)

@@ -35,7 +35,19 @@ export interface ImportStats {
   largest_request: number;
   largest_request_line: number;
   live_at_end: { blocks: number; bytes: number; largest: LiveBlock[] };
+  /** Where the log names callers (mtrace, Android threads): the top TOP_CALLERS by allocations and by peak live bytes. */
+  top_callers: { by_allocations: CallerTotal[]; by_peak_live_bytes: CallerTotal[] };
 }
+
+export interface CallerTotal {
+  caller: string;
+  allocations: number;
+  /** The most bytes the caller's blocks held at once (a realloc's bytes count for its caller). */
+  peak_live_bytes: number;
+}
+
+/** How many callers each of the top lists names. */
+export const TOP_CALLERS = 5;
 
 /** How many of the largest blocks live at the end the stats name. */
 export const LARGEST_LIVE = 5;
@@ -43,6 +55,7 @@ export const LARGEST_LIVE = 5;
 export function computeStats(ops: Iterable<FieldOp>): ImportStats {
   const iterator = ops[Symbol.iterator]() as Iterator<FieldOp, unknown>;
   const live = new LiveBlocks();
+  const callers = new CallerTotals();
   const faults = new Map<string, number>();
   const problems = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, 0])) as Record<ProblemKind, number>;
   const problemLines: Partial<Record<ProblemKind, number>> = {};
@@ -73,9 +86,14 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
         if (op.kind === 'alloc') allocs++;
         else reallocs++;
         // A realloc replaces its block's old size.
-        const old = live.set(op.id, op.size, op.line);
-        if (old !== undefined) liveBytes -= old;
+        const caller = op.caller === undefined ? -1 : callers.of(op.caller);
+        const old = live.set(op.id, op.size, op.line, caller);
+        if (old !== undefined) {
+          liveBytes -= old;
+          callers.release(live.oldCaller, old);
+        }
         liveBytes += op.size;
+        callers.hold(caller, op.size, op.kind === 'alloc');
         if (op.size > largest) {
           largest = op.size;
           largestLine = op.line;
@@ -85,7 +103,10 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
       case 'free': {
         frees++;
         const old = live.remove(op.id);
-        if (old !== undefined) liveBytes -= old;
+        if (old !== undefined) {
+          liveBytes -= old;
+          callers.release(live.oldCaller, old);
+        }
         break;
       }
       case 'failed':
@@ -134,7 +155,44 @@ export function computeStats(ops: Iterable<FieldOp>): ImportStats {
     largest_request: largest,
     largest_request_line: largestLine,
     live_at_end: { blocks: live.count, bytes: liveBytes, largest: top },
+    top_callers: { by_allocations: callers.top((c) => c.allocations), by_peak_live_bytes: callers.top((c) => c.peak_live_bytes) },
   };
+}
+
+/** Per caller: allocations made, bytes held now and at most. Callers are numbered as first seen. */
+class CallerTotals {
+  private readonly index = new Map<string, number>();
+  private readonly totals: (CallerTotal & { live: number })[] = [];
+
+  of(caller: string): number {
+    let i = this.index.get(caller);
+    if (i === undefined) {
+      i = this.totals.length;
+      this.index.set(caller, i);
+      this.totals.push({ caller, allocations: 0, peak_live_bytes: 0, live: 0 });
+    }
+    return i;
+  }
+
+  hold(i: number, bytes: number, allocation: boolean): void {
+    if (i < 0) return;
+    const t = this.totals[i];
+    if (allocation) t.allocations++;
+    t.live += bytes;
+    if (t.live > t.peak_live_bytes) t.peak_live_bytes = t.live;
+  }
+
+  release(i: number, bytes: number): void {
+    if (i >= 0) this.totals[i].live -= bytes;
+  }
+
+  /** The TOP_CALLERS callers with the most `by`; ties by caller name, so the order is the log's, not the map's. */
+  top(by: (t: CallerTotal) => number): CallerTotal[] {
+    return [...this.totals]
+      .sort((a, b) => by(b) - by(a) || (a.caller < b.caller ? -1 : a.caller > b.caller ? 1 : 0))
+      .slice(0, TOP_CALLERS)
+      .map(({ caller, allocations, peak_live_bytes }) => ({ caller, allocations, peak_live_bytes }));
+  }
 }
 
 /**
@@ -145,16 +203,21 @@ class LiveBlocks {
   private readonly slots = new Map<string, number>();
   private sizes = new Float64Array(256);
   private lines = new Float64Array(256);
+  /** Each block's caller number (-1: none). */
+  private callers = new Int32Array(256);
   private readonly unused: number[] = [];
+  /** The caller of the block the last set() resized or remove() freed. */
+  oldCaller = -1;
 
   get count(): number {
     return this.slots.size;
   }
 
   /** Allocates or resizes a block; returns its old size, undefined if it was not live. */
-  set(id: string, size: number, line: number): number | undefined {
+  set(id: string, size: number, line: number, caller: number): number | undefined {
     let slot = this.slots.get(id);
     const old = slot === undefined ? undefined : this.sizes[slot];
+    if (slot !== undefined) this.oldCaller = this.callers[slot];
     if (slot === undefined) {
       slot = this.unused.pop() ?? this.slots.size;
       if (slot === this.sizes.length) this.grow();
@@ -162,6 +225,7 @@ class LiveBlocks {
     }
     this.sizes[slot] = size;
     this.lines[slot] = line;
+    this.callers[slot] = caller;
     return old;
   }
 
@@ -171,6 +235,7 @@ class LiveBlocks {
     if (slot === undefined) return undefined;
     this.slots.delete(id);
     this.unused.push(slot);
+    this.oldCaller = this.callers[slot];
     return this.sizes[slot];
   }
 
@@ -181,10 +246,13 @@ class LiveBlocks {
   private grow(): void {
     const sizes = new Float64Array(2 * this.sizes.length);
     const lines = new Float64Array(2 * this.lines.length);
+    const callers = new Int32Array(2 * this.callers.length);
     sizes.set(this.sizes);
     lines.set(this.lines);
+    callers.set(this.callers);
     this.sizes = sizes;
     this.lines = lines;
+    this.callers = callers;
   }
 }
 
@@ -223,7 +291,18 @@ export function formatStats(s: ImportStats, unit: 'line' | 'record' = 'line'): s
   } else {
     out.push('', 'nothing is live at the end');
   }
+  const { by_allocations: byCount, by_peak_live_bytes: byBytes } = s.top_callers;
+  if (byCount.length > 0) {
+    out.push('', 'top callers by allocations:', callerTable(byCount), '', 'top callers by peak live bytes:', callerTable(byBytes));
+  }
   return out.join('\n') + '\n';
+}
+
+/** Callers left-aligned, their two numbers right-aligned. */
+function callerTable(list: CallerTotal[]): string {
+  const rows = [['caller', 'allocations', 'peak live bytes'], ...list.map((c) => [c.caller, group(c.allocations), group(c.peak_live_bytes)])];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => `  ${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`).join('\n');
 }
 
 /** Rows of [label, number, note]: labels left-aligned, numbers right-aligned. */

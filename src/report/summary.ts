@@ -55,7 +55,7 @@ export function formatSummary(result: RunResult): string {
     lines.push(`faults: ${group(result.faultCount)} (` + Object.entries(summary.faults).map(([k, n]) => `${k} ${n}`).join(', ') + ')');
     const shown = result.faults.slice(0, 20);
     for (const f of shown) {
-      const where = [f.heap && `heap ${f.heap}`, f.id && `id ${f.id}`].filter(Boolean).join(' ');
+      const where = [f.heap && `heap ${f.heap}`, f.id && `id ${f.id}`, f.caller && `caller ${f.caller}`].filter(Boolean).join(' ');
       const cause = f.cause ? `, caused at line ${f.cause.line} (op ${f.cause.op})` : '';
       lines.push(`  line ${f.line}${f.logLine !== null ? ` (log line ${f.logLine})` : ''}, op ${f.op}: ${f.kind} (${f.detected}${cause})${where ? ' ' + where : ''}: ${f.detail}`);
     }

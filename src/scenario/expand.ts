@@ -11,13 +11,13 @@ import type { DmaEnd, FreeOrder, Location, Step } from './types.js';
 type AccessStep = Extract<Step, { kind: 'read' | 'write' | 'copy' | 'dma' | 'cache' }>;
 
 export type Op =
-  | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null; log?: number }
-  | { kind: 'free'; line: number; id: string; heap?: string | null; log?: number }
-  | { kind: 'realloc'; line: number; id: string; size: number; log?: number }
+  | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null; log?: number; caller?: string }
+  | { kind: 'free'; line: number; id: string; heap?: string | null; log?: number; caller?: string }
+  | { kind: 'realloc'; line: number; id: string; size: number; log?: number; caller?: string }
   /** What a replayed log says besides operations: its problems, refused requests, the device's faults. */
   | { kind: 'log-note'; line: number; log: number; what: string; detail: string }
   /** A block the log shows handed out twice: the host heap was corrupt there (heap-corrupt on `heap`, naming the live block `id`). */
-  | { kind: 'log-overlap'; line: number; log: number; heap: string; id: string; detail: string }
+  | { kind: 'log-overlap'; line: number; log: number; heap: string; id: string; detail: string; caller?: string }
   | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
   | { kind: 'scope-exit'; line: number; heap: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
@@ -104,14 +104,14 @@ function* replay(step: Extract<Step, { kind: 'replay' }>): Generator<Op> {
     switch (f.kind) {
       case 'alloc': {
         const align = f.align > 0 ? (isPow2(f.align) ? f.align : 2 ** Math.ceil(Math.log2(f.align))) : step.align;
-        yield { kind: 'alloc', line, id: f.id, heap, size: f.size, align, budget: null, mode: null, at: null, log: f.line };
+        yield { kind: 'alloc', line, id: f.id, heap, size: f.size, align, budget: null, mode: null, at: null, log: f.line, caller: f.caller };
         break;
       }
       case 'free':
-        yield { kind: 'free', line, id: f.id, log: f.line };
+        yield { kind: 'free', line, id: f.id, log: f.line, caller: f.caller };
         break;
       case 'realloc':
-        yield { kind: 'realloc', line, id: f.id, size: f.size, log: f.line };
+        yield { kind: 'realloc', line, id: f.id, size: f.size, log: f.line, caller: f.caller };
         break;
       case 'failed':
         yield { kind: 'log-note', line, log: f.line, what: 'refused', detail: `the host refused ${f.size} bytes${f.id ? ` for a realloc of ${f.id}` : ''}; not replayed` };
@@ -121,10 +121,10 @@ function* replay(step: Extract<Step, { kind: 'replay' }>): Generator<Op> {
         break;
       case 'problem':
         // The program's bad call is made, for the engine to report as the fault it is; the log's own problems are noted.
-        if (f.call?.kind === 'free') yield { kind: 'free', line, id: f.call.id, heap, log: f.line };
+        if (f.call?.kind === 'free') yield { kind: 'free', line, id: f.call.id, heap, log: f.line, caller: f.call.caller };
         // The engine stops at the realloc's fault; the alloc that follows carries the size the host gave.
-        else if (f.call?.kind === 'realloc') yield { kind: 'realloc', line, id: f.call.id, size: 0, log: f.line };
-        else if (f.call?.kind === 'overlap') yield { kind: 'log-overlap', line, log: f.line, heap, id: f.call.id, detail: f.detail };
+        else if (f.call?.kind === 'realloc') yield { kind: 'realloc', line, id: f.call.id, size: 0, log: f.line, caller: f.call.caller };
+        else if (f.call?.kind === 'overlap') yield { kind: 'log-overlap', line, log: f.line, heap, id: f.call.id, detail: f.detail, caller: f.call.caller };
         else yield { kind: 'log-note', line, log: f.line, what: f.what, detail: f.detail };
         break;
     }

@@ -73,6 +73,7 @@ export const RING_SLOTS = 1 << 14;
 
 const line: FieldSpec = { name: 'line', coding: 'delta', register: 'line', doc: 'scenario line of the step' };
 const logLine: FieldSpec = { name: 'log_line', coding: 'delta', register: 'log_line', optional: true, doc: 'field-log line the operation was replayed from' };
+const caller: FieldSpec = { name: 'caller', coding: 'name?', optional: true, doc: "who made the call, where the field log says (mtrace's caller, Android's thread)" };
 const heap: FieldSpec = { name: 'heap', coding: 'name?', doc: 'heap name' };
 const id: FieldSpec = { name: 'id', coding: 'name?', doc: 'block id' };
 const cycles: FieldSpec = { name: 'cycles', coding: 'uint', doc: 'cycles the operation took' };
@@ -91,20 +92,20 @@ export const EVENTS: readonly EventSpec[] = [
       line, heap, id, uint('size', 'bytes requested'), uint('align', 'alignment requested (0: malloc)'), addr('addr', 'address returned'),
       uint('block', 'bytes the allocator took'), cycles,
       value('mode', 'placement mode of an API that has them', true), { name: 'at', coding: 'uint?', optional: true, address: true, doc: 'address asked for by an addressed mode' },
-      { name: 'error', coding: 'int?', optional: true, doc: "the API's error code (null: success)" }, logLine,
+      { name: 'error', coding: 'int?', optional: true, doc: "the API's error code (null: success)" }, logLine, caller,
     ],
   },
   {
     type: 'free',
     tag: 2,
     doc: 'a free; addr null for free(NULL) or a refused free',
-    fields: [line, heap, id, addr('addr', 'address freed'), uint('block', 'bytes given back'), cycles, logLine, { name: 'error', coding: 'int?', optional: true, doc: "the API's error code (null: success)" }],
+    fields: [line, heap, id, addr('addr', 'address freed'), uint('block', 'bytes given back'), cycles, logLine, { name: 'error', coding: 'int?', optional: true, doc: "the API's error code (null: success)" }, caller],
   },
   {
     type: 'realloc',
     tag: 3,
     doc: 'a realloc, in place or moved',
-    fields: [line, heap, id, uint('size', 'new size'), addr('old_addr', 'block before'), addr('addr', 'block after (null: failed or freed)'), uint('block', 'bytes the allocator took'), uint('copied', 'bytes copied when the block moved'), cycles, logLine],
+    fields: [line, heap, id, uint('size', 'new size'), addr('old_addr', 'block before'), addr('addr', 'block after (null: failed or freed)'), uint('block', 'bytes the allocator took'), uint('copied', 'bytes copied when the block moved'), cycles, logLine, caller],
   },
   {
     type: 'access',
@@ -209,7 +210,7 @@ export const EVENTS: readonly EventSpec[] = [
     doc: 'a fault',
     fields: [
       line, name('kind', 'fault kind'), name('detected', 'precise, delayed or silent'), heap, id, { name: 'detail', coding: 'text', doc: 'what happened, with the numbers' },
-      { name: 'cause_op', coding: 'uint', optional: true, doc: 'operation that did the harm' }, { name: 'cause_line', coding: 'delta', register: 'line', optional: true, doc: 'its scenario line' }, logLine,
+      { name: 'cause_op', coding: 'uint', optional: true, doc: 'operation that did the harm' }, { name: 'cause_line', coding: 'delta', register: 'line', optional: true, doc: 'its scenario line' }, logLine, caller,
     ],
   },
   {
