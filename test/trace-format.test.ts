@@ -138,6 +138,17 @@ test('extreme values of every coding survive the round trip', (t) => {
   });
 });
 
+test('a record whose text outgrows the buffer keeps the integer fields after it (the buffer grows in the middle of a record)', (t) => {
+  const collector = new EventCollector();
+  const fields = { line: 3, kind: 'oom', detected: 'precise', heap: 'h', id: 'x', detail: 'é'.repeat(5000), cause_op: 2 ** 40, cause_line: 9, log_line: 2 ** 45 };
+  collector.event('fault', 1, 2, fields);
+  collector.event('fault', 2, 3, { ...fields, detail: 'short' });
+  t.deepEqual(collector.events, [
+    { seq: 0, op: 1, cycle: 2, type: 'fault', ...fields },
+    { seq: 1, op: 2, cycle: 3, type: 'fault', ...fields, detail: 'short' },
+  ]);
+});
+
 test('the encoder refuses what the schema does not hold, naming the event and field', (t) => {
   const encoder = new RecordEncoder(new ByteWriter(64));
   const free = { line: 1, heap: 'h', id: 'a', addr: 16, block: 8, cycles: 1 };

@@ -33,6 +33,11 @@ export class ByteWriter {
   /** LEB128: seven bits a byte, low bits first, the high bit set on every byte but the last. */
   varint(value: number): void {
     this.ensure(8);
+    this.put(value);
+  }
+
+  /** varint() where the caller has made room already (at most 8 bytes for values below 2^53). */
+  put(value: number): void {
     const buf = this.buf;
     let p = this.pos;
     let v = value;

@@ -60,6 +60,10 @@ function compile(l: Layout): Encode {
   return new Function('enc', 'op', 'cycle', 'f', body.join('\n')) as Encode;
 }
 
+/** Bytes a record's head and integer fields can take: 8 a varint (values below 2^53), 4 head varints, at most 16 fields. */
+const RECORD_ROOM = 8 * (4 + 16);
+for (const l of BY_TYPE.values()) if (l.fields.length > 16) throw new Error(`${l.spec.type}: more fields than RECORD_ROOM holds`);
+
 const ENCODERS = new Map([...BY_TYPE].map(([type, l]) => [type, compile(l)]));
 
 export class RecordEncoder {
@@ -87,40 +91,42 @@ export class RecordEncoder {
     if (!(op >= this.op)) throw new Error(`${type} event: op went back by ${this.op - op}`);
     if (!(cycle >= this.cycle)) throw new Error(`${type} event: cycle went back by ${this.cycle - cycle}`);
     const w = this.out;
-    w.varint(tag * 2 + (present === 0 ? 0 : 1));
-    w.varint(op - this.op);
-    w.varint(cycle - this.cycle);
-    if (present !== 0) w.varint(present);
+    // Room for the head and every integer field; strings and values make their own.
+    w.ensure(RECORD_ROOM);
+    w.put(tag * 2 + (present === 0 ? 0 : 1));
+    w.put(op - this.op);
+    w.put(cycle - this.cycle);
+    if (present !== 0) w.put(present);
     this.op = op;
     this.cycle = cycle;
   }
 
   uint(v: unknown, field: number): void {
-    this.out.varint(this.integer(v, field, 0));
+    this.out.put(this.integer(v, field, 0));
   }
 
   uintOrNull(v: unknown, field: number): void {
-    this.out.varint(v === null ? 0 : this.integer(v, field, 0) + 1);
+    this.out.put(v === null ? 0 : this.integer(v, field, 0) + 1);
   }
 
   int(v: unknown, field: number): void {
-    this.out.zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER));
+    this.out.put(zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER)));
   }
 
   intOrNull(v: unknown, field: number): void {
-    this.out.varint(v === null ? 0 : zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER)) + 1);
+    this.out.put(v === null ? 0 : zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER)) + 1);
   }
 
   delta(v: unknown, field: number, register: number): void {
     const n = this.integer(v, field, -Number.MAX_SAFE_INTEGER);
-    this.out.zigzag(n - this.registers[register]);
+    this.out.put(zigzag(n - this.registers[register]));
     this.registers[register] = n;
   }
 
   deltaOrNull(v: unknown, field: number, register: number): void {
-    if (v === null) return this.out.varint(0);
+    if (v === null) return this.out.put(0);
     const n = this.integer(v, field, -Number.MAX_SAFE_INTEGER);
-    this.out.varint(zigzag(n - this.registers[register]) + 1);
+    this.out.put(zigzag(n - this.registers[register]) + 1);
     this.registers[register] = n;
   }
 
@@ -128,9 +134,10 @@ export class RecordEncoder {
     if (v === null) return this.out.varint(0);
     if (typeof v !== 'string') throw this.refused(field, 'is not a string or null', v);
     const slot = this.slots.get(v);
-    if (slot !== undefined) return this.out.varint(slot + 2);
+    if (slot !== undefined) return this.out.put(slot + 2);
     this.out.varint(1);
     this.out.text(v);
+    this.out.ensure(RECORD_ROOM); // the integer fields after it write unchecked
     const old = this.ring[this.next];
     if (old !== undefined) this.slots.delete(old);
     this.ring[this.next] = v;
@@ -141,16 +148,18 @@ export class RecordEncoder {
   text(v: unknown, field: number): void {
     if (typeof v !== 'string') throw this.refused(field, 'is not a string', v);
     this.out.text(v);
+    this.out.ensure(RECORD_ROOM);
   }
 
   bool(v: unknown, field: number): void {
     if (typeof v !== 'boolean') throw this.refused(field, 'is not a boolean', v);
-    this.out.byte(v ? 1 : 0);
+    this.out.buf[this.out.pos++] = v ? 1 : 0;
   }
 
   value(v: unknown, field: number): void {
     if (v === undefined) throw this.refused(field, 'is missing', v);
     packValue(this.out, v);
+    this.out.ensure(RECORD_ROOM);
   }
 
   private integer(v: unknown, field: number, min: number): number {
