@@ -8,28 +8,11 @@ import { join } from 'node:path';
 import { run } from '../src/engine/engine.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import type { Scenario } from '../src/scenario/types.js';
-import { defaultAllocators, sampleAbove, DENSE_STEPS, SPREAD } from '../src/size/search.js';
+import { defaultAllocators, sampleAbove, DENSE_STEPS, SPREAD, type SizeResult } from '../src/size/search.js';
 import { emu, REPO, tempDir } from './helpers/scenario.js';
 
-interface Result {
-  allocator: string;
-  options: Record<string, number | boolean>;
-  grain: number;
-  room: number;
-  size: number | null;
-  peak_live: number | null;
-  overhead_ratio_ppm: number | null;
-  robson: number | null;
-  own_bound: number | null;
-  alloc_cycles_max: number | null;
-  below: { size: number; fault: { kind: string; line: number } } | null;
-  monotone: boolean;
-  failing_above: number[];
-  tried_above: number;
-  steady_size: number | null;
-  fault_at_room: { kind: string } | null;
-  runs: number;
-}
+/** A row of `emu size --json`: the search's result as JSON gives it back. */
+type Result = SizeResult;
 
 interface Report {
   format: string;
