@@ -353,6 +353,9 @@ export function chargeListWalk(first: FreeBlock | null, count: number, visitInst
 
 /** Whether free block b can hold `need` bytes with its payload aligned to `align`. */
 export function fits(b: FreeBlock, need: number, align: number): boolean {
+  // malloc's alignment, the walks' common case: a block on the grain has its payload right after its
+  // header (alignedPayload gives addr + HEADER, no sliver in front), so only the size decides.
+  if (align === GRAIN && b.addr % GRAIN === 0) return need <= b.size;
   return alignedPayload(b.addr, align) - HEADER - b.addr + need <= b.size;
 }
 
