@@ -29,9 +29,11 @@ export interface Work {
  * every address lies in the heap's region; psp-sysmem's control blocks are kernel memory, traced at a
  * notional kernel block list (see psp-sysmem.ts).
  *
- * Calls count and record through read() and write(). The hottest paths (all of TLSF, the free-list
- * walks, psp-sysmem's block visits) instead count as before and push to the trace only under `work.trace !== null`, so that an
- * untraced call computes no address at all; the entries still match the counts word for word.
+ * Calls count and record through read() and write(). The hottest paths count directly and record
+ * only under `work.trace !== null`, so that an untraced call computes no address at all: TLSF pushes
+ * its words as it goes; the free-list walks and psp-sysmem's block walks are counted once per walk,
+ * and when tracing, walked again to fill the trace in place (reserve). Either way the entries match
+ * the counts word for word.
  */
 export class MetadataTrace {
   /** 32-bit addresses, kept as their bit patterns (read them with `>>> 0`): integer loads are cheaper. */
@@ -49,6 +51,14 @@ export class MetadataTrace {
 
   reset(): void {
     this.length = 0;
+  }
+
+  /**
+   * Makes room for `count` more entries, for a hot loop that fills addrs and writes itself from
+   * `length` on (re-reading them after this call: growing replaces the arrays) and then sets length.
+   */
+  reserve(count: number): void {
+    while (this.length + count > this.addrs.length) this.grow();
   }
 
   /** The entries as [address, written] pairs (for tests and reports; allocates). */

@@ -7,7 +7,7 @@
  * fits exactly, where first fit stops at the first block that fits.
  */
 import type { AllocatorEntry, Work } from './allocator.js';
-import { FreeListAllocator, GRAIN, NEXT_LINK, fits, type FreeBlock } from './free-list.js';
+import { FreeListAllocator, GRAIN, chargeListWalk, fits, type FreeBlock } from './free-list.js';
 
 /** Once per search: clear the best-so-far and test it at the end. */
 const SEARCH_INSTRUCTIONS = 2;
@@ -26,18 +26,8 @@ export class BestFitAllocator extends FreeListAllocator {
       if (b.size === need) break; // exact fit: nothing that fits is smaller
       best = b;
     }
-    // Charged once here rather than per node (the hot loop of a long walk); the totals are the same.
-    work.instructions += SEARCH_INSTRUCTIONS + VISIT_INSTRUCTIONS * visited;
-    work.reads += 2 * visited; // size word and next link of each node
-    // Traced by walking the visited nodes again, so that the untraced walk stays as it was.
-    const trace = work.trace;
-    if (trace !== null) {
-      let n = this.head;
-      for (let i = 0; i < visited && n; i++, n = n.nextFree) {
-        trace.push(n.addr, false);
-        trace.push(n.addr + NEXT_LINK, false);
-      }
-    }
+    work.instructions += SEARCH_INSTRUCTIONS;
+    chargeListWalk(this.head, visited, VISIT_INSTRUCTIONS, work);
     return b ?? best;
   }
 }

@@ -6,22 +6,18 @@
  * as its free list grows.
  */
 import type { AllocatorEntry, Work } from './allocator.js';
-import { FreeListAllocator, GRAIN, NEXT_LINK, VISIT_INSTRUCTIONS, fits, type FreeBlock } from './free-list.js';
+import { FreeListAllocator, GRAIN, VISIT_INSTRUCTIONS, chargeListWalk, fits, type FreeBlock } from './free-list.js';
 
 export class FirstFitAllocator extends FreeListAllocator {
   protected choose(need: number, align: number, work: Work): FreeBlock | null {
-    // The hot loop: counted as before, addresses pushed only when a trace is attached.
-    const trace = work.trace;
-    for (let b = this.head; b; b = b.nextFree) {
-      work.instructions += VISIT_INSTRUCTIONS;
-      work.reads += 2; // size word and next link
-      if (trace !== null) {
-        trace.push(b.addr, false);
-        trace.push(b.addr + NEXT_LINK, false);
-      }
-      if (fits(b, need, align)) return b;
+    let visited = 0;
+    let b = this.head;
+    for (; b; b = b.nextFree) {
+      visited++;
+      if (fits(b, need, align)) break;
     }
-    return null;
+    chargeListWalk(this.head, visited, VISIT_INSTRUCTIONS, work);
+    return b;
   }
 }
 

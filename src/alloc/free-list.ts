@@ -296,17 +296,12 @@ export abstract class FreeListAllocator implements Allocator, ReallocState {
   private insertInOrder(b: FreeBlock, work: Work): void {
     let prev: FreeBlock | null = null;
     let cur = this.head;
-    const trace = work.trace;
-    while (cur && cur.addr < b.addr) {
-      work.instructions += VISIT_INSTRUCTIONS;
-      work.reads += 2; // size word and next link (the hot loop: addresses pushed only when tracing)
-      if (trace !== null) {
-        trace.push(cur.addr, false);
-        trace.push(cur.addr + NEXT_LINK, false);
-      }
+    let visited = 0;
+    for (; cur && cur.addr < b.addr; cur = cur.nextFree) {
       prev = cur;
-      cur = cur.nextFree;
+      visited++;
     }
+    chargeListWalk(this.head, visited, VISIT_INSTRUCTIONS, work);
     b.prevFree = prev;
     b.nextFree = cur;
     if (cur) cur.prevFree = b;
@@ -334,8 +329,33 @@ export abstract class FreeListAllocator implements Allocator, ReallocState {
   }
 }
 
+/**
+ * Charges a walk over the first `count` nodes of the free list from `first`: `visitInstructions` and
+ * two reads per node, its size word and next link. Charged once, after the walk, so that the walk
+ * itself is a bare loop; when tracing, the nodes are walked again for their addresses.
+ */
+export function chargeListWalk(first: FreeBlock | null, count: number, visitInstructions: number, work: Work): void {
+  work.instructions += visitInstructions * count;
+  work.reads += 2 * count;
+  const trace = work.trace;
+  if (trace === null || count === 0) return;
+  trace.reserve(2 * count);
+  const { addrs, writes } = trace;
+  let i = trace.length;
+  for (let b = first!, n = 0; n < count; n++, b = b.nextFree!) {
+    addrs[i] = b.addr;
+    addrs[i + 1] = b.addr + NEXT_LINK;
+    writes[i] = writes[i + 1] = 0;
+    i += 2;
+  }
+  trace.length = i;
+}
+
 /** Whether free block b can hold `need` bytes with its payload aligned to `align`. */
 export function fits(b: FreeBlock, need: number, align: number): boolean {
+  // malloc's alignment, the walks' common case: a block on the grain has its payload right after its
+  // header (alignedPayload gives addr + HEADER, no sliver in front), so only the size decides.
+  if (align === GRAIN && b.addr % GRAIN === 0) return need <= b.size;
   return alignedPayload(b.addr, align) - HEADER - b.addr + need <= b.size;
 }
 

@@ -134,9 +134,13 @@ export class PspSysmemAllocator implements Allocator {
   free(addr: number, work: Work): number {
     work.instructions += FREE_INSTRUCTIONS;
     let b = this.bottom;
-    while (b && b.start < addr) b = this.visit(b, NEXT, work).next;
-    if (!b || b.start !== addr || !b.taken) return 0;
-    this.visit(b, NEXT, work);
+    let passed = 0;
+    for (; b && b.start < addr; b = b.next) passed++;
+    if (!b || b.start !== addr || !b.taken) {
+      this.visits(this.bottom, passed, NEXT, work);
+      return 0;
+    }
+    this.visits(this.bottom, passed + 1, NEXT, work); // and b's own
     const released = b.size;
     this.used -= released;
     b.taken = false;
@@ -212,17 +216,29 @@ export class PspSysmemAllocator implements Allocator {
     return -1;
   }
 
-  /** Charges a visit to b: its start, its size and taken flag, and the link at `link` (NEXT or PREV) to follow. */
-  private visit(b: Block, link: number, work: Work): Block {
-    work.instructions += VISIT_INSTRUCTIONS;
-    if (work.trace === null) {
-      work.reads += VISIT_READS;
-      return b;
+  /**
+   * Charges visits to the `count` blocks from `first` on, following `link` (NEXT or PREV): each one's
+   * start, its size and taken flag, and the link to follow. Charged once for the whole walk, after it,
+   * so that the walk itself is a bare loop; when tracing, the blocks are walked again for their addresses.
+   */
+  private visits(first: Block | null, count: number, link: number, work: Work): void {
+    work.instructions += VISIT_INSTRUCTIONS * count;
+    work.reads += VISIT_READS * count;
+    const trace = work.trace;
+    if (trace === null || count === 0) return;
+    trace.reserve(VISIT_READS * count);
+    const { addrs, writes } = trace;
+    const end = trace.length + VISIT_READS * count;
+    let i = trace.length;
+    for (let b = first!; i < end; b = (link === NEXT ? b.next : b.prev)!) {
+      const at = control(b);
+      addrs[i] = at + START;
+      addrs[i + 1] = at + SIZE;
+      addrs[i + 2] = at + link;
+      writes[i] = writes[i + 1] = writes[i + 2] = 0;
+      i += VISIT_READS;
     }
-    const at = control(b);
-    read(work, at + START, 2);
-    read(work, at + link);
-    return b;
+    trace.length = end;
   }
 
   private newSlot(): number {
@@ -231,23 +247,31 @@ export class PspSysmemAllocator implements Allocator {
 
   /** Types 0 and 3: the first free block from the bottom with room at the first aligned address in it. */
   private placeLow(need: number, alignment: number, work: Work): Block | null {
+    let visited = 0;
     for (let b = this.bottom; b; b = b.next) {
-      this.visit(b, NEXT, work);
+      visited++;
       if (b.taken) continue;
       const front = alignUp(b.start, alignment) - b.start;
-      if (front + need <= b.size) return this.carve(b, front, need, work);
+      if (front + need > b.size) continue;
+      this.visits(this.bottom, visited, NEXT, work);
+      return this.carve(b, front, need, work);
     }
+    this.visits(this.bottom, visited, NEXT, work);
     return null;
   }
 
   /** Types 1 and 4: the first free block from the top with room; the block goes as high as it can. */
   private placeHigh(need: number, alignment: number, work: Work): Block | null {
+    let visited = 0;
     for (let b = this.top; b; b = b.prev) {
-      this.visit(b, PREV, work);
+      visited++;
       if (b.taken) continue;
       const head = Math.floor((b.start + b.size - need) / alignment) * alignment;
-      if (head >= b.start) return this.carve(b, head - b.start, need, work);
+      if (head < b.start) continue;
+      this.visits(this.top, visited, PREV, work);
+      return this.carve(b, head - b.start, need, work);
     }
+    this.visits(this.top, visited, PREV, work);
     return null;
   }
 
@@ -259,9 +283,13 @@ export class PspSysmemAllocator implements Allocator {
     if (!Number.isFinite(at)) return null;
     const head = Math.floor(at / GRAIN) * GRAIN;
     let b = this.bottom;
-    while (b && b.start + b.size <= head) b = this.visit(b, NEXT, work).next;
-    if (!b || b.taken || b.start > head || head + need > b.start + b.size) return null;
-    this.visit(b, NEXT, work);
+    let passed = 0;
+    for (; b && b.start + b.size <= head; b = b.next) passed++;
+    if (!b || b.taken || b.start > head || head + need > b.start + b.size) {
+      this.visits(this.bottom, passed, NEXT, work);
+      return null;
+    }
+    this.visits(this.bottom, passed + 1, NEXT, work); // and b's own
     return this.carve(b, head - b.start, need, work);
   }
 
