@@ -107,20 +107,30 @@ function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, r
 }
 
 /**
- * Caller names decoded once each: a log has few distinct callers and millions of lines, so the last
- * one seen is compared as bytes before anything is decoded.
+ * Caller names decoded once each: a log has few distinct callers and millions of lines, so a line's
+ * caller is found by a hash of its bytes (FNV-1a) and compared as bytes before anything is decoded.
  */
 class CallerNames {
-  private last = Buffer.alloc(0);
-  private lastName = '';
+  private readonly known = new Map<number, { bytes: Buffer; name: string }[]>();
 
   name(bytes: Buffer, start: number, end: number): string {
-    if (end - start !== this.last.length || bytes.compare(this.last, 0, this.last.length, start, end) !== 0) {
-      this.last = Buffer.from(bytes.subarray(start, end));
-      this.lastName = this.last.toString('utf8');
-    }
-    return this.lastName;
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    let bucket = this.known.get(hash);
+    if (bucket === undefined) this.known.set(hash, (bucket = []));
+    for (const k of bucket) if (sameBytes(k.bytes, bytes, start, end)) return k.name;
+    const copy = Buffer.from(bytes.subarray(start, end));
+    const name = copy.toString('utf8');
+    bucket.push({ bytes: copy, name });
+    return name;
   }
+}
+
+/** Whether `known` holds exactly bytes[start, end) (a loop: Buffer.compare costs more on a few bytes). */
+function sameBytes(known: Buffer, bytes: Buffer, start: number, end: number): boolean {
+  if (known.length !== end - start) return false;
+  for (let i = 0; i < known.length; i++) if (known[i] !== bytes[start + i]) return false;
+  return true;
 }
 
 /** The log's ops; returns the number of lines read. */
