@@ -2,8 +2,9 @@
  * Checks of command-line values that yargs cannot make: whole numbers echoed as typed, output paths
  * that can be written, and whether this is a CI run.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { settled, tempFileFor } from '../harness/temps.js';
 import { UsageError } from '../input/errors.js';
 
 /**
@@ -36,11 +37,17 @@ export function checkOutputPath(flag: string, path: string): void {
 
 /** Writes an output file; a failure is reported as a failed write of that file (exit 2), not a read. */
 export function writeOutput(path: string, content: string): void {
+  const tmp = tempFileFor(path);
   try {
-    writeFileSync(path, content);
+    // Under a temporary name, renamed into place: an interrupt never leaves half a file.
+    writeFileSync(tmp, content);
+    renameSync(tmp, path);
   } catch (e) {
+    rmSync(tmp, { force: true });
     const error = e as NodeJS.ErrnoException;
     if (typeof error?.code !== 'string') throw e;
     throw new UsageError(`cannot write ${path}: ${error.code === 'ENOENT' ? 'its folder does not exist' : error.message}`);
+  } finally {
+    settled(tmp);
   }
 }

@@ -3,8 +3,7 @@
  * golden, and checked against the scenario's expectations. Goldens are replaced only with --update,
  * by rename (atomic), never in CI; a failed run leaves every existing file as it was.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { run, type RunResult } from '../engine/engine.js';
 import { UsageError } from '../input/errors.js';
@@ -14,6 +13,7 @@ import { loadScenario } from '../scenario/parse.js';
 import { compareTraces, type Comparison } from '../trace/compare.js';
 import { eventsDigestOf } from '../trace/reader.js';
 import { TraceFileWriter } from '../trace/writer.js';
+import { scratchDir, settled, tempFileFor } from './temps.js';
 
 export type GoldenStatus = 'match' | 'mismatch' | 'missing' | 'updated' | 'unchanged' | 'skipped';
 
@@ -58,9 +58,9 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
   // The trace goes where it is wanted, under a temporary name renamed into place at the end (so a
   // failed run leaves the old file): to --trace's file, else beside the golden it will replace, else
   // to a scratch file when a golden needs it; with none of these, nowhere.
-  const scratch = compare && !update && !options.tracePath ? mkdtempSync(join(tmpdir(), 'emu-')) : null;
+  const scratch = compare && !update && !options.tracePath ? scratchDir() : null;
   const destination = options.tracePath ?? (update ? goldenPath : null);
-  const tracePath = destination !== null ? `${destination}.tmp-${process.pid}` : scratch !== null ? join(scratch, `${scenario.name}.trace`) : null;
+  const tracePath = destination !== null ? tempFileFor(destination) : scratch !== null ? join(scratch, `${scenario.name}.trace`) : null;
   if (update) mkdirSync(goldenDir, { recursive: true });
   try {
     const writer = tracePath === null ? null : new TraceFileWriter(tracePath);
@@ -87,16 +87,16 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
     if (update) {
       golden = golden === 'match' ? 'unchanged' : 'updated';
       replace(join(goldenDir, `${scenario.name}.md`), goldenMarkdown(result, relativeName(file)));
-      if (options.tracePath) copyFileSync(tracePath!, `${goldenPath}.tmp-${process.pid}`);
+      if (options.tracePath) copyFileSync(tracePath!, tempFileFor(goldenPath));
       renameSync(`${goldenPath}.tmp-${process.pid}`, goldenPath);
     }
     if (options.tracePath) renameSync(tracePath!, options.tracePath);
     const goldenOk = golden === 'match' || golden === 'updated' || golden === 'unchanged' || golden === 'skipped';
     return { file, name: scenario.name, golden, goldenPath, comparison, expectationFailures, result, passed: goldenOk && expectationFailures.length === 0 };
   } finally {
-    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
-    if (tracePath !== null) rmSync(tracePath, { force: true });
-    if (update) rmSync(`${goldenPath}.tmp-${process.pid}`, { force: true });
+    if (scratch !== null) removeTemp(scratch);
+    if (tracePath !== null) removeTemp(tracePath);
+    if (update) removeTemp(`${goldenPath}.tmp-${process.pid}`);
   }
 }
 
@@ -112,9 +112,15 @@ function unlessReplaced<T>(read: () => T, update: boolean): T | null {
 
 /** Writes next to the destination, then renames over it: readers never see half a file. */
 function replace(path: string, content: string | Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = tempFileFor(path);
   writeFileSync(tmp, content);
   renameSync(tmp, path);
+  settled(tmp);
+}
+
+function removeTemp(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+  settled(path);
 }
 
 function relativeName(file: string): string {
