@@ -45,7 +45,7 @@ test('a new trace beside the old summary is unpaired; --update repairs the pair'
   writeFileSync(p.md, oldSummary);
   const r = emu(['run', p.file], { cwd: p.dir });
   t.is(r.status, 1, r.stdout + r.stderr);
-  t.regex(r.stdout, /golden: UNPAIRED \(golden\/pair\.trace\): golden\/pair\.md is missing or names another trace's events digest/);
+  t.regex(r.stdout, /golden: UNPAIRED \(golden\/pair\.trace\): golden\/pair\.md is missing or names another events digest than the trace has/);
   const suite = emu(['test', 'scenarios'], { cwd: p.dir });
   t.is(suite.status, 1);
   t.regex(suite.stdout, /FAIL\s+pair .* golden unpaired/);
@@ -85,4 +85,29 @@ test('a --trace copy and the golden are written together with --update', (t) => 
   t.is(r.status, 0, r.stdout + r.stderr);
   t.is(eventsDigestOf(out), eventsDigestOf(p.trace));
   t.is(markdownDigest(readFileSync(p.md, 'utf8')), eventsDigestOf(p.trace));
+});
+
+test('a damaged golden trace is reported as unpaired (not decoded); --update records it again', (t) => {
+  const p = project(t);
+  record(t, p, 50);
+  const bytes = readFileSync(p.trace);
+  bytes[bytes.length - 40] ^= 0xff;
+  writeFileSync(p.trace, bytes);
+  const r = emu(['run', p.file], { cwd: p.dir });
+  t.is(r.status, 1, r.stdout + r.stderr);
+  t.regex(r.stdout, /golden: UNPAIRED .*the trace was damaged/);
+  t.is(emu(['run', p.file, '--update'], { cwd: p.dir }).status, 0);
+  t.is(emu(['run', p.file], { cwd: p.dir }).status, 0);
+});
+
+test('emu inspect on a damaged trace: where, and how many events came before, with no usage hint', (t) => {
+  const p = project(t);
+  record(t, p, 50);
+  const bytes = readFileSync(p.trace);
+  const cut = join(p.dir, 'cut.trace');
+  writeFileSync(cut, bytes.subarray(0, bytes.length - 30));
+  const r = emu(['inspect', cut], { cwd: p.dir });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /cut\.trace: the trace is cut off (at byte \d+, inside event \d+|after \d+ events, with no end event)/);
+  t.notRegex(r.stderr, /emu --help|internal error/);
 });

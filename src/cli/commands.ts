@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { NameClash } from '../harness/names.js';
-import { InputError, UsageError } from '../input/errors.js';
+import { FileError, InputError, UsageError } from '../input/errors.js';
 import { EXIT } from './exit.js';
 import { diffCommand, inspectCommand } from './trace-commands.js';
 import { FORMATS } from '../import/read.js';
@@ -138,6 +138,10 @@ export function reportError(error: unknown): number {
     return EXIT.input;
   }
   if (error instanceof NameClash) {
+    process.stderr.write(`emu: ${error.message}\n`);
+    return EXIT.input;
+  }
+  if (error instanceof FileError) {
     process.stderr.write(`emu: ${error.message}\n`);
     return EXIT.input;
   }

@@ -89,7 +89,7 @@ export function describeVerdict(r: CheckResult): string {
       lines.push(`golden: MISSING (${path})${isCI() ? ': goldens are never written in CI; commit one made with --update' : ': run with --update to record it'}`);
       break;
     case 'unpaired':
-      lines.push(`golden: UNPAIRED (${path}): ${shownPath(r.goldenPath.replace(/\.trace$/, '.md'))} is missing or names another trace's events digest (a replacement of the pair was cut short); run with --update to record both again`);
+      lines.push(`golden: UNPAIRED (${path}): ${shownPath(r.goldenPath.replace(/\.trace$/, '.md'))} is missing or names another events digest than the trace has (the trace was damaged, or replacing the pair was cut short); run with --update to record both again`);
       break;
     case 'mismatch':
       lines.push(`golden: MISMATCH (${path})`, formatComparison(r.comparison!, 'golden', 'this run'));

@@ -81,10 +81,12 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
       golden = 'missing';
     } else {
       const digest = unlessReplaced(() => eventsDigestOf(goldenPath), update);
-      // The same event bytes: nothing to decode.
+      // The same event bytes: nothing to decode. A trace its summary does not describe (damaged, or
+      // half replaced) is not decoded either: it is reported as unpaired.
       const same = digest === writer!.eventsDigest();
-      comparison = same || digest === null ? null : unlessReplaced(() => compareTraces(goldenPath, tracePath!), update);
-      golden = !pairedWith(summaryPath, digest) ? 'unpaired' : same || comparison?.same ? 'match' : 'mismatch';
+      const paired = pairedWith(summaryPath, digest);
+      comparison = same || digest === null || !paired ? null : unlessReplaced(() => compareTraces(goldenPath, tracePath!), update);
+      golden = !paired ? 'unpaired' : same || comparison?.same ? 'match' : 'mismatch';
     }
     if (update) {
       golden = golden === 'match' ? 'unchanged' : 'updated';
