@@ -161,7 +161,8 @@ steps:
     ['a', null, 0x800200cb],
     ['never', null, 0x800200cb],
   ]);
-  t.deepEqual(kinds(faultsOf(events)), ['double-free/silent', 'invalid-free/silent']);
+  // sceKernelFreeHeapMemory checks the block and answers 0x800200CB: both misuses are seen where they happen.
+  t.deepEqual(kinds(faultsOf(events)), ['double-free/precise', 'invalid-free/precise']);
   t.deepEqual(faultsOf(events).map((f) => f.heap), ['v', 'v']);
 });
 
