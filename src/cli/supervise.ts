@@ -30,7 +30,11 @@ export function supervise(argv: string[]): Promise<number> {
   return new Promise((resolve) => {
     let code: number | undefined;
     let stopping = false;
+    // `emu test | head`: a closed pipe ends the process (main.ts) with the worker still running.
+    const onExit = () => removeAll(temps);
+    process.on('exit', onExit);
     const finish = (result: number) => {
+      process.removeListener('exit', onExit);
       channel.close();
       for (const signal of Object.keys(SIGNAL_EXIT)) process.removeAllListeners(signal);
       resolve(result);
