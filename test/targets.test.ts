@@ -161,7 +161,7 @@ steps:
     ['a', null, 0x800200cb],
     ['never', null, 0x800200cb],
   ]);
-  // The API returns an error: the call is refused where it is made.
+  // The API checks the block and answers 0x800200CB: both misuses are seen where they happen.
   t.deepEqual(kinds(faultsOf(events)), ['double-free/precise', 'invalid-free/precise']);
   t.deepEqual(faultsOf(events).map((f) => f.heap), ['v', 'v']);
 });

@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { NameClash } from '../harness/names.js';
-import { InputError, UsageError } from '../input/errors.js';
+import { FileError, InputError, UsageError } from '../input/errors.js';
 import { EXIT } from './exit.js';
 import { diffCommand, inspectCommand } from './trace-commands.js';
 import { FORMATS } from '../import/read.js';
@@ -16,6 +16,11 @@ import { runCommand } from './run.js';
 import { sizeCommand } from './size.js';
 import { defaultAllocators } from '../size/search.js';
 import { testCommand } from './test.js';
+import { wholeNumber } from './options.js';
+
+/** Seeds are 32-bit, as a scenario's `seed:`. */
+const seedOption = (typed: string | undefined) => wholeNumber('--seed', typed, 0, 2 ** 32 - 1);
+const jobsOption = (typed: string) => wholeNumber('--jobs', typed, 1)!;
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.pass;
@@ -32,12 +37,12 @@ export async function main(argv: string[]): Promise<number> {
         y
           .positional('scenario', { type: 'string', array: true, demandOption: true, describe: 'scenario files' })
           .option('update', { type: 'boolean', default: false, describe: 'write the golden trace and summary (never in CI)' })
-          .option('seed', { type: 'number', describe: 'override the scenario seed (the golden is then not compared)' })
+          .option('seed', { type: 'string', describe: 'override the scenario seed (the golden is then not compared)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
           .option('trace', { type: 'string', describe: 'also write the trace to this file (one scenario only)' })
           .option('seeds', { type: 'string', describe: 'run one scenario under seeds A..B instead (no golden)' })
           .option('until-fault', { type: 'boolean', default: false, describe: 'with --seeds: stop at the first seed that faults and print the command that replays it' }),
-      async (args) => done(await runCommand(args.scenario as string[], { ...args, untilFault: args['until-fault'] })),
+      async (args) => done(await runCommand(args.scenario as string[], { ...args, seed: seedOption(args.seed), untilFault: args['until-fault'] })),
     )
     .command(
       'test [paths..]',
@@ -46,10 +51,10 @@ export async function main(argv: string[]): Promise<number> {
         y
           .positional('paths', { type: 'string', array: true, default: ['scenarios'], describe: 'scenario files or folders' })
           .option('update', { type: 'boolean', default: false, describe: 'rewrite the goldens that differ (never in CI)' })
-          .option('jobs', { type: 'number', default: 1, describe: 'scenarios run in parallel' })
+          .option('jobs', { type: 'string', default: '1', describe: 'scenarios run in parallel' })
           .option('shard', { type: 'string', describe: 'run only shard K of N, as K/N' })
           .option('reporter', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const }),
-      async (args) => done(await testCommand(args.paths as string[], args)),
+      async (args) => done(await testCommand(args.paths as string[], { ...args, jobs: jobsOption(args.jobs) })),
     )
     .command(
       'inspect <trace>',
@@ -94,10 +99,10 @@ export async function main(argv: string[]): Promise<number> {
           .option('target', { type: 'string', describe: 'the target to replay the log on' })
           .option('heap', { type: 'string', describe: 'the allocator to replay the log with' })
           .option('shrink', { type: 'boolean', default: false, describe: 'shrink to the fewest operations with the same fault, as a scenario with its golden' })
-          .option('seed', { type: 'number', describe: "run the scenario under this seed instead of its own (as emu run --seed; the shrunk scenario keeps it)" })
+          .option('seed', { type: 'string', describe: "run the scenario under this seed instead of its own (as emu run --seed; the shrunk scenario keeps it)" })
           .option('out', { type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' }),
-      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, seed: args.seed, out: args.out, force: args.force })),
+      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, seed: seedOption(args.seed), out: args.out, force: args.force })),
     )
     .command(
       'size <input>',
@@ -111,8 +116,8 @@ export async function main(argv: string[]): Promise<number> {
           .option('in', { type: 'string', describe: "where the log's heap goes (a section, partition or region)" })
           .option('format', { type: 'string', choices: FORMATS, describe: 'the log format' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
-          .option('jobs', { type: 'number', default: 1, describe: 'allocators sized in parallel (worker threads); the results do not depend on it' }),
-      async (args) => done(await sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: args.jobs })),
+          .option('jobs', { type: 'string', default: '1', describe: 'allocators sized in parallel (worker threads); the results do not depend on it' }),
+      async (args) => done(await sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: jobsOption(args.jobs) })),
     )
     .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro or size')
     .strict()
@@ -133,6 +138,10 @@ export function reportError(error: unknown): number {
     return EXIT.input;
   }
   if (error instanceof NameClash) {
+    process.stderr.write(`emu: ${error.message}\n`);
+    return EXIT.input;
+  }
+  if (error instanceof FileError) {
     process.stderr.write(`emu: ${error.message}\n`);
     return EXIT.input;
   }

@@ -4,7 +4,7 @@
  * of lines is streamed when the scenario runs, never turned into YAML.
  */
 import { formatBytes, group } from '../util/text.js';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { checkTargetFits } from '../layout/layout.js';
@@ -16,6 +16,7 @@ import { computeStats, formatStats } from '../import/stats.js';
 import { knownTargets, loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { EXIT } from './exit.js';
+import { checkOutputPath, writeOutput } from './options.js';
 
 export interface ImportOptions {
   log: string;
@@ -48,7 +49,8 @@ export function importCommand(o: ImportOptions): number {
   if (existsSync(out) && !o.force) throw new UsageError(`${out} exists; pass --force to replace it, or --out for another file`);
   const needed = heapSize(stats);
   const place = o.in ?? container(target, needed);
-  writeFileSync(out, importedScenarioText({ log: o.log, format: o.format, allocator: o.heap, target, in: place, logPath: relative(dirname(out), resolve(o.log)), stats }));
+  checkOutputPath('--out', out);
+  writeOutput(out, importedScenarioText({ log: o.log, format: o.format, allocator: o.heap, target, in: place, logPath: relative(dirname(out), resolve(o.log)), stats }));
   process.stdout.write(`wrote ${out}: replays ${group(stats.allocs)} allocations, ${group(stats.frees)} frees and ${group(stats.reallocs)} reallocs on ${target.name} with ${o.heap} (${formatBytes(needed)} heap in ${place})\nrun it with: emu run ${relative(process.cwd(), out)}\n`);
   return EXIT.pass;
 }

@@ -1,6 +1,6 @@
 /** `emu map`: the memory map of a target, and the layout of a scenario. */
 import { formatBytes, group, hex } from '../util/text.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../input/errors.js';
 import { buildLayout, checkTargetFits } from '../layout/layout.js';
 import { table } from '../report/format.js';
@@ -11,6 +11,7 @@ import { regionWindows } from '../target/windows.js';
 import { EXIT } from './exit.js';
 
 export function mapCommand(input: string): number {
+  if (existsSync(input) && statSync(input).isDirectory()) throw new UsageError(`${input}: is a folder; give a target name or file, or a scenario file`);
   const isScenario = existsSync(input) && /^(steps|heaps|target):/m.test(readFileSync(input, 'utf8'));
   if (isScenario) {
     const scenario = loadScenario(input);

@@ -1,7 +1,7 @@
 /** `emu repro LOG|SCENARIO`: replay to the first fault, and with --shrink write the smallest scenario that still gives it. */
 import { group } from '../util/text.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { checkScenario } from '../harness/check.js';
 import { UsageError } from '../input/errors.js';
@@ -13,6 +13,7 @@ import { parseScenario } from '../scenario/parse.js';
 import { replayTarget } from './import.js';
 import { describeVerdict } from './run.js';
 import { clearProgress, EXIT } from './exit.js';
+import { checkOutputPath, isCI, writeOutput } from './options.js';
 
 export interface ReproOptions {
   input: string;
@@ -29,10 +30,7 @@ export interface ReproOptions {
 export function reproCommand(o: ReproOptions): number {
   const { text, file } = scenarioOf(o);
   const scenario = parseScenario(file, text, createHash('sha256').update(text).digest('hex'));
-  if (o.seed !== undefined) {
-    if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 2 ** 32 - 1) throw new UsageError(`--seed: expected a whole number from 0 to ${2 ** 32 - 1}, got ${o.seed}`);
-    scenario.seed = o.seed;
-  }
+  if (o.seed !== undefined) scenario.seed = o.seed;
   const seeded = o.seed !== undefined ? ` --seed ${o.seed}` : '';
   const r = reproduce(scenario);
   if (!r.fault) {
@@ -52,12 +50,19 @@ export function reproCommand(o: ReproOptions): number {
 
   const out = resolve(o.out ?? join(dirname(o.input), `${basename(o.input, extname(o.input))}-repro.yaml`));
   if (existsSync(out) && !o.force) throw new UsageError(`${out} exists; pass --force to replace it, or --out for another file`);
-  const progress = process.stderr.isTTY && !process.env.CI ? (size: number, tests: number) => process.stderr.write(`\rshrinking: ${group(size)} operations after ${group(tests)} runs`) : undefined;
+  checkOutputPath('--out', out);
+  const progress = process.stderr.isTTY && !isCI() ? (size: number, tests: number) => process.stderr.write(`\rshrinking: ${group(size)} operations after ${group(tests)} runs`) : undefined;
   const shrunk = shrink(scenario, f, progress);
   clearProgress();
   const header = ` Shrunk by: emu repro ${basename(o.input)}${seeded} --shrink\n ${group(shrunk.before)} operations down to ${group(shrunk.steps.length)} in ${group(shrunk.tests)} runs${shrunk.exhausted ? ' (run budget spent: not 1-minimal)' : ''};\n they still give ${f.kind} on heap ${f.heap ?? '-'} (first seen at operation ${f.op}, ${where}).`;
-  writeFileSync(out, shrunkScenarioText(text, shrunk.steps, f, header, o.seed));
-  const check = checkScenario(out, { update: true });
+  writeOutput(out, shrunkScenarioText(text, shrunk.steps, f, header, o.seed));
+  // Goldens are never written in CI: there the shrunk scenario is checked against nothing.
+  const ci = isCI();
+  const check = checkScenario(out, { update: !ci, ci });
+  if (ci) {
+    process.stdout.write(`wrote ${relative(process.cwd(), out) || out}: ${group(shrunk.steps.length)} operations (from ${group(shrunk.before)}, ${group(shrunk.tests)} runs)\ngolden: not written (goldens are never written in CI)\n`);
+    return check.expectationFailures.length === 0 ? code : EXIT.fail;
+  }
   process.stdout.write(`wrote ${relative(process.cwd(), out) || out}: ${group(shrunk.steps.length)} operations (from ${group(shrunk.before)}, ${group(shrunk.tests)} runs)\n${describeVerdict(check)}\n`);
   return check.passed ? code : EXIT.fail;
 }

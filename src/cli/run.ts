@@ -8,6 +8,7 @@ import { loadScenario } from '../scenario/parse.js';
 import { formatComparison } from '../report/diff.js';
 import { formatSummary } from '../report/summary.js';
 import { clearProgress, EXIT, progressPrinter } from './exit.js';
+import { checkOutputPath, isCI } from './options.js';
 
 export interface RunArgs {
   update: boolean;
@@ -20,11 +21,12 @@ export interface RunArgs {
 
 export async function runCommand(files: string[], args: RunArgs): Promise<number> {
   if (args.trace && files.length > 1) throw new UsageError('--trace takes one scenario');
+  if (args.trace !== undefined) checkOutputPath('--trace', args.trace);
   if (args.seeds !== undefined || args.untilFault) return seedSearch(files, args);
   refuseNameClashes(files.map(scenarioName));
   const results: CheckResult[] = [];
   for (const file of files) {
-    const result = checkScenario(file, { update: args.update, ci: Boolean(process.env.CI), seed: args.seed, tracePath: args.trace, onProgress: progressPrinter(file) });
+    const result = checkScenario(file, { update: args.update, ci: isCI(), seed: args.seed, tracePath: args.trace, onProgress: progressPrinter(file) });
     clearProgress();
     results.push(result);
     if (!args.json) process.stdout.write(formatSummary(result.result) + describeVerdict(result) + '\n' + (files.length > 1 ? '\n' : ''));
@@ -84,7 +86,10 @@ export function describeVerdict(r: CheckResult): string {
       lines.push('golden: not compared (seed overridden)');
       break;
     case 'missing':
-      lines.push(`golden: MISSING (${path})${process.env.CI ? ': goldens are never written in CI; commit one made with --update' : ': run with --update to record it'}`);
+      lines.push(`golden: MISSING (${path})${isCI() ? ': goldens are never written in CI; commit one made with --update' : ': run with --update to record it'}`);
+      break;
+    case 'unpaired':
+      lines.push(`golden: UNPAIRED (${path}): ${shownPath(r.goldenPath.replace(/\.trace$/, '.md'))} is missing or names another events digest than the trace has (the trace was damaged, or replacing the pair was cut short); run with --update to record both again`);
       break;
     case 'mismatch':
       lines.push(`golden: MISMATCH (${path})`, formatComparison(r.comparison!, 'golden', 'this run'));

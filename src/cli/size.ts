@@ -14,6 +14,7 @@ import { formatSize, sizeJson, type SizeReport } from '../size/report.js';
 import { allocatorList, checkCompatible, heapToSize, roomFor, scenarioSize } from '../size/search.js';
 import { replayTarget } from './import.js';
 import { clearProgress, EXIT } from './exit.js';
+import { isCI } from './options.js';
 import { group } from '../util/text.js';
 
 export interface SizeOptions {
@@ -28,7 +29,6 @@ export interface SizeOptions {
 }
 
 export async function sizeCommand(o: SizeOptions): Promise<number> {
-  if (!Number.isInteger(o.jobs) || o.jobs < 1) throw new UsageError(`--jobs: expected a whole number of at least 1, got ${o.jobs}`);
   const allocators = allocatorList(o.allocators);
   const { source, heap: heapName, log } = sourceOf(o, allocators[0]);
   const scenario = parseSource(source);
@@ -36,7 +36,7 @@ export async function sizeCommand(o: SizeOptions): Promise<number> {
   // Every allocator is checked against the heap's steps before anything runs.
   for (const allocator of allocators) checkCompatible(scenario, heap.name, allocator);
   const room = roomFor(scenario, heap);
-  const progress = process.stderr.isTTY && !process.env.CI
+  const progress = process.stderr.isTTY && !isCI()
     ? (allocator: string, runs: number, failing: number, passing: number | null) =>
         process.stderr.write(`\r\x1b[Ksizing heap ${heap.name}: ${allocator}, run ${runs}, between ${group(failing)} and ${passing === null ? '?' : group(passing)} bytes`)
     : undefined;

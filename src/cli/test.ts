@@ -5,6 +5,7 @@ import { discoverScenarios, runSuite, shard, type SuiteEntry } from '../harness/
 import { UsageError } from '../input/errors.js';
 import { describeVerdict, toJson } from './run.js';
 import { EXIT } from './exit.js';
+import { isCI } from './options.js';
 
 export interface TestArgs {
   update: boolean;
@@ -20,13 +21,12 @@ export interface TestArgs {
  * even with --update. A list of files says nothing about the rest of their folder: no such check.
  */
 export async function testCommand(paths: string[], args: TestArgs): Promise<number> {
-  if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new UsageError(`--jobs ${args.jobs}: expected a whole number of at least 1`);
   const all = discoverScenarios(paths);
   const names = all.map(scenarioName);
   refuseNameClashes(names);
   const files = shard(all, args.shard);
   if (files.length === 0) throw new UsageError(`no scenarios found in ${paths.join(', ')}`);
-  const entries = await runSuite(files, { update: args.update, ci: Boolean(process.env.CI) }, args.jobs);
+  const entries = await runSuite(files, { update: args.update, ci: isCI() }, args.jobs);
   const unused = args.shard ? [] : unusedGoldens(folderGoldenDirs(paths), names);
   const json = () => JSON.stringify([...entries.map(entryJson), ...unused.map(unusedJson)], null, 2) + '\n';
   process.stdout.write(args.reporter === 'json' ? json() : args.reporter === 'junit' ? junit(entries, unused) : text(entries, unused));

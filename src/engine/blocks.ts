@@ -1,7 +1,9 @@
 /**
  * The program's view of its blocks: which id holds which block. Freed ids (with the block they held)
  * are remembered in a bounded ring so that a double free is told apart from a free of an id that
- * never existed, and a use after free names the block, without memory growing with the run.
+ * never existed, and a use after free names the block, without memory growing with the run. Ids whose
+ * allocation failed (the program holds a null pointer) are remembered in a bounded ring too: a run
+ * whose heap is full fails every allocation, and must not keep one entry per failure.
  */
 import type { Heap } from '../heap/heap.js';
 
@@ -20,6 +22,8 @@ export interface LiveBlock {
 }
 
 export const FREED_MEMORY = 65536;
+/** Failed ids remembered: a free or realloc of one of them is free(NULL) / realloc(NULL, n) while it is. */
+export const FAILED_MEMORY = 65536;
 
 export class BlockTable {
   /**
@@ -30,6 +34,10 @@ export class BlockTable {
   private readonly freedRing: string[] = new Array(FREED_MEMORY);
   private readonly freedBlocks: LiveBlock[] = new Array(FREED_MEMORY);
   private ringNext = 0;
+  /** The most recent failed ids, each with the null block bound to it when it failed. */
+  private readonly failedRing: string[] = new Array(FAILED_MEMORY);
+  private readonly failedBlocks: LiveBlock[] = new Array(FAILED_MEMORY);
+  private failedNext = 0;
 
   get(id: string): LiveBlock | undefined {
     const entry = this.ids.get(id);
@@ -38,6 +46,25 @@ export class BlockTable {
 
   set(id: string, block: LiveBlock): void {
     this.ids.set(id, block);
+  }
+
+  /**
+   * Binds an id to the null pointer a failed allocation gave (block.addr -1). The oldest failed id is
+   * forgotten once FAILED_MEMORY more have failed, unless it has been bound to something else since.
+   */
+  setFailed(id: string, block: LiveBlock): void {
+    const slot = this.failedNext;
+    const evicted = this.failedRing[slot];
+    if (evicted !== undefined && this.ids.get(evicted) === this.failedBlocks[slot]) this.ids.delete(evicted);
+    this.failedRing[slot] = id;
+    this.failedBlocks[slot] = block;
+    this.ids.set(id, block);
+    this.failedNext = (slot + 1) % FAILED_MEMORY;
+  }
+
+  /** Ids remembered (live, recently freed or recently failed): bounded by the live blocks plus the two rings. */
+  get remembered(): number {
+    return this.ids.size;
   }
 
   /** Removes a live id; with `freed` (the block it held) it is remembered as freed. */

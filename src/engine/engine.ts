@@ -383,7 +383,7 @@ class Engine {
   /** Binds an id to its new block (or to null after a failure), inside the innermost open scope. */
   private bind(id: string, heap: Heap, addr: number, size: number, crate: string | null, line: number): void {
     if (addr < 0) {
-      this.blocks.set(id, { heap, addr, size, crate: null, scope: 0, op: this.op, line, logLine: this.logLine });
+      this.blocks.setFailed(id, { heap, addr, size, crate: null, scope: 0, op: this.op, line, logLine: this.logLine });
       return;
     }
     const scopes = heap.openScopes;

@@ -3,19 +3,20 @@
  * golden, and checked against the scenario's expectations. Goldens are replaced only with --update,
  * by rename (atomic), never in CI; a failed run leaves every existing file as it was.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { run, type RunResult } from '../engine/engine.js';
 import { UsageError } from '../input/errors.js';
 import { checkExpectations } from '../report/expect.js';
-import { goldenMarkdown } from '../report/summary.js';
+import { goldenMarkdown, markdownDigest } from '../report/summary.js';
 import { loadScenario } from '../scenario/parse.js';
 import { compareTraces, type Comparison } from '../trace/compare.js';
 import { eventsDigestOf } from '../trace/reader.js';
 import { TraceFileWriter } from '../trace/writer.js';
+import { scratchDir, settled, tempFileFor } from './temps.js';
 
-export type GoldenStatus = 'match' | 'mismatch' | 'missing' | 'updated' | 'unchanged' | 'skipped';
+/** `unpaired`: the golden's .md summary does not describe its .trace (missing, or another trace's digest). */
+export type GoldenStatus = 'match' | 'mismatch' | 'unpaired' | 'missing' | 'updated' | 'unchanged' | 'skipped';
 
 export interface CheckOptions {
   update?: boolean;
@@ -53,14 +54,15 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
   if (options.seed !== undefined) scenario.seed = options.seed;
   const goldenDir = options.goldenDir ?? goldenDirFor(file);
   const goldenPath = join(goldenDir, `${scenario.name}.trace`);
+  const summaryPath = join(goldenDir, `${scenario.name}.md`);
   const compare = !seedOverridden && existsSync(goldenPath);
   const update = options.update === true && !seedOverridden;
   // The trace goes where it is wanted, under a temporary name renamed into place at the end (so a
   // failed run leaves the old file): to --trace's file, else beside the golden it will replace, else
   // to a scratch file when a golden needs it; with none of these, nowhere.
-  const scratch = compare && !update && !options.tracePath ? mkdtempSync(join(tmpdir(), 'emu-')) : null;
+  const scratch = compare && !update && !options.tracePath ? scratchDir() : null;
   const destination = options.tracePath ?? (update ? goldenPath : null);
-  const tracePath = destination !== null ? `${destination}.tmp-${process.pid}` : scratch !== null ? join(scratch, `${scenario.name}.trace`) : null;
+  const tracePath = destination !== null ? tempFileFor(destination) : scratch !== null ? join(scratch, `${scenario.name}.trace`) : null;
   if (update) mkdirSync(goldenDir, { recursive: true });
   try {
     const writer = tracePath === null ? null : new TraceFileWriter(tracePath);
@@ -79,24 +81,27 @@ export function checkScenario(file: string, options: CheckOptions = {}): CheckRe
       golden = 'missing';
     } else {
       const digest = unlessReplaced(() => eventsDigestOf(goldenPath), update);
-      // The same event bytes: nothing to decode.
+      // The same event bytes: nothing to decode. A trace its summary does not describe (damaged, or
+      // half replaced) is not decoded either: it is reported as unpaired.
       const same = digest === writer!.eventsDigest();
-      comparison = same || digest === null ? null : unlessReplaced(() => compareTraces(goldenPath, tracePath!), update);
-      golden = same || comparison?.same ? 'match' : 'mismatch';
+      const paired = pairedWith(summaryPath, digest);
+      comparison = same || digest === null || !paired ? null : unlessReplaced(() => compareTraces(goldenPath, tracePath!), update);
+      golden = !paired ? 'unpaired' : same || comparison?.same ? 'match' : 'mismatch';
     }
     if (update) {
       golden = golden === 'match' ? 'unchanged' : 'updated';
-      replace(join(goldenDir, `${scenario.name}.md`), goldenMarkdown(result, relativeName(file)));
-      if (options.tracePath) copyFileSync(tracePath!, `${goldenPath}.tmp-${process.pid}`);
-      renameSync(`${goldenPath}.tmp-${process.pid}`, goldenPath);
+      const traceTemp = options.tracePath ? tempFileFor(goldenPath) : tracePath!;
+      if (options.tracePath) copyFileSync(tracePath!, traceTemp);
+      replacePair(traceTemp, goldenPath, summaryPath, goldenMarkdown(result, relativeName(file), writer!.eventsDigest()));
     }
     if (options.tracePath) renameSync(tracePath!, options.tracePath);
     const goldenOk = golden === 'match' || golden === 'updated' || golden === 'unchanged' || golden === 'skipped';
     return { file, name: scenario.name, golden, goldenPath, comparison, expectationFailures, result, passed: goldenOk && expectationFailures.length === 0 };
   } finally {
-    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
-    if (tracePath !== null) rmSync(tracePath, { force: true });
-    if (update) rmSync(`${goldenPath}.tmp-${process.pid}`, { force: true });
+    if (scratch !== null) removeTemp(scratch);
+    if (tracePath !== null) removeTemp(tracePath);
+    if (update) removeTemp(`${goldenPath}.tmp-${process.pid}`);
+    if (update) removeTemp(`${summaryPath}.tmp-${process.pid}`);
   }
 }
 
@@ -110,11 +115,34 @@ function unlessReplaced<T>(read: () => T, update: boolean): T | null {
   }
 }
 
-/** Writes next to the destination, then renames over it: readers never see half a file. */
-function replace(path: string, content: string | Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
+/**
+ * Whether a golden's summary describes its trace: it names the trace's events digest. A summary from
+ * before the digest line names none and is taken as paired; a missing summary is not. An unreadable
+ * golden trace (digest null, about to be replaced) is not judged.
+ */
+function pairedWith(summaryPath: string, traceDigest: string | null): boolean {
+  if (traceDigest === null) return true;
+  if (!existsSync(summaryPath)) return false;
+  const named = markdownDigest(readFileSync(summaryPath, 'utf8'));
+  return named === null || named === traceDigest;
+}
+
+/**
+ * Replaces a golden's trace and summary as a pair: both are written under temporary names first, then
+ * renamed, the trace before the summary. An interrupt between the two renames leaves a summary naming
+ * another trace's digest, which the next run reports as unpaired (and --update repairs).
+ */
+function replacePair(traceTemp: string, tracePath: string, summaryPath: string, summary: string): void {
+  const summaryTemp = tempFileFor(summaryPath);
+  writeFileSync(summaryTemp, summary);
+  renameSync(traceTemp, tracePath);
+  renameSync(summaryTemp, summaryPath);
+  settled(summaryTemp);
+}
+
+function removeTemp(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+  settled(path);
 }
 
 function relativeName(file: string): string {

@@ -30,3 +30,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** A file emu cannot use as it is (a damaged or cut-off trace): exit 2, with no hint about usage. */
+export class FileError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FileError';
+  }
+}

@@ -3,9 +3,10 @@
  * an InputError naming the file, line and column of the offending node, so the loaders above it read
  * like a schema and never lose track of where a value came from.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
 import { InputError, type SourcePos } from './errors.js';
 import { describe, parseDuration, parseSize } from './literals.js';
+import { formatBytes } from '../util/text.js';
 
 export class Source {
   readonly lines = new LineCounter();
@@ -20,6 +21,9 @@ export class Source {
   }
 }
 
+/** 2^32: the bytes a 32-bit address space holds, the bound of every size. */
+export const ADDRESS_SPACE = 2 ** 32;
+
 /** Parses a whole YAML file; syntax errors become InputErrors at their position. */
 export function readYaml(file: string, text: string): Node {
   const source = new Source(file, text);
@@ -29,7 +33,20 @@ export function readYaml(file: string, text: string): Node {
     const message = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new InputError(source.pos(first.pos[0]), `YAML syntax: ${message}`);
   }
+  refuseAliases(source, doc);
   return new Node(source, (doc.contents as YamlNode | null) ?? null, 0, 'document');
+}
+
+/**
+ * YAML aliases (`*name`, and `<<: *name` merges) are refused where they stand: the readers above walk
+ * the tree node by node, and an alias of an alias of a list would multiply the work without bound.
+ */
+function refuseAliases(source: Source, doc: Document): void {
+  visit(doc, {
+    Alias(_, alias) {
+      throw new InputError(source.pos(alias.range?.[0] ?? 0), `YAML aliases are not supported (*${alias.source}): write the value out where it is used`);
+    },
+  });
 }
 
 export class Node {
@@ -126,9 +143,11 @@ export class Node {
     return v;
   }
 
-  size(): number {
+  /** A size in bytes; at most `max`, by default what a 32-bit address space holds (every emu target is 32-bit). */
+  size(max = ADDRESS_SPACE): number {
     const r = parseSize(this.value);
     if (typeof r === 'string') this.fail(`${this.what}: ${r}`);
+    if (r > max) this.fail(`${this.what}: ${r} bytes is more than ${max === ADDRESS_SPACE ? 'a 32-bit address space holds (4 GiB)' : `${formatBytes(max)}, the most allowed here`}`);
     return r;
   }
 

@@ -85,6 +85,16 @@ export function boundsVerdict(h: HeapSummary): string {
 }
 
 /** golden/NAME.md: the summary for reviewers, readable in a pull request. */
-export function goldenMarkdown(result: RunResult, scenarioPath: string): string {
-  return `# ${result.header.scenario}\n\nGolden summary of \`${scenarioPath}\`, written by \`emu run --update\`. The binary trace beside it is what runs are compared with.\n\n\`\`\`text\n${formatSummary(result)}\`\`\`\n`;
+export function goldenMarkdown(result: RunResult, scenarioPath: string, eventsDigest: string): string {
+  return `# ${result.header.scenario}\n\nGolden summary of \`${scenarioPath}\`, written by \`emu run --update\`. The binary trace beside it is what runs are compared with.\n\n\`\`\`text\n${formatSummary(result)}\`\`\`\n\n${DIGEST_LABEL} \`${eventsDigest}\`\n`;
+}
+
+/** The line of a golden summary that names its trace: the pair is checked with it (harness/check.ts). */
+const DIGEST_LABEL = 'Events digest of the trace beside it (sha256 of its bytes after the header):';
+
+/** The events digest a golden summary names; null when it names none (a summary older than the line). */
+export function markdownDigest(markdown: string): string | null {
+  const at = markdown.lastIndexOf(DIGEST_LABEL);
+  if (at < 0) return null;
+  return /^ `([0-9a-f]{64})`/.exec(markdown.slice(at + DIGEST_LABEL.length))?.[1] ?? null;
 }

@@ -22,6 +22,14 @@ import {
   type Target,
 } from './types.js';
 
+/**
+ * Cache geometry a real part could have: emu models each line, so these also bound the memory a
+ * target costs (64 MiB of 32-byte lines is 2 M lines, about 60 MB of state).
+ */
+const MAX_CACHE = 64 * 1024 * 1024;
+const MAX_CACHE_LINE = 4096;
+const MAX_CACHE_LINES = 2 ** 21;
+
 /** The targets/ folder shipped with emu. */
 export const BUILTIN_TARGETS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../targets');
 
@@ -207,7 +215,9 @@ function readCache(node: Node | undefined, regions: readonly string[]): Cache | 
     return null;
   }
   const m = node.map(['size', 'line', 'ways', 'write_back', 'invalidate_align', 'as_ram']);
-  const cache: Cache = { size: m.req('size').size(), line: m.req('line').size(), ways: m.req('ways').int(1, 64), writeBack: m.req('write_back').bool(), invalidateAlign: null, asRam: null };
+  const cache: Cache = { size: m.req('size').size(MAX_CACHE), line: m.req('line').size(MAX_CACHE_LINE), ways: m.req('ways').int(1, 64), writeBack: m.req('write_back').bool(), invalidateAlign: null, asRam: null };
+  if (cache.size === 0) m.req('size').fail('cache.size: must be greater than 0');
+  if (cache.size / Math.max(cache.line, 1) > MAX_CACHE_LINES) m.req('line').fail(`cache: ${cache.size} bytes in ${cache.line}-byte lines is more than ${MAX_CACHE_LINES} lines; real caches have longer lines`);
   if (!isPow2(cache.line) || cache.size % (cache.line * cache.ways) !== 0) {
     node.fail('cache: line must be a power of two and size a multiple of line x ways');
   }

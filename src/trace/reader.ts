@@ -1,7 +1,7 @@
 /** Reads a trace file as a stream of events, a chunk at a time; memory stays bounded. */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { UsageError } from '../input/errors.js';
+import { FileError } from '../input/errors.js';
 import { ByteReader, NEED_MORE } from './bytes.js';
 import { readHeader, RecordDecoder, TraceFormatError } from './records.js';
 import type { TraceEvent, TraceHeader } from './schema.js';
@@ -71,8 +71,8 @@ function headerOf(path: string, file: FileBytes): TraceHeader {
     } catch (e) {
       if (e === NEED_MORE && file.more(0)) continue;
       file.close();
-      if (e === NEED_MORE) throw new UsageError(`${path}: not an emu trace (too short)`);
-      throw new UsageError(`${path}: ${e instanceof TraceFormatError ? e.message : `damaged header (${(e as Error).message})`}`);
+      if (e === NEED_MORE) throw new FileError(`${path}: not an emu trace (too short)`);
+      throw new FileError(`${path}: ${e instanceof TraceFormatError ? e.message : `damaged header (${(e as Error).message})`}`);
     }
   }
 }
@@ -88,12 +88,12 @@ function* events(path: string, file: FileBytes): Generator<TraceEvent> {
       try {
         event = decoder.event();
       } catch (e) {
-        if (e !== NEED_MORE) throw new UsageError(`${path}: damaged at byte ${file.offset + start}: ${(e as Error).message} (${count} events read before it)`);
+        if (e !== NEED_MORE) throw new FileError(`${path}: damaged at byte ${file.offset + start}: ${(e as Error).message} (${count} events read before it)`);
         decoder.rewind();
         r.pos = start;
         if (!file.more(start)) {
           const where = r.pos === r.end ? `after ${count} events, with no end event` : `at byte ${file.offset + r.pos}, inside event ${count}`;
-          throw new UsageError(`${path}: the trace is cut off ${where}`);
+          throw new FileError(`${path}: the trace is cut off ${where}`);
         }
         continue;
       }

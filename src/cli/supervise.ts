@@ -1,0 +1,71 @@
+/**
+ * Interrupts. A run is one synchronous loop, so a signal handler in its thread would only run once it
+ * is over. The commands that write files (run, test, repro) therefore run in a worker thread while
+ * the main thread waits: on SIGINT or SIGTERM it stops the worker, removes the temporary files and
+ * folders the worker announced (harness/temps.ts) and exits 130 or 143. Files are only ever renamed
+ * into place whole, so what is left is the old file or the new one, never half of one.
+ */
+import { rmSync } from 'node:fs';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { TEMPS_CHANNEL, type TempNotice } from '../harness/temps.js';
+import { EXIT } from './exit.js';
+
+/** The commands run under supervision: those that write temporary files. */
+export const SUPERVISED = new Set(['run', 'test', 'repro']);
+
+/** 128 + the signal's number, as shells report a process ended by it. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+export function supervise(argv: string[]): Promise<number> {
+  const temps = new Set<string>();
+  const channel = new BroadcastChannel(TEMPS_CHANNEL);
+  channel.onmessage = (event) => {
+    const notice = (event as { data: TempNotice }).data;
+    if ('made' in notice) temps.add(notice.made);
+    else temps.delete(notice.gone);
+  };
+  const worker = new Worker(new URL('./command-worker.js', import.meta.url), {
+    workerData: { argv, stderrIsTTY: process.stderr.isTTY === true, columns: process.stdout.columns },
+  });
+  return new Promise((resolve) => {
+    let code: number | undefined;
+    let stopping = false;
+    // `emu test | head`: a closed pipe ends the process (main.ts) with the worker still running.
+    const onExit = () => removeAll(temps);
+    process.on('exit', onExit);
+    const finish = (result: number) => {
+      process.removeListener('exit', onExit);
+      channel.close();
+      for (const signal of Object.keys(SIGNAL_EXIT)) process.removeAllListeners(signal);
+      resolve(result);
+    };
+    const interrupt = (signal: keyof typeof SIGNAL_EXIT) => {
+      if (stopping) return;
+      stopping = true;
+      void worker.terminate().then(async () => {
+        // Notices sent just before the worker stopped may still be on their way.
+        await new Promise((r) => setImmediate(r));
+        removeAll(temps);
+        process.stderr.write(`\nemu: interrupted (${signal}); temporary files removed\n`);
+        finish(SIGNAL_EXIT[signal]);
+      });
+    };
+    for (const signal of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) process.on(signal, () => interrupt(signal));
+    worker.on('message', (message: { code: number }) => (code = message.code));
+    worker.on('error', (error) => {
+      process.stderr.write(`emu: internal error: ${error?.stack ?? String(error)}\n`);
+      code = EXIT.internal;
+    });
+    worker.on('exit', () => {
+      if (stopping) return;
+      // A worker that died (out of memory, say) may have left temporary files too.
+      removeAll(temps);
+      finish(code ?? EXIT.internal);
+    });
+  });
+}
+
+function removeAll(paths: Set<string>): void {
+  for (const path of paths) rmSync(path, { recursive: true, force: true });
+  paths.clear();
+}
