@@ -1,6 +1,7 @@
 /** Test helpers: run scenario text in memory and collect its events. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,8 +24,16 @@ export function ofType(events: TraceEvent[], type: string): TraceEvent[] {
   return events.filter((e) => e.type === type);
 }
 
+/** The folders tempDir made in this test file, removed when its tests are done. */
+const made: string[] = [];
+test.after.always('remove the temporary folders', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'emu-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'emu-test-'));
+  made.push(dir);
+  return dir;
 }
 
 export function emu(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
