@@ -4,8 +4,9 @@
  * (docs/trace-format.md, whose tables are generated from this file) all follow it; nothing else in
  * emu names an event's fields for the format's sake.
  *
- * A type's fields are written in the order declared here. `optional` fields may be absent; which are
- * present is one bit each (in declaration order) of a varint written before the fields.
+ * A type's fields are written in the order declared here. `optional` fields may be absent; when any
+ * is present, the record's tag says so and a varint before the fields has one bit for each (bit i for
+ * the i-th optional field in declaration order).
  */
 
 export const TRACE_FORMAT = 'emu-trace';
