@@ -49,10 +49,6 @@ export class ByteWriter {
     this.pos = p;
   }
 
-  zigzag(value: number): void {
-    this.varint(value >= 0 ? value * 2 : -value * 2 - 1);
-  }
-
   /** A string as its UTF-8 byte length (varint) and bytes. */
   text(value: string): void {
     const n = value.length;

@@ -10,7 +10,7 @@
  */
 import { ByteReader, ByteWriter } from './bytes.js';
 import { packValue, unpackValue } from './msgpack.js';
-import { EVENTS, RING_SLOTS, SPEC_BY_TYPE, TRACE_FORMAT, TRACE_MAGIC, TRACE_VERSION, type Coding, type EventSpec, type FieldSpec, type Register, type TraceEvent, type TraceHeader } from './schema.js';
+import { EVENTS, REGISTERS, RING_SLOTS, SPEC_BY_TYPE, TRACE_FORMAT, TRACE_MAGIC, TRACE_VERSION, type Coding, type EventSpec, type FieldSpec, type Register, type TraceEvent, type TraceHeader } from './schema.js';
 
 /** A field, resolved once from the schema: its register as an index. */
 interface Field {
@@ -27,7 +27,8 @@ interface Layout {
   optional: string[];
 }
 
-const REGISTER_INDEX: Record<Register, number> = { line: 0, log_line: 1, addr: 2 };
+/** Each register's place in the registers arrays below, in schema order. */
+const REGISTER_INDEX = Object.fromEntries(REGISTERS.map((r, i) => [r, i])) as Record<Register, number>;
 
 function layout(spec: EventSpec): Layout {
   const fields = spec.fields.map((f: FieldSpec) => ({ name: f.name, coding: f.coding, register: f.register ? REGISTER_INDEX[f.register] : -1, optional: f.optional === true }));
@@ -69,7 +70,7 @@ const ENCODERS = new Map([...BY_TYPE].map(([type, l]) => [type, compile(l)]));
 export class RecordEncoder {
   private op = 0;
   private cycle = 0;
-  private readonly registers = [0, 0, 0];
+  private readonly registers = REGISTERS.map(() => 0);
   /** Each interned string's slot, and each slot's string (to forget it when the slot is reused). */
   private readonly slots = new Map<string, number>();
   private readonly ring: (string | undefined)[] = new Array(RING_SLOTS);
@@ -181,11 +182,11 @@ export class RecordDecoder {
   private seq = 0;
   private op = 0;
   private cycle = 0;
-  private readonly registers = [0, 0, 0];
+  private readonly registers = REGISTERS.map(() => 0);
   private readonly ring: (string | undefined)[] = new Array(RING_SLOTS);
   private next = 0;
   /** The state before the record being read, to read it again when the bytes ran out inside it. */
-  private readonly saved = { seq: 0, op: 0, cycle: 0, next: 0, registers: [0, 0, 0] };
+  private readonly saved = { seq: 0, op: 0, cycle: 0, next: 0, registers: REGISTERS.map(() => 0) };
   /** Ring slots written since then, with what they held. */
   private readonly replaced: [number, string | undefined][] = [];
 
