@@ -120,6 +120,8 @@ class Engine {
   /** The caller of the operation running, when a replayed log names it. */
   private caller: string | null = null;
   private clock = 0;
+  /** Cycles of the last allocate() or release(), read right after it (no result object on the hot path). */
+  private opCycles = 0;
   private op = 0;
   private seq = 0;
   private frames = 0;
@@ -226,6 +228,7 @@ class Engine {
 
   /** A heap counted in the environment budget, after an operation changed what it has in use. */
   private trackEnvironment(heap: Heap, line: number): void {
+    if (this.budgetedHeaps.size === 0) return;
     const tracked = this.budgetedHeaps.get(heap);
     if (!tracked) return;
     const used = heap.allocator.usedBytes();
@@ -314,8 +317,10 @@ class Engine {
       this.disown(previous);
     }
     const crate = op.budget ?? heap.crate;
-    const { addr, cycles, block } = this.allocate(heap, op.size, op.align, crate, op.line, op.id, op.mode ?? 0, op.at ?? 0);
+    const addr = this.allocate(heap, op.size, op.align, crate, op.line, op.id, op.mode ?? 0, op.at ?? 0);
+    const cycles = this.opCycles;
     this.bind(op.id, heap, addr, op.size, crate, op.line);
+    const block = addr < 0 ? 0 : heap.allocator.lastBlock;
     const fields: Record<string, unknown> = { line: op.line, heap: heap.name, id: op.id, size: op.size, align: op.align, addr: addr < 0 ? null : addr, block, cycles, log_line: op.log, caller: op.caller };
     // An allocator modelling a real API adds the call's placement mode and its error code.
     if (heap.entry.errorCodes) Object.assign(fields, { mode: MODES[op.mode ?? 0] ?? op.mode, at: op.at ?? null, error: addr < 0 ? heap.allocator.lastError : null });
@@ -325,13 +330,15 @@ class Engine {
 
   /**
    * The allocation path shared by alloc and realloc: crate and scope budgets, the allocator, the
-   * failure's classification and the growth policy. Returns addr -1 when the allocation failed.
+   * failure's classification and the growth policy. Returns the address, -1 when the allocation
+   * failed; its cycles are left in opCycles.
    */
-  private allocate(heap: Heap, size: number, align: number, crate: string | null, line: number, id: string, mode = 0, at = 0): { addr: number; cycles: number; block: number } {
+  private allocate(heap: Heap, size: number, align: number, crate: string | null, line: number, id: string, mode = 0, at = 0): number {
+    this.opCycles = 0;
     if (crate !== null && !this.budgets.charge(crate, size)) {
       heap.recordFailure(size, 0, 'budget');
       this.failAlloc('budget-exceeded', heap, id, line, `crate ${crate}: ${size} bytes requested, ${this.budgets.left(crate)} of ${this.budgets.limit(crate)} left`);
-      return { addr: -1, cycles: 0, block: 0 };
+      return -1;
     }
     const request = this.withOverhead(size);
     const overBudget = this.scopeOverBudget(heap, request, align);
@@ -339,11 +346,11 @@ class Engine {
       if (crate !== null) this.budgets.release(crate, size);
       heap.recordFailure(size, 0, 'budget');
       this.failAlloc('budget-exceeded', heap, id, line, overBudget);
-      return { addr: -1, cycles: 0, block: 0 };
+      return -1;
     }
     const capacityBefore = heap.entry.grows ? heap.allocator.capacity() : 0;
     const addr = heap.allocator.alloc(request, align, this.work, mode, at);
-    const cycles = this.spent(heap);
+    const cycles = (this.opCycles = this.spent(heap));
     if (heap.entry.grows && heap.allocator.capacity() !== capacityBefore) {
       // The allocator grew its memory to serve the request (wasm's auto_grow); its cost is in the alloc's.
       this.record('grow', { line, heap: heap.name, auto: true, old_capacity: capacityBefore, capacity: heap.allocator.capacity() });
@@ -351,11 +358,11 @@ class Engine {
     if (addr < 0) {
       if (crate !== null) this.budgets.release(crate, size);
       this.allocationFailed(heap, id, line, size, request, align, mode, cycles);
-      return { addr: -1, cycles, block: 0 };
+      return -1;
     }
     heap.recordAlloc(addr, size, cycles, heap.entry.modes ? placedFrom(mode) : 'bottom');
     this.checkSoftLimit(heap, line);
-    return { addr, cycles, block: heap.allocator.lastBlock };
+    return addr;
   }
 
   /**
@@ -452,7 +459,8 @@ class Engine {
     // Freeing reads the block's header, and a neighbouring segment's canaries are checked.
     this.reportHarm(this.memory.corruptionsFound(heap, block.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
     this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
-    const { released, cycles } = this.release(op.id, block);
+    const released = this.release(op.id, block);
+    const cycles = this.opCycles;
     // An allocator modelling a real API answers every free with its code (null: success).
     const error = heap.entry.invalidFreeError !== undefined ? null : undefined;
     this.record('free', { line: op.line, heap: heap.name, id: op.id, addr: block.addr, block: released, cycles, log_line: op.log, error, caller: op.caller }, cycles);
@@ -476,14 +484,14 @@ class Engine {
     return block ? `; ${id} was allocated at ${allocatedAt(block)}` : '';
   }
 
-  /** Gives a live block back to its allocator and its crate. */
-  private release(id: string, block: LiveBlock): { released: number; cycles: number } {
+  /** Gives a live block back to its allocator and its crate: the bytes released; its cycles are left in opCycles. */
+  private release(id: string, block: LiveBlock): number {
     const released = block.heap.allocator.free(block.addr, this.work);
-    const cycles = this.spent(block.heap);
+    const cycles = (this.opCycles = this.spent(block.heap));
     this.disown(block);
     block.heap.recordFree(cycles);
     this.blocks.release(id, block);
-    return { released, cycles };
+    return released;
   }
 
   /** The program no longer holds the block: its crate charge and live bytes are returned. */
@@ -514,9 +522,9 @@ class Engine {
     }
     const heap = old.heap;
     if (old.addr < 0) {
-      const { addr, cycles, block } = this.allocate(heap, op.size, 0, heap.crate, op.line, op.id);
+      const addr = this.allocate(heap, op.size, 0, heap.crate, op.line, op.id);
       this.bind(op.id, heap, addr, op.size, heap.crate, op.line);
-      this.emitRealloc(op, heap.name, old.addr, addr, block, 0, cycles);
+      this.emitRealloc(op, heap.name, old.addr, addr, addr < 0 ? 0 : heap.allocator.lastBlock, 0, this.opCycles);
       this.verify(heap, op.line);
       return;
     }
@@ -695,7 +703,7 @@ class Engine {
   }
 
   /** Harm found now that an earlier write did: reported at this line, naming the write. */
-  private reportHarm(found: Pending[], kind: 'canary-corrupt' | 'heap-corrupt', detected: Detected, line: number, heap: string | null): number {
+  private reportHarm(found: readonly Pending[], kind: 'canary-corrupt' | 'heap-corrupt', detected: Detected, line: number, heap: string | null): number {
     for (const p of found) this.fault(kind, line, detected, heap, null, p.detail, { op: p.op, line: p.line });
     return found.length;
   }

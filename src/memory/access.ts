@@ -73,6 +73,9 @@ export interface AccessResult {
 /** How far below a payload its allocator's header can sit: an allocator reading it notices harm there. */
 const HEADER_REACH = 32;
 
+/** No harm found: the common answer, shared rather than allocated at every free. */
+const NONE: readonly Pending[] = Object.freeze([]);
+
 export class ProgramMemory {
   readonly map: MemoryMap;
   /** The target's data cache (the timing model's): coherency with DMA reads its lines' states. */
@@ -356,8 +359,8 @@ export class ProgramMemory {
    * Canary bands written since the last sweep: all of them, or those bordering the segment `near`
    * (a heap whose free checks its neighbours) lies in. They are re-armed.
    */
-  sweepCanaries(near?: Heap): Pending[] {
-    if (this.dirtyCanaries.size === 0) return [];
+  sweepCanaries(near?: Heap): readonly Pending[] {
+    if (this.dirtyCanaries.size === 0) return NONE;
     const segment = near ? this.map.areaAt(near.base) : null;
     if (near && !segment) return [];
     const found: Pending[] = [];
@@ -370,9 +373,10 @@ export class ProgramMemory {
   }
 
   /** Metadata harm the allocator reads when it frees the block at `addr` (its header), or all of a heap's. */
-  corruptionsFound(heap: Heap, freeing: number | null): Pending[] {
+  corruptionsFound(heap: Heap, freeing: number | null): readonly Pending[] {
+    if (this.corruptions.size === 0) return NONE;
     const list = this.corruptions.get(heap);
-    if (!list) return [];
+    if (!list) return NONE;
     const found = freeing === null ? list : list.filter((p) => p.addr < freeing && p.addr >= freeing - HEADER_REACH);
     if (found.length === list.length) this.corruptions.delete(heap);
     else this.corruptions.set(heap, list.filter((p) => !found.includes(p)));

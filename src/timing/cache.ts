@@ -78,30 +78,22 @@ export class DataCache {
     const first = (line & this.setMask) * this.ways;
     const end = first + this.ways;
     const tags = this.tags;
-    const used = this.used;
-    const now = ++this.clock;
-    let victim = first;
-    for (let w = first; w < end; w++) {
-      if (tags[w] === line) {
-        used[w] = now;
-        if (write) this.dirty[w] = 1;
-        this.remember(line, w);
-        return HIT_CYCLES;
-      }
-      if (used[w] < used[victim]) victim = w;
+    let way = first;
+    while (way < end && tags[way] !== line) way++;
+    let cycles = HIT_CYCLES;
+    if (way === end) {
+      way = this.victim(first);
+      const burst = this.geometry.line / region.bus - 1;
+      cycles += region.read + burst;
+      if (tags[way] >= 0 && this.dirty[way] !== 0) cycles += region.write + burst;
+      // The victim may be a line the memory of recent lines still names (always so when direct-mapped).
+      if (tags[way] === this.lastLine) this.lastLine = -1;
+      if (tags[way] === this.prevLine) this.prevLine = -1;
+      this.refill(way, line);
     }
-    const burst = this.geometry.line / region.bus - 1;
-    let cycles = HIT_CYCLES + region.read + burst;
-    if (tags[victim] >= 0 && this.dirty[victim]) cycles += region.write + burst;
-    // The victim may be a line the memory of recent lines still names.
-    if (tags[victim] === this.lastLine) this.lastLine = -1;
-    if (tags[victim] === this.prevLine) this.prevLine = -1;
-    tags[victim] = line;
-    used[victim] = now;
-    this.dirty[victim] = write ? 1 : 0;
-    this.dataDirty[victim] = 0;
-    this.stale[victim] = 0;
-    this.remember(line, victim);
+    this.used[way] = ++this.clock;
+    if (write) this.dirty[way] = 1;
+    this.remember(line, way);
     return cycles;
   }
 
@@ -124,51 +116,59 @@ export class DataCache {
     this.lastWay = way;
   }
 
-  /** Cycles for a run of accesses (an allocator call's metadata words, in order): access() inlined. */
+  /**
+   * Cycles for a run of accesses (an allocator call's metadata words, in order): access() inlined.
+   * Consecutive words in one line cost a cycle each and no lookup; a new line is searched for a hit
+   * first, and only a miss picks the least recently used way as its victim.
+   */
   accessAll(addrs: Int32Array, writes: Uint8Array, count: number, region: Region): number {
     const { tags, used, dirty, ways, setMask, lineShift } = this;
     const burst = this.geometry.line / region.bus - 1;
-    const miss = HIT_CYCLES + region.read + burst;
+    const fill = region.read + burst;
     const writeBack = region.write + burst;
     let clock = this.clock;
     let lastLine = this.lastLine;
     let lastWay = this.lastWay;
-    let cycles = 0;
+    let cycles = count * HIT_CYCLES;
     for (let i = 0; i < count; i++) {
       const line = addrs[i] >>> lineShift;
       if (line !== lastLine) {
         const first = (line & setMask) * ways;
-        let way = -1;
-        let victim = first;
-        for (let w = first; w < first + ways; w++) {
-          if (tags[w] === line) {
-            way = w;
-            break;
-          }
-          if (used[w] < used[victim]) victim = w;
+        const end = first + ways;
+        let way = first;
+        while (way < end && tags[way] !== line) way++;
+        if (way === end) {
+          way = this.victim(first);
+          cycles += tags[way] >= 0 && dirty[way] !== 0 ? fill + writeBack : fill;
+          this.refill(way, line);
         }
-        clock++;
-        if (way < 0) {
-          way = victim;
-          cycles += miss - HIT_CYCLES;
-          if (tags[way] >= 0 && dirty[way]) cycles += writeBack;
-          tags[way] = line;
-          dirty[way] = 0;
-          this.dataDirty[way] = 0;
-          this.stale[way] = 0;
-        }
-        used[way] = clock;
+        used[way] = ++clock;
         lastLine = line;
         lastWay = way;
       }
       if (writes[i] === 1) dirty[lastWay] = 1;
-      cycles += HIT_CYCLES;
     }
     this.clock = clock;
     this.lastLine = lastLine;
     this.lastWay = lastWay;
     this.prevLine = -1;
     return cycles;
+  }
+
+  /** The least recently used way of the set starting at `first`. */
+  private victim(first: number): number {
+    const used = this.used;
+    let victim = first;
+    for (let w = first + 1; w < first + this.ways; w++) if (used[w] < used[victim]) victim = w;
+    return victim;
+  }
+
+  /** `way` now holds `line`, clean and fresh. */
+  private refill(way: number, line: number): void {
+    this.tags[way] = line;
+    this.dirty[way] = 0;
+    this.dataDirty[way] = 0;
+    this.stale[way] = 0;
   }
 
   /**
