@@ -167,6 +167,8 @@ function stepYaml(step: Step): Record<string, unknown> {
       return { cache: { op: step.op, ...location(step.at), len: step.len } };
     case 'grow':
       return { grow: { heap: step.heap, pages: step.pages } };
+    case 'segment':
+      return { segment: { component: step.component, size: step.size } };
     case 'idle':
       return { idle: step.cycles };
     case 'wait':

@@ -21,6 +21,7 @@ export type Op =
   | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
   | { kind: 'scope-exit'; line: number; heap: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
+  | { kind: 'segment'; line: number; component: string; size: number }
   | AccessStep
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }

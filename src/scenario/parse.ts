@@ -28,6 +28,7 @@ import {
 } from './types.js';
 import { FAULT_KINDS } from '../memory/faults.js';
 import { checkTargetFits, effectiveSections } from '../layout/layout.js';
+import { PLACEMENTS } from '../layout/segments.js';
 
 const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
 
@@ -137,6 +138,15 @@ function readHeap(node: Node, scenario: Scenario, containers: readonly string[])
   const place = readPlacement(m.req('in'), containers);
   const size = m.get('size')?.size() ?? null;
   if (size !== null) place.size = size;
+  if (dynamicComponent(scenario, place.in)) {
+    // The heap is the segment's: it takes all of it, and follows it as it grows, shrinks or goes.
+    const inNode = m.req('in');
+    const inMap = inNode.isMap() ? inNode.map(null) : null;
+    const slice = m.key('size') ?? inMap?.key('offset') ?? inMap?.key('size');
+    if (slice) slice.fail(`heap '${name}': a heap in the dynamic segment '${place.in}' takes the whole segment and follows its size; leave out offset and size`);
+    const other = scenario.heaps.find((h) => h.place.in === place.in);
+    if (other) m.req('in').fail(`heap '${name}': the dynamic segment '${place.in}' already holds heap '${other.name}' (a dynamic segment holds one heap, which follows its size)`);
+  }
   if (place.size === 0) m.req('size').fail(`heap '${name}': size must be greater than 0`);
   const options: HeapSpec['options'] = {};
   const optNode = m.get('options');
@@ -160,6 +170,11 @@ function readHeap(node: Node, scenario: Scenario, containers: readonly string[])
   return { name, allocator, place, budget: budget?.name() ?? null, softLimit: m.get('soft_limit')?.size() ?? null, options, line: node.line };
 }
 
+/** Whether `name` is a component of a dynamic layout (placed, resized and released at run time). */
+function dynamicComponent(scenario: Scenario, name: string): boolean {
+  return scenario.layout?.strategy === 'dynamic' && scenario.layout.components.some((c) => c.name === name);
+}
+
 function checkBudgetName(node: Node, scenario: Scenario): void {
   const name = node.name();
   const names = scenario.budgets.map((b) => b.name);
@@ -167,9 +182,11 @@ function checkBudgetName(node: Node, scenario: Scenario): void {
 }
 
 function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
-  const m = node.map(['arena', 'guard', 'align', 'strategy', 'components', 'shared']);
-  const strategy = m.get('strategy');
-  if (strategy && strategy.oneOf(['static', 'dynamic']) === 'dynamic') strategy.fail('layout: the dynamic strategy (segment steps) is not implemented yet; use static');
+  const m = node.map(['arena', 'guard', 'align', 'strategy', 'placement', 'components', 'shared']);
+  const strategy = m.get('strategy')?.oneOf(['static', 'dynamic'] as const) ?? 'static';
+  const placementNode = m.get('placement');
+  if (placementNode && strategy === 'static') placementNode.fail(`layout.placement: only a dynamic layout (strategy: dynamic) places segments at run time`);
+  const placement = placementNode?.oneOf(PLACEMENTS) ?? 'first-fit';
   const align = m.get('align')?.size() ?? 16;
   if (!isPow2(align)) m.req('align').fail(`layout.align: ${align} is not a power of two`);
   const seen = new Set<string>();
@@ -180,7 +197,10 @@ function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
   };
   const components = m.req('components').seq().map((c) => {
     const cm = c.map(['name', 'size', 'dma']);
-    return { name: unique(cm.req('name').name(), c), size: cm.req('size').size(), dma: cm.get('dma')?.bool() ?? false, line: c.line };
+    const name = unique(cm.req('name').name(), c);
+    // A dynamic layout's component may start without a segment: its first segment step places it.
+    if (strategy === 'static' && !cm.has('size')) c.fail(`layout: component '${name}' needs a size (only a dynamic layout, strategy: dynamic, places segments at run time)`);
+    return { name, size: cm.get('size')?.size() ?? 0, dma: cm.get('dma')?.bool() ?? false, line: c.line };
   });
   const shared = (m.get('shared')?.seq() ?? []).map((s) => {
     const sm = s.map(['name', 'size', 'access']);
@@ -190,9 +210,11 @@ function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
       if (!components.some((c) => c.name === component)) am.key(component)!.fail(`shared '${sm.req('name').value}': unknown component '${component}'`);
       return { component, access: am.req(component).oneOf(['r', 'w', 'rw'] as const) };
     });
-    return { name: unique(sm.req('name').name(), s), size: sm.req('size').size(), access, line: s.line };
+    const size = sm.req('size').size();
+    if (size === 0 && strategy === 'dynamic') sm.req('size').fail(`shared '${sm.req('name').value}': a shared region of a dynamic layout is placed at the start and needs a size`);
+    return { name: unique(sm.req('name').name(), s), size, access, line: s.line };
   });
-  return { arena: readPlacement(m.req('arena'), containers), guard: m.get('guard')?.size() ?? 0, align, components, shared, line: node.line };
+  return { arena: readPlacement(m.req('arena'), containers), guard: m.get('guard')?.size() ?? 0, align, strategy, placement, components, shared, line: node.line };
 }
 
 // ---- steps ----
@@ -206,10 +228,9 @@ interface StepContext {
   allocHeaps: Map<string, string>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame'];
-const LATER_STEPS: Record<string, string> = {
-  segment: 'dynamic layouts',
-};
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'segment', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame'];
+/** Step kinds of the design that emu does not run yet, with what they belong to (refused with a clear message). */
+const LATER_STEPS: Record<string, string> = {};
 
 function readSteps(node: Node, ctx: StepContext): Step[] {
   return node.seq().map((item) => readStep(item, ctx));
@@ -249,6 +270,17 @@ function readStep(node: Node, ctx: StepContext): Step {
       const heap = heapRef(m.req('heap'));
       if (!allocatorOf(heap, ctx.scenario).grows) m.req('heap').fail(`grow: heap '${heap}' uses ${heapSpec(heap, ctx.scenario).allocator}, which cannot grow (use a wasm heap)`);
       return { kind, line, heap, pages: m.req('pages').int() };
+    }
+    case 'segment': {
+      const m = body.map(['component', 'size']);
+      const componentNode = m.req('component');
+      const component = componentNode.name();
+      const layout = ctx.scenario.layout;
+      if (layout?.strategy !== 'dynamic') node.fail(`segment: segment steps need a dynamic layout (layout: {strategy: dynamic, ...}); ${layout ? `this scenario's layout is static (line ${layout.line})` : 'this scenario has no layout'}`);
+      if (layout.shared.some((s) => s.name === component)) componentNode.fail(`segment: '${component}' is a shared region; segment steps place, resize and release components`);
+      const names = layout.components.map((c) => c.name);
+      if (!names.includes(component)) componentNode.fail(`segment: unknown component '${component}'${suggest(component, names)} (components: ${names.join(', ')})`);
+      return { kind, line, component, size: m.req('size').size() };
     }
     case 'free': {
       if (!body.isMap()) return { kind, line, id: readId(body, ctx), heap: null };

@@ -1,5 +1,6 @@
 /** A scenario as validated from scenarios/NAME.yaml. Every step keeps its source line. */
 import type { AllocatorOptions } from '../alloc/allocator.js';
+import type { SegmentPlacement } from '../layout/segments.js';
 import type { Target } from '../target/types.js';
 
 export const POLICIES = ['std', 'no_std_alloc', 'no_alloc'] as const;
@@ -47,6 +48,7 @@ export interface SectionOverride {
 
 export interface ComponentSpec {
   name: string;
+  /** Bytes of its segment at the start; 0 in a dynamic layout: placed by its first `segment` step. */
   size: number;
   dma: boolean;
   line: number;
@@ -65,6 +67,10 @@ export interface LayoutSpec {
   arena: Placement;
   guard: number;
   align: number;
+  /** `static`: placed once, in order; `dynamic`: placed, resized and released at run time (segment steps). */
+  strategy: 'static' | 'dynamic';
+  /** Dynamic layouts: how a new segment's place is chosen. */
+  placement: SegmentPlacement;
   components: ComponentSpec[];
   shared: SharedSpec[];
   line: number;
@@ -107,6 +113,8 @@ export type Step =
   | { kind: 'repeat'; line: number; times: number; variable: string; steps: Step[] }
   | { kind: 'random'; line: number; heap: string; count: number; size: SizeSpec; align: number; maxLive: number; freeOrder: FreeOrder; stream: string; drain: boolean; workload: boolean; ids: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
+  /** A dynamic layout's segment: created (it has none), resized in place, or released (size 0). */
+  | { kind: 'segment'; line: number; component: string; size: number }
   | { kind: 'read' | 'write'; line: number; at: Location; len: number; width: Width; by: string | null }
   | { kind: 'copy'; line: number; from: Location; to: Location; len: number; by: string | null }
   | { kind: 'dma'; line: number; channel: string; from: DmaEnd; to: DmaEnd; len: number }
