@@ -323,3 +323,30 @@ test('emu run: a segment step on a static layout exits 2 with file:line:col and 
   t.regex(r.stderr, new RegExp(`${file}:6:5: segment: segment steps need a dynamic layout`));
   t.notRegex(r.stderr, /at .*\.js/);
 });
+
+test('emu map of a dynamic layout: the placement at the start, how far each segment can grow in place, what its heap does', (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'dyn.yaml');
+  writeFileSync(file, qnx('  - check\n').replace("allocator: ${options.audio ?? 'tlsf'}", 'allocator: tlsf'));
+  const r = emu(['map', file], { cwd: dir });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /segment +game +0x85801000 +0x85820FFF +128 KiB +arena/);
+  t.regex(r.stdout, /dynamic layout: segments are placed, resized in place and released at run time \(segment steps\), first-fit in the arena \(1 MiB at 0x85800000\), starts aligned to 4 KiB;/);
+  t.regex(r.stdout, /a 4 KiB guard before and after every segment \(MMU pages, trapping\), one guard between neighbours, the arena's edges guarded too/);
+  t.regex(r.stdout, /game +0x85801000 +128 KiB +128 KiB \(0x85820FFF\) +room for its guard before guard:spacer at 0x85821000 +g \(wasm\): memory\.grow grows the segment in place, or returns -1 \(grow-failed\) when the arena has no room after it/);
+  t.regex(r.stdout, /logic +0x85852000 +64 KiB +692 KiB \(0x858FEFFF\) +room for its guard before the arena's end at 0x85900000 +l \(first-fit\): follows its segment as it grows/);
+  t.regex(r.stdout, /audio +- +- +- +placed by its first segment step \(the largest free range now: 624 KiB at 0x85863000\) +a \(tlsf\): follows its segment/);
+  t.regex(r.stdout, /free for new segments now: 624 KiB in 1 range\(s\): 0x85863000\.\.0x858FEFFF \(624 KiB\)/);
+});
+
+test('the summary prints the arena; emu size refuses a heap its dynamic segment sizes', (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'dyn.yaml');
+  writeFileSync(file, qnx('  - segment: {component: spacer, size: 0}\n'));
+  const run = emu(['run', file], { cwd: dir });
+  t.is(run.status, 1, run.stderr); // no golden
+  t.regex(run.stdout, /arena \(dynamic layout, first-fit\): 1 MiB, in use 217,088 \(peak 409,600\) with guards; free 831,488 in 2 range\(s\), largest 638,976, ext frag 23\.15%; 2 segment\(s\) live; 0 created, 0 resized, 1 released, 0 refused/);
+  const size = emu(['size', file, '--heap', 'l'], { cwd: dir });
+  t.is(size.status, 2);
+  t.regex(size.stderr, new RegExp(`${file}:16:1: heap 'l' lives in the dynamic segment 'logic', whose size \\(set by its component and segment steps\\) is the heap's`));
+});
