@@ -3,6 +3,7 @@
  * refusals with the arena's numbers, release, guards shared by neighbours, invariants.
  */
 import test from 'ava';
+import fc from 'fast-check';
 import { isRefusal, SegmentArena, type Segment, type SegmentRefusal, type SegmentRules } from '../src/layout/segments.js';
 
 const K = 1024;
@@ -126,4 +127,38 @@ test('invariants: a corrupted segment list is reported', (t) => {
   s.size = 200 * K; // reaches into b's guard
   t.true(a.check().some((p) => /starts inside a's footprint/.test(p)));
   t.throws(() => a.create('c', 'segment', 4 * K), { message: /segment allocator: .*starts inside/ });
+});
+
+test('property: any sequence of creates, resizes and releases keeps the invariants; a segment never moves', (t) => {
+  const op = fc.record({ kind: fc.constantFrom('create', 'resize', 'release'), who: fc.integer({ min: 0, max: 5 }), size: fc.integer({ min: 1, max: 300 * K }) });
+  fc.assert(
+    fc.property(fc.constantFrom<SegmentRules>(MMU, { ...MMU, align: 4 * K, placement: 'best-fit' }, { base: 0x8000, size: 256 * K, guard: 64, page: 1, align: 16, placement: 'first-fit' }), fc.array(op, { maxLength: 60 }), (rules, ops) => {
+      const a = new SegmentArena(rules);
+      for (const o of ops) {
+        const name = `s${o.who}`;
+        const before = a.get(name);
+        const start = before?.start;
+        if (o.kind === 'release') {
+          if (before) a.release(name);
+        } else if (!before) {
+          const r = a.create(name, 'segment', o.size);
+          if (!isRefusal(r)) {
+            if (r.start % rules.align !== 0) return false;
+          } else if (a.where(o.size) !== null) return false;
+        } else {
+          const room = a.roomOf(before);
+          const r = a.resize(name, o.size);
+          if (isRefusal(r) !== o.size > room) return false;
+          if (a.get(name)!.start !== start) return false;
+        }
+        if (a.check().length > 0) return false;
+        const bodies = a.segments();
+        for (let i = 1; i < bodies.length; i++) if (bodies[i].start < bodies[i - 1].start + bodies[i - 1].size + rules.guard) return false;
+        if (a.free() + a.used() !== rules.size) return false;
+      }
+      return true;
+    }),
+    { seed: 3, numRuns: 300 },
+  );
+  t.pass();
 });
