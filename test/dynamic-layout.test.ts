@@ -350,3 +350,24 @@ test('the summary prints the arena; emu size refuses a heap its dynamic segment 
   t.is(size.status, 2);
   t.regex(size.stderr, new RegExp(`${file}:16:1: heap 'l' lives in the dynamic segment 'logic', whose size \\(set by its component and segment steps\\) is the heap's`));
 });
+
+test('a heap released inside a scope, or a null id reallocated on a released heap: faults, never a crash', (t) => {
+  const text = qnx(`  - segment: {component: audio, size: 16K}
+  - alloc: {id: nothing, heap: a, size: 1M}
+  - scope:
+      heap: a
+      steps:
+        - segment: {component: audio, size: 0}
+        - segment: {component: audio, size: 16K}
+  - segment: {component: audio, size: 0}
+  - realloc: {id: nothing, size: 16}
+`, { audio: 'bump' });
+  const es = events(text);
+  t.deepEqual(faults(es), [
+    ['oom', 'precise', FIRST + 1, 'a', 'nothing'],
+    ['use-after-free', 'precise', FIRST + 2, 'a', null], // the scope's exit: its scope went with the segment
+    ['use-after-free', 'precise', FIRST + 8, 'a', 'nothing'],
+  ]);
+  t.regex(ofType(es, 'fault')[1].detail as string, /^scope-exit on heap a: its scope went with segment audio, released at op 4 \(line 24\)/);
+  t.regex(ofType(es, 'fault')[2].detail as string, /^realloc of id nothing: heap a went with segment audio, released at op 7 \(line 26\)/);
+});

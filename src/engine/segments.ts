@@ -139,13 +139,16 @@ export class DynamicSegments {
     switch (op.kind) {
       case 'alloc':
       case 'scope-enter':
-      case 'scope-exit':
       case 'grow':
         return this.absent(op.heap, op);
+      case 'scope-exit':
+        return this.absent(op.heap, op) || this.scopeLost(op);
       case 'free':
       case 'realloc': {
         const block = this.host.blocks.get(op.id) ?? this.host.blocks.freedBlock(op.id);
-        if (!block || block.addr < 0) return false;
+        if (!block) return false;
+        // realloc of a null pointer is malloc: on a heap whose segment is not there, as an alloc.
+        if (block.addr < 0) return op.kind === 'realloc' && this.absent(block.heap.name, op);
         const gone = this.goneSince(block);
         if (!gone) return false;
         const { component, op: at, line } = gone;
@@ -313,14 +316,28 @@ export class DynamicSegments {
     const component = this.componentOf(name);
     if (component === null || this.segments.get(component)) return false;
     const gone = this.released.get(component);
-    const what = op.kind === 'alloc' ? `alloc of id ${op.id}` : `${op.kind} on heap ${name}`;
-    const id = op.kind === 'alloc' ? op.id : null;
+    const what = op.kind === 'alloc' || op.kind === 'realloc' ? `${op.kind} of id ${op.id}` : `${op.kind} on heap ${name}`;
+    const id = op.kind === 'alloc' || op.kind === 'realloc' ? op.id : null;
     if (gone) this.host.fault('use-after-free', op.line, this.trapped(), name, id, `${what}: heap ${name} went with segment ${component}, released at op ${gone.op} (line ${gone.line})${this.how()}`);
     else this.host.fault('unmapped', op.line, this.trapped(), name, id, `${what}: heap ${name} lives in segment ${component}, which has not been created (no segment step has placed it)`);
     if (op.kind === 'scope-enter') this.host.skipScope();
     // The program holds a null pointer for the id, as after a failed allocation.
     const heap = this.host.heaps.get(name);
     if (op.kind === 'alloc' && heap) this.host.blocks.setFailed(op.id, { heap, addr: -1, size: op.size, crate: null, scope: 0, op: this.host.op, line: op.line, logLine: null });
+    return true;
+  }
+
+  /**
+   * A scope exit whose scope went with its heap's segment (released, and the heap made again inside
+   * the scope): the new heap has no such scope. A fault, and the exit does not happen.
+   */
+  private scopeLost(op: Extract<Op, { kind: 'scope-exit' }>): boolean {
+    const heap = this.host.heaps.get(op.heap);
+    const component = this.componentOf(op.heap);
+    if (!heap || component === null || heap.openScopes.length > 0) return false;
+    const gone = this.released.get(component);
+    if (!gone) return false;
+    this.host.fault('use-after-free', op.line, this.trapped(), op.heap, null, `scope-exit on heap ${op.heap}: its scope went with segment ${component}, released at op ${gone.op} (line ${gone.line})${this.how()}`);
     return true;
   }
 
