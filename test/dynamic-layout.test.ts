@@ -337,6 +337,9 @@ test('emu map of a dynamic layout: the placement at the start, how far each segm
   t.regex(r.stdout, /logic +0x85852000 +64 KiB +692 KiB \(0x858FEFFF\) +room for its guard before the arena's end at 0x85900000 +l \(first-fit\): follows its segment as it grows/);
   t.regex(r.stdout, /audio +- +- +- +placed by its first segment step \(the largest free range now: 624 KiB at 0x85863000\) +a \(tlsf\): follows its segment/);
   t.regex(r.stdout, /free for new segments now: 624 KiB in 1 range\(s\): 0x85863000\.\.0x858FEFFF \(624 KiB\)/);
+  const pack = emu(['map', file, '--pack'], { cwd: dir });
+  t.is(pack.status, 0, pack.stderr);
+  t.regex(pack.stdout, /packing: dyn's layout is dynamic \(its segments are placed at run time, in the order the scenario creates them\); --pack orders static layouts/);
 });
 
 test('the summary prints the arena; emu size refuses a heap its dynamic segment sizes', (t) => {

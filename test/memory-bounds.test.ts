@@ -6,7 +6,7 @@
 import test from 'ava';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { BlockTable, FAILED_MEMORY, type LiveBlock } from '../src/engine/blocks.js';
+import { BlockTable, FAILED_MEMORY, FREED_MEMORY, type LiveBlock } from '../src/engine/blocks.js';
 import { run } from '../src/engine/engine.js';
 import type { Heap } from '../src/heap/heap.js';
 import { parseScenario } from '../src/scenario/parse.js';
@@ -70,4 +70,24 @@ steps:
   const free = events.find((e) => e.type === 'free');
   t.is(free?.addr, null);
   t.is(free?.id, "big");
+});
+
+test('freed ids are found by the lazily built index: the latest free of an id wins, the oldest leave the ring, a held id is not freed', (t) => {
+  const table = new BlockTable();
+  const heap = {} as Heap;
+  const block = (op: number, addr: number): LiveBlock => ({ heap, addr, size: 16, crate: null, scope: 0, op, line: 1, logLine: null });
+  table.set('x', block(1, 0x100));
+  table.release('x', block(1, 0x100));
+  table.set('x', block(2, 0x200));
+  t.is(table.freedBlock('x'), undefined); // held again
+  table.release('x', block(2, 0x200));
+  t.is(table.freedBlock('x')?.addr, 0x200); // the index is built here: the latest free wins
+  // With the index kept up to date, then dropped after a ring of frees without a lookup, then rebuilt.
+  for (let i = 0; i < FREED_MEMORY - 1; i++) table.release(`f${i}`, block(3 + i, 0x1000 + i));
+  t.is(table.freedBlock('x')?.addr, 0x200); // still in the ring: one slot left
+  for (let i = 0; i < FREED_MEMORY + 2; i++) table.release(`g${i}`, block(i, 0x9000));
+  t.is(table.freedBlock('x'), undefined); // left the ring
+  t.is(table.freedBlock('f0'), undefined);
+  t.is(table.freedBlock(`g${FREED_MEMORY + 1}`)?.op, FREED_MEMORY + 1);
+  t.is(table.remembered, FREED_MEMORY);
 });

@@ -4,15 +4,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../input/errors.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { buildLayout, checkTargetFits, type DynamicLayout } from '../layout/layout.js';
-import type { HeapSpec, Scenario } from '../scenario/types.js';
+import { packLayout, type Packing } from '../layout/pack.js';
 import { table } from '../report/format.js';
 import { loadScenario } from '../scenario/parse.js';
+import type { HeapSpec, Scenario } from '../scenario/types.js';
 import { configureTarget, loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { regionWindows } from '../target/windows.js';
 import { EXIT } from './exit.js';
 
-export function mapCommand(input: string): number {
+export function mapCommand(input: string, pack = false): number {
   if (existsSync(input) && statSync(input).isDirectory()) throw new UsageError(`${input}: is a folder; give a target name or file, or a scenario file`);
   const isScenario = existsSync(input) && /^(steps|heaps|target):/m.test(readFileSync(input, 'utf8'));
   if (isScenario) {
@@ -25,12 +26,30 @@ export function mapCommand(input: string): number {
     process.stdout.write(`\nlayout of ${scenario.name}:\n${table(rows)}\n`);
     if (layout.failure) process.stdout.write(`\nlayout fails: ${layout.failure.kind} (line ${layout.failure.line}): ${layout.failure.detail}\n`);
     else if (layout.dynamic) process.stdout.write(dynamicMap(scenario, layout.dynamic));
+    if (pack) process.stdout.write(`\n${packingReport(scenario)}`);
     return EXIT.pass;
   }
+  if (pack) throw new UsageError(`--pack needs a scenario with a static layout; ${input} is a target`);
   const file = resolveTarget(input, process.cwd());
   if (!file) throw new UsageError(`'${input}' is neither a scenario file nor a target`);
   process.stdout.write(targetMap(configureTarget(checkTargetFits(loadTarget(file)), { cacheAsRam: false })));
   return EXIT.pass;
+}
+
+/** `--pack`: the layout as written beside the packing that wastes least, and the bytes saved. */
+function packingReport(scenario: Scenario): string {
+  if (!scenario.layout) return `packing: ${scenario.name} has no layout (no components to order)\n`;
+  if (scenario.layout.strategy === 'dynamic') return `packing: ${scenario.name}'s layout is dynamic (its segments are placed at run time, in the order the scenario creates them); --pack orders static layouts\n`;
+  const advice = packLayout(scenario);
+  if (!advice) return 'packing: the layout does not fit as written; fix that first\n';
+  const { asWritten, best } = advice;
+  const order = (p: Packing) => [...p.components, ...p.shared.map((s) => `shared ${s}`)].join(', ');
+  const rows = [['', 'order', 'align', 'span', 'guards and padding', 'guards trapping']];
+  rows.push(['as written', order(asWritten), formatBytes(asWritten.align), group(asWritten.span), group(asWritten.waste), String(asWritten.trapping)]);
+  rows.push(['suggested', order(best), formatBytes(best.align), group(best.span), group(best.waste), String(best.trapping)]);
+  const saved = asWritten.waste - best.waste;
+  const verdict = saved > 0 ? `saves ${group(saved)} bytes of the arena` : 'the layout as written already wastes the least';
+  return `packing of ${scenario.name} (${group(advice.tried)} layouts tried, alignments ${advice.aligns.map(formatBytes).join(', ')}; no guard loses its trap):\n${table(rows)}\n${verdict}; the scenario is not changed\n`;
 }
 
 function targetMap(t: Target): string {

@@ -27,25 +27,34 @@ export const FAILED_MEMORY = 65536;
 
 export class BlockTable {
   /**
-   * Each id's live block, or for a recently freed id the ring slot remembering it: one map, so an
-   * allocation or a free costs one map update (the hot path of every workload).
+   * Each id the program holds a pointer in: its live block, or the null block of a failed allocation.
+   * As small as the live set, so the lookup every operation makes stays in the CPU's caches.
    */
-  private readonly ids = new Map<string, LiveBlock | number>();
-  private readonly freedRing: string[] = new Array(FREED_MEMORY);
-  private readonly freedBlocks: LiveBlock[] = new Array(FREED_MEMORY);
-  private ringNext = 0;
+  private readonly held = new Map<string, LiveBlock>();
+  /** The last FREED_MEMORY frees, a ring: the id and the block it held. */
+  private readonly freedIds: (string | undefined)[] = new Array(FREED_MEMORY);
+  private readonly freedBlocks: (LiveBlock | undefined)[] = new Array(FREED_MEMORY);
+  private freedNext = 0;
+  private freedCount = 0;
+  /**
+   * Id -> ring slot of its latest free. Only a mistake needs it (a free, realloc or access of an id
+   * not held), so it is built from the ring at the first such lookup, kept up to date while lookups
+   * keep coming, and dropped after a whole ring of frees without one: a run without mistakes never
+   * pays a map update per free.
+   */
+  private freedIndex: Map<string, number> | null = null;
+  private freesSinceLookup = 0;
   /** The most recent failed ids, each with the null block bound to it when it failed. */
   private readonly failedRing: string[] = new Array(FAILED_MEMORY);
   private readonly failedBlocks: LiveBlock[] = new Array(FAILED_MEMORY);
   private failedNext = 0;
 
   get(id: string): LiveBlock | undefined {
-    const entry = this.ids.get(id);
-    return typeof entry === 'object' ? entry : undefined;
+    return this.held.get(id);
   }
 
   set(id: string, block: LiveBlock): void {
-    this.ids.set(id, block);
+    this.held.set(id, block);
   }
 
   /**
@@ -55,47 +64,58 @@ export class BlockTable {
   setFailed(id: string, block: LiveBlock): void {
     const slot = this.failedNext;
     const evicted = this.failedRing[slot];
-    if (evicted !== undefined && this.ids.get(evicted) === this.failedBlocks[slot]) this.ids.delete(evicted);
+    if (evicted !== undefined && this.held.get(evicted) === this.failedBlocks[slot]) this.held.delete(evicted);
     this.failedRing[slot] = id;
     this.failedBlocks[slot] = block;
-    this.ids.set(id, block);
+    this.held.set(id, block);
     this.failedNext = (slot + 1) % FAILED_MEMORY;
   }
 
-  /** Ids remembered (live, recently freed or recently failed): bounded by the live blocks plus the two rings. */
+  /** Ids remembered (held, or among the recent frees): bounded by the live blocks plus the two rings. */
   get remembered(): number {
-    return this.ids.size;
+    return this.held.size + this.freedCount;
   }
 
-  /** Removes a live id; with `freed` (the block it held) it is remembered as freed. */
+  /** The id no longer holds a pointer; with `freed` (the block it held) it is remembered as freed. */
   release(id: string, freed: LiveBlock | null): void {
-    if (!freed) {
-      this.ids.delete(id);
-      return;
+    this.held.delete(id);
+    if (!freed) return;
+    const slot = this.freedNext;
+    const index = this.freedIndex;
+    if (index !== null) {
+      const evicted = this.freedIds[slot];
+      if (evicted !== undefined && index.get(evicted) === slot) index.delete(evicted);
+      index.set(id, slot);
+      if (++this.freesSinceLookup > FREED_MEMORY) this.freedIndex = null;
     }
-    const slot = this.ringNext;
-    const evicted = this.freedRing[slot];
-    if (evicted !== undefined && this.ids.get(evicted) === slot) this.ids.delete(evicted);
-    this.freedRing[slot] = id;
+    if (this.freedIds[slot] === undefined) this.freedCount++;
+    this.freedIds[slot] = id;
     this.freedBlocks[slot] = freed;
-    this.ids.set(id, slot);
-    this.ringNext = (slot + 1) % FREED_MEMORY;
+    this.freedNext = (slot + 1) % FREED_MEMORY;
   }
 
-  wasFreed(id: string): boolean {
-    return typeof this.ids.get(id) === 'number';
-  }
-
-  /** The block a recently freed id held. */
+  /** The block a recently freed id held (none while the id holds a pointer again). */
   freedBlock(id: string): LiveBlock | undefined {
-    const slot = this.ids.get(id);
-    return typeof slot === 'number' ? this.freedBlocks[slot] : undefined;
+    if (this.held.has(id)) return undefined;
+    this.freesSinceLookup = 0;
+    const slot = (this.freedIndex ??= this.indexFreed()).get(id);
+    return slot === undefined ? undefined : this.freedBlocks[slot];
   }
 
   /** Live blocks in the order they were allocated (or last reallocated). */
   live(): [string, LiveBlock][] {
-    const found: [string, LiveBlock][] = [];
-    for (const [id, entry] of this.ids) if (typeof entry === 'object') found.push([id, entry]);
+    const found: [string, LiveBlock][] = [...this.held];
     return found.sort((a, b) => a[1].op - b[1].op);
+  }
+
+  /** The ring's ids to their latest slots, oldest first so that a later free of an id wins. */
+  private indexFreed(): Map<string, number> {
+    const index = new Map<string, number>();
+    for (let k = 0; k < FREED_MEMORY; k++) {
+      const slot = (this.freedNext + k) % FREED_MEMORY;
+      const id = this.freedIds[slot];
+      if (id !== undefined) index.set(id, slot);
+    }
+    return index;
   }
 }
