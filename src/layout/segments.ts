@@ -16,8 +16,11 @@
  * falling on its neighbours' guards or on more free space. Placement is address-ordered first fit by
  * default (the lowest free range where the aligned body fits), or best fit (the smallest such range,
  * the lowest on ties). A segment never moves (nothing on a no-MMU machine can rebase the pointers into
- * it): it grows in place into the free range right after its footprint, only as far as leaves room for
- * its trailing guard before the next segment's (or the arena's end), and shrinks in place.
+ * it): it grows in place into the free range after it, until its page-rounded end reaches the next
+ * segment's leading guard (its own trailing guard then is that guard) or the last guard's room below
+ * the arena's end; one byte more would put it in that guard, and the growth is refused. It shrinks in
+ * place. Refusals are `oom` (fewer free bytes in the whole arena than needed) or `fragmented` (enough,
+ * not there), with the arena's numbers. The invariants (check()) are asserted after every change.
  *
  * Nothing here reads the clock or iterates unordered state: segments are kept in address order.
  */
