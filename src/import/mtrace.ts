@@ -23,8 +23,9 @@
  */
 import { ascii, lastIndexOfPair, matches, Scanner } from './bytes.js';
 import { lineSource, parseLines, SavedLine, type LineParser, type LineSource } from './lines.js';
-import { FormatGate, PointerIds, type FieldOp, type OpBuffer } from './ops.js';
+import { FormatGate, FREED_MEMORY, PointerIds } from './ops.js';
 import { pointerHex, type PointerKey } from './pointers.js';
+import type { OpBuffer, OpStream } from './stream.js';
 
 const EXAMPLE = '@ ./prog:[0x11b0] + 0x55ebe8cfb2a0 0x10';
 const START = ascii('Start');
@@ -109,20 +110,24 @@ function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, r
 /**
  * Caller names decoded once each: a log has few distinct callers and millions of lines, so a line's
  * caller is found by a hash of its bytes (FNV-1a) and compared as bytes before anything is decoded.
+ * Each is numbered in the buffer's callerNames when first seen.
  */
 class CallerNames {
-  private readonly known = new Map<number, { bytes: Buffer; name: string }[]>();
+  private readonly known = new Map<number, { bytes: Buffer; n: number }[]>();
 
-  name(bytes: Buffer, start: number, end: number): string {
+  constructor(private readonly out: OpBuffer) {}
+
+  /** The number of the caller bytes[start, end). */
+  number(bytes: Buffer, start: number, end: number): number {
     let hash = 0x811c9dc5;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
     let bucket = this.known.get(hash);
     if (bucket === undefined) this.known.set(hash, (bucket = []));
-    for (const k of bucket) if (sameBytes(k.bytes, bytes, start, end)) return k.name;
+    for (const k of bucket) if (sameBytes(k.bytes, bytes, start, end)) return k.n;
     const copy = Buffer.from(bytes.subarray(start, end));
-    const name = copy.toString('utf8');
-    bucket.push({ bytes: copy, name });
-    return name;
+    const n = this.out.addCaller(copy.toString('utf8'));
+    bucket.push({ bytes: copy, n });
+    return n;
   }
 }
 
@@ -134,16 +139,16 @@ function sameBytes(known: Buffer, bytes: Buffer, start: number, end: number): bo
 }
 
 /** The log's ops; returns the number of lines read. */
-export function readMtrace(lines: LineSource | Iterable<string>, source = 'mtrace log'): Generator<FieldOp, number> {
-  return parseLines(lineSource(lines), new MtraceParser(source));
+export function readMtrace(lines: LineSource | Iterable<string>, source = 'mtrace log'): OpStream {
+  return parseLines(lineSource(lines), (out) => new MtraceParser(source, out));
 }
 
 class MtraceParser implements LineParser {
-  private readonly ids = new PointerIds();
+  private readonly ids: PointerIds;
   private readonly gate: FormatGate;
   private readonly scan = new Scanner();
   private readonly record = new MtraceRecord();
-  private readonly callers = new CallerNames();
+  private readonly callers: CallerNames;
   /** The last non-blank line. */
   private last = 0;
   /** Whether that line was `= End`. */
@@ -153,11 +158,17 @@ class MtraceParser implements LineParser {
   private pendingLine = 0;
   private readonly pendingText = new SavedLine();
 
-  constructor(source: string) {
+  constructor(
+    source: string,
+    private readonly out: OpBuffer,
+  ) {
     this.gate = new FormatGate('a glibc mtrace log', source, EXAMPLE);
+    this.ids = new PointerIds(FREED_MEMORY, out);
+    this.callers = new CallerNames(out);
   }
 
-  line(lines: LineSource, out: OpBuffer): void {
+  line(lines: LineSource): void {
+    const out = this.out;
     if (lines.end === lines.start) return;
     const n = lines.line;
     this.last = n;
@@ -175,20 +186,20 @@ class MtraceParser implements LineParser {
     this.gate.admit(out);
     const { type, ptr, size, callerStart, callerEnd } = this.record;
     const ids = this.ids;
-    ids.caller = callerEnd > 0 ? this.callers.name(lines.bytes, callerStart, callerEnd) : null;
+    ids.caller = callerEnd > 0 ? this.callers.number(lines.bytes, callerStart, callerEnd) : -1;
     if (this.pendingOld !== null && type !== NEW) {
       out.push({ kind: 'problem', what: 'malformed', detail: `"< 0x${pointerHex(this.pendingOld)}" is not followed by its "> NEW SIZE" line; the block is left as it was`, line: this.pendingLine });
       this.pendingOld = null;
     }
     switch (type) {
       case ALLOC:
-        out.emit(ids.alloc(ptr, size, 0, n, null));
+        ids.recordAlloc(ptr, size, 0, n, null);
         break;
       case FAILED:
-        out.emit(ids.failedRealloc(ptr, size, n, null));
+        ids.recordFailedRealloc(ptr, size, n, null);
         break;
       case FREE:
-        if (ptr !== 0) out.push(ids.free(ptr, n, null));
+        if (ptr !== 0) ids.recordFree(ptr, n, null);
         break;
       case OLD:
         this.pendingOld = ptr;
@@ -199,9 +210,9 @@ class MtraceParser implements LineParser {
       case NEW:
         if (this.pendingOld === null) {
           out.push({ kind: 'problem', what: 'malformed', detail: '"> NEW SIZE" without the "< OLD" line before it; taken as an allocation', line: n });
-          out.emit(ids.alloc(ptr, size, 0, n, null));
+          ids.recordAlloc(ptr, size, 0, n, null);
         } else {
-          out.emit(ids.realloc(this.pendingOld, ptr, size, n, null));
+          ids.recordRealloc(this.pendingOld, ptr, size, n, null);
           this.pendingOld = null;
         }
         break;
@@ -210,7 +221,8 @@ class MtraceParser implements LineParser {
     }
   }
 
-  end(lines: number, out: OpBuffer): void {
+  end(lines: number): void {
+    const out = this.out;
     this.gate.end(lines);
     if (this.pendingOld !== null) {
       out.push({ kind: 'problem', what: 'malformed', detail: `the log ends after ${JSON.stringify(this.pendingText.text())}, before its "> NEW SIZE" line`, line: this.pendingLine });
