@@ -14,6 +14,7 @@
  */
 import { InputError } from '../input/errors.js';
 import { Scanner } from './bytes.js';
+import { IntMap } from './intmap.js';
 import { pointerHex, type PointerKey } from './pointers.js';
 import { blockId, NO_BLOCK, OpBuffer } from './stream.js';
 
@@ -84,10 +85,11 @@ function problem(what: ProblemKind, detail: string, line: number, call?: Problem
  */
 export class PointerIds {
   /**
-   * Pointer -> the number of its live block (n >= 1), or once freed -1 - the sequence number of its
-   * last free (<= -1): a number either way, so that a pointer's entry holds no object.
+   * Pointer -> its entry: the number of its live block (n >= 1), or once freed -1 - the sequence
+   * number of its last free (<= -1). Number keys in `slots`, wider pointers (hex strings) in `wide`.
    */
-  private readonly slots = new Map<PointerKey, number>();
+  private readonly slots = new IntMap();
+  private readonly wide = new Map<string, number>();
   /** The lines of the last `freedMemory` frees and the blocks they freed, rings indexed by free sequence number. */
   private readonly recentLines: Float64Array;
   private readonly recentBlocks: Float64Array;
@@ -122,8 +124,8 @@ export class PointerIds {
       return;
     }
     const n = this.next++;
-    const previous = this.slots.get(ptr);
-    this.slots.set(ptr, n);
+    const previous = this.entry(ptr);
+    this.setEntry(ptr, n);
     if (!isLive(previous)) {
       this.live++;
       if (previous !== undefined) this.freed--;
@@ -135,7 +137,7 @@ export class PointerIds {
   }
 
   recordFree(ptr: PointerKey, line: number, time: number | null): void {
-    const n = this.slots.get(ptr);
+    const n = this.entry(ptr);
     if (!isLive(n)) {
       this.out.push(this.missing('free', ptr, n, line));
       return;
@@ -147,7 +149,7 @@ export class PointerIds {
   /** realloc(old) returned `ptr` with `size` bytes. */
   recordRealloc(old: PointerKey, ptr: PointerKey, size: number, line: number, time: number | null): void {
     const out = this.out;
-    const n = this.slots.get(old);
+    const n = this.entry(old);
     if (!isLive(n)) {
       out.push(this.missing('realloc', old, n, line));
       this.recordAlloc(ptr, size, 0, line, time);
@@ -155,8 +157,8 @@ export class PointerIds {
     }
     if (ptr !== old) {
       this.release(old, n, line);
-      const previous = this.slots.get(ptr);
-      this.slots.set(ptr, n);
+      const previous = this.entry(ptr);
+      this.setEntry(ptr, n);
       if (!isLive(previous)) {
         this.live++;
         if (previous !== undefined) this.freed--;
@@ -171,7 +173,7 @@ export class PointerIds {
   /** A realloc of `old` that failed: the block stays where it was (realloc(NULL) is a refused allocation). */
   recordFailedRealloc(old: PointerKey, size: number, line: number, time: number | null): void {
     const out = this.out;
-    const n = old === 0 ? undefined : this.slots.get(old);
+    const n = old === 0 ? undefined : this.entry(old);
     if (isLive(n)) {
       out.failed(n, size, 0, time, line, this.caller);
       return;
@@ -225,7 +227,7 @@ export class PointerIds {
   /** Block n at a live pointer is freed at `line`: remembered as freed, for a while. */
   private release(ptr: PointerKey, n: number, line: number): void {
     const slot = this.frees % this.freedMemory;
-    this.slots.set(ptr, -1 - this.frees);
+    this.setEntry(ptr, -1 - this.frees);
     this.recentLines[slot] = line;
     this.recentBlocks[slot] = n;
     this.live--;
@@ -237,12 +239,29 @@ export class PointerIds {
   /** Forgets freed pointers older than the last `freedMemory` frees. */
   private sweep(): void {
     const cutoff = this.frees - this.freedMemory;
-    for (const [ptr, entry] of this.slots) {
-      if (!isLive(entry) && -1 - entry < cutoff) {
-        this.slots.delete(ptr);
+    const stale = (entry: number) => !isLive(entry) && -1 - entry < cutoff;
+    const old: number[] = [];
+    this.slots.forEach((entry, ptr) => {
+      if (stale(entry)) old.push(ptr);
+    });
+    for (const ptr of old) this.slots.delete(ptr);
+    this.freed -= old.length;
+    for (const [ptr, entry] of this.wide) {
+      if (stale(entry)) {
+        this.wide.delete(ptr);
         this.freed--;
       }
     }
+  }
+
+  /** The entry of `ptr` (see slots), undefined if it has none. */
+  private entry(ptr: PointerKey): number | undefined {
+    return typeof ptr === 'number' ? this.slots.get(ptr) : this.wide.get(ptr);
+  }
+
+  private setEntry(ptr: PointerKey, entry: number): void {
+    if (typeof ptr === 'number') this.slots.set(ptr, entry);
+    else this.wide.set(ptr, entry);
   }
 }
 

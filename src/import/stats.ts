@@ -1,6 +1,7 @@
 /** `emu import --stats`: what a field log did, computed exactly from its op stream in one pass. */
 import { group } from '../util/text.js';
 import { PROBLEM_KINDS, type FieldOp, type ProblemKind } from './ops.js';
+import { IntMap } from './intmap.js';
 import { ALLOC_OP, blockId, FAILED_OP, FREE_OP, OpStream, REALLOC_OP } from './stream.js';
 
 export interface LiveBlock {
@@ -128,14 +129,6 @@ class Tally {
   /** The stats, `lines` being the number of lines the log had when it says (else the highest line seen). */
   result(lines: number): ImportStats {
     const live = this.live;
-    const top: LiveBlock[] = [];
-    for (const block of live.blocks()) {
-      if (top.length < LARGEST_LIVE || before(block, top[top.length - 1])) {
-        top.push(block);
-        top.sort((a, b) => (before(a, b) ? -1 : 1));
-        if (top.length > LARGEST_LIVE) top.pop();
-      }
-    }
     return {
       lines: Math.max(lines, this.lines),
       allocs: this.allocs, frees: this.frees, reallocs: this.reallocs, failed: this.failed,
@@ -148,7 +141,7 @@ class Tally {
       peak_live_blocks_line: this.peakBlocksLine,
       largest_request: this.largest,
       largest_request_line: this.largestLine,
-      live_at_end: { blocks: live.count, bytes: this.liveBytes, largest: top },
+      live_at_end: { blocks: live.count, bytes: this.liveBytes, largest: live.largest(LARGEST_LIVE) },
       top_callers: { by_allocations: this.callers.top((c) => c.allocations), by_peak_live_bytes: this.callers.top((c) => c.peak_live_bytes) },
     };
   }
@@ -278,7 +271,9 @@ type BlockKey = number | string;
  * each (freed slots are reused), so that a block costs the garbage collector no object.
  */
 class LiveBlocks {
-  private readonly slots = new Map<BlockKey, number>();
+  /** Block -> its slot: numbered blocks in `numbered`, others in `named`. */
+  private readonly numbered = new IntMap();
+  private readonly named = new Map<string, number>();
   private sizes = new Float64Array(256);
   private lines = new Float64Array(256);
   /** Each block's caller number (-1: none). */
@@ -288,18 +283,19 @@ class LiveBlocks {
   oldCaller = -1;
 
   get count(): number {
-    return this.slots.size;
+    return this.numbered.size + this.named.size;
   }
 
   /** Allocates or resizes a block; returns its old size, undefined if it was not live. */
   set(key: BlockKey, size: number, line: number, caller: number): number | undefined {
-    let slot = this.slots.get(key);
+    let slot = typeof key === 'number' ? this.numbered.get(key) : this.named.get(key);
     const old = slot === undefined ? undefined : this.sizes[slot];
     if (slot !== undefined) this.oldCaller = this.callers[slot];
     if (slot === undefined) {
-      slot = this.unused.pop() ?? this.slots.size;
+      slot = this.unused.pop() ?? this.count;
       if (slot === this.sizes.length) this.grow();
-      this.slots.set(key, slot);
+      if (typeof key === 'number') this.numbered.set(key, slot);
+      else this.named.set(key, slot);
     }
     this.sizes[slot] = size;
     this.lines[slot] = line;
@@ -309,16 +305,32 @@ class LiveBlocks {
 
   /** Frees a block; returns its size, undefined if it was not live. */
   remove(key: BlockKey): number | undefined {
-    const slot = this.slots.get(key);
+    const slot = typeof key === 'number' ? this.numbered.get(key) : this.named.get(key);
     if (slot === undefined) return undefined;
-    this.slots.delete(key);
+    if (typeof key === 'number') this.numbered.delete(key);
+    else this.named.delete(key);
     this.unused.push(slot);
     this.oldCaller = this.callers[slot];
     return this.sizes[slot];
   }
 
-  *blocks(): Generator<LiveBlock> {
-    for (const [key, slot] of this.slots) yield { id: typeof key === 'number' ? blockId(key) : key, size: this.sizes[slot], line: this.lines[slot] };
+  /** The `count` largest live blocks, in the order of `before`. */
+  largest(count: number): LiveBlock[] {
+    const top: LiveBlock[] = [];
+    const consider = (block: LiveBlock) => {
+      if (top.length < count || before(block, top[top.length - 1])) {
+        top.push(block);
+        top.sort((a, b) => (before(a, b) ? -1 : 1));
+        if (top.length > count) top.pop();
+      }
+    };
+    this.numbered.forEach((slot, n) => consider(this.block(blockId(n), slot)));
+    for (const [id, slot] of this.named) consider(this.block(id, slot));
+    return top;
+  }
+
+  private block(id: string, slot: number): LiveBlock {
+    return { id, size: this.sizes[slot], line: this.lines[slot] };
   }
 
   private grow(): void {
