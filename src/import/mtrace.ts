@@ -108,34 +108,72 @@ function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, r
 }
 
 /**
- * Caller names decoded once each: a log has few distinct callers and millions of lines, so a line's
- * caller is found by a hash of its bytes (FNV-1a) and compared as bytes before anything is decoded.
- * Each is numbered in the buffer's callerNames when first seen.
+ * Caller names decoded once each: a log has few distinct callers (its call sites) and millions of
+ * lines, so a line's caller is looked up by its bytes (their FNV-1a hash, then the bytes themselves)
+ * in an open-addressing table, and decoded only when new (numbered then in the buffer's callerNames).
+ * The hash reads every byte: hashing only the return address at the end would be cheaper, but a log
+ * with many callers alike there would make each lookup a walk through all of them.
  */
 class CallerNames {
-  private readonly known = new Map<number, { bytes: Buffer; n: number }[]>();
+  /** Each known caller's bytes, by number. */
+  private readonly known: Buffer[] = [];
+  /** The table: each slot's caller number (-1: empty) and that caller's hash. */
+  private slots = new Int32Array(128).fill(-1);
+  private hashes = new Int32Array(128);
 
   constructor(private readonly out: OpBuffer) {}
 
   /** The number of the caller bytes[start, end). */
   number(bytes: Buffer, start: number, end: number): number {
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
-    let bucket = this.known.get(hash);
-    if (bucket === undefined) this.known.set(hash, (bucket = []));
-    for (const k of bucket) if (sameBytes(k.bytes, bytes, start, end)) return k.n;
-    const copy = Buffer.from(bytes.subarray(start, end));
-    const n = this.out.addCaller(copy.toString('utf8'));
-    bucket.push({ bytes: copy, n });
+    const hash = callerHash(bytes, start, end);
+    const { slots, hashes } = this;
+    const mask = slots.length - 1;
+    let s = hash & mask;
+    for (let n = slots[s]; n >= 0; n = slots[(s = (s + 1) & mask)]) {
+      if (hashes[s] === hash && this.holds(n, bytes, start, end)) return n;
+    }
+    return this.add(bytes, start, end, hash, s);
+  }
+
+  /** Whether caller n is bytes[start, end) (a loop: Buffer.compare costs more on a few bytes). */
+  private holds(n: number, bytes: Buffer, start: number, end: number): boolean {
+    const known = this.known[n];
+    if (known.length !== end - start) return false;
+    for (let i = 0; i < known.length; i++) if (known[i] !== bytes[start + i]) return false;
+    return true;
+  }
+
+  /** A new caller, at empty slot `s`. */
+  private add(bytes: Buffer, start: number, end: number, hash: number, s: number): number {
+    const n = this.out.addCaller(bytes.toString('utf8', start, end));
+    this.known[n] = Buffer.from(bytes.subarray(start, end));
+    this.slots[s] = n;
+    this.hashes[s] = hash;
+    // At most half full, for short probe runs.
+    if (this.known.length > this.slots.length >>> 1) this.rehash();
     return n;
+  }
+
+  private rehash(): void {
+    const { slots, hashes } = this;
+    this.slots = new Int32Array(2 * slots.length).fill(-1);
+    this.hashes = new Int32Array(2 * slots.length);
+    const mask = this.slots.length - 1;
+    for (let k = 0; k < slots.length; k++) {
+      if (slots[k] < 0) continue;
+      let s = hashes[k] & mask;
+      while (this.slots[s] >= 0) s = (s + 1) & mask;
+      this.slots[s] = slots[k];
+      this.hashes[s] = hashes[k];
+    }
   }
 }
 
-/** Whether `known` holds exactly bytes[start, end) (a loop: Buffer.compare costs more on a few bytes). */
-function sameBytes(known: Buffer, bytes: Buffer, start: number, end: number): boolean {
-  if (known.length !== end - start) return false;
-  for (let i = 0; i < known.length; i++) if (known[i] !== bytes[start + i]) return false;
-  return true;
+/** FNV-1a of bytes[start, end), its high bits folded into the low ones that pick a slot. */
+function callerHash(bytes: Buffer, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  return hash ^ (hash >>> 16);
 }
 
 /** The log's ops; returns the number of lines read. */
