@@ -16,8 +16,8 @@ const EMPTY = -1;
 /** The smallest table: 2^MIN_BITS slots. */
 const MIN_BITS = 4;
 
-/** 2^32, to split a key into 32-bit halves. */
-const TWO_32 = 2 ** 32;
+/** 2^-32, to split a key into 32-bit halves (a multiplication by a power of two is exact, and cheaper than a division). */
+const TWO_MINUS_32 = 2 ** -32;
 
 export class IntMap {
   /** Entries held. */
@@ -25,15 +25,23 @@ export class IntMap {
   private bits = MIN_BITS;
   private keys = new Float64Array(1 << MIN_BITS).fill(EMPTY);
   private values = new Float64Array(1 << MIN_BITS);
+  /** The slot get() last found: a set or delete of the same key, which tends to follow, starts there. */
+  private last = 0;
 
   /** The value at `key`, undefined if it has none. */
   get(key: number): number | undefined {
     const s = this.find(key);
-    return s < 0 ? undefined : this.values[s];
+    if (s < 0) return undefined;
+    this.last = s;
+    return this.values[s];
   }
 
   set(key: number, value: number): void {
     const keys = this.keys;
+    if (keys[this.last] === key) {
+      this.values[this.last] = value;
+      return;
+    }
     const mask = keys.length - 1;
     let s = this.home(key);
     for (; keys[s] !== EMPTY; s = (s + 1) & mask) {
@@ -49,7 +57,7 @@ export class IntMap {
 
   /** Removes `key`; false if it had no value. */
   delete(key: number): boolean {
-    let hole = this.find(key);
+    let hole = this.keys[this.last] === key ? this.last : this.find(key);
     if (hole < 0) return false;
     const keys = this.keys;
     const values = this.values;
@@ -85,7 +93,7 @@ export class IntMap {
   /** The slot where a key's probe starts. */
   private home(key: number): number {
     const low = key >>> 0;
-    const high = (key / TWO_32) >>> 0;
+    const high = (key * TWO_MINUS_32) >>> 0;
     return Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1) >>> (32 - this.bits);
   }
 
