@@ -107,16 +107,23 @@ function parseRecord(bytes: Buffer, start: number, end: number, scan: Scanner, r
   return '';
 }
 
+/** CallerNames' cache of recent callers has 2^RECENT_BITS slots. */
+const RECENT_BITS = 8;
+
 /**
  * Caller names decoded once each: a log has few distinct callers (its call sites) and millions of
- * lines, so a line's caller is looked up by its bytes (their FNV-1a hash, then the bytes themselves)
- * in an open-addressing table, and decoded only when new (numbered then in the buffer's callerNames).
- * The hash reads every byte: hashing only the return address at the end would be cheaper, but a log
- * with many callers alike there would make each lookup a walk through all of them.
+ * lines, so a line's caller is looked up by its bytes and decoded only when new (numbered then in the
+ * buffer's callerNames). Two levels:
+ * - recent: the caller last seen with the same length and last two address digits (what tells call
+ *   sites apart), checked by comparing bytes, from the end where call sites differ;
+ * - else the table of all callers, open addressing by the FNV-1a hash of every byte (hashing only the
+ *   address would be cheaper, but a log of callers alike there would make every lookup a walk).
  */
 class CallerNames {
   /** Each known caller's bytes, by number. */
   private readonly known: Buffer[] = [];
+  /** The caller last found at each cheap key (see recentSlot), -1: none. */
+  private readonly recent = new Int32Array(1 << RECENT_BITS).fill(-1);
   /** The table: each slot's caller number (-1: empty) and that caller's hash. */
   private slots = new Int32Array(128).fill(-1);
   private hashes = new Int32Array(128);
@@ -125,6 +132,13 @@ class CallerNames {
 
   /** The number of the caller bytes[start, end). */
   number(bytes: Buffer, start: number, end: number): number {
+    const r = recentSlot(bytes, start, end);
+    const guess = this.recent[r];
+    if (guess >= 0 && this.holds(guess, bytes, start, end)) return guess;
+    return (this.recent[r] = this.lookup(bytes, start, end));
+  }
+
+  private lookup(bytes: Buffer, start: number, end: number): number {
     const hash = callerHash(bytes, start, end);
     const { slots, hashes } = this;
     const mask = slots.length - 1;
@@ -135,11 +149,11 @@ class CallerNames {
     return this.add(bytes, start, end, hash, s);
   }
 
-  /** Whether caller n is bytes[start, end) (a loop: Buffer.compare costs more on a few bytes). */
+  /** Whether caller n is bytes[start, end), compared from the end (a loop: Buffer.compare costs more on a few bytes). */
   private holds(n: number, bytes: Buffer, start: number, end: number): boolean {
     const known = this.known[n];
     if (known.length !== end - start) return false;
-    for (let i = 0; i < known.length; i++) if (known[i] !== bytes[start + i]) return false;
+    for (let i = known.length - 1; i >= 0; i--) if (known[i] !== bytes[start + i]) return false;
     return true;
   }
 
@@ -167,6 +181,16 @@ class CallerNames {
       this.hashes[s] = hashes[k];
     }
   }
+}
+
+/**
+ * The recent-callers slot of the caller bytes[start, end): its length and the two bytes before its
+ * closing `]`, the last digits of its return address. (A caller is at least one byte, `]`, after
+ * `@ `: the bytes read are the line's.)
+ */
+function recentSlot(bytes: Buffer, start: number, end: number): number {
+  const key = (end - start) ^ (bytes[end - 3] << 16) ^ (bytes[end - 2] << 24);
+  return Math.imul(key, 0x9e3779b1) >>> (32 - RECENT_BITS);
 }
 
 /** FNV-1a of bytes[start, end), its high bits folded into the low ones that pick a slot. */
