@@ -25,41 +25,35 @@ export class IntMap {
   private bits = MIN_BITS;
   private keys = new Float64Array(1 << MIN_BITS).fill(EMPTY);
   private values = new Float64Array(1 << MIN_BITS);
-  /** The slot get() last found: a set or delete of the same key, which tends to follow, starts there. */
-  private last = 0;
+  /**
+   * The key of the last get or set, and its slot: where the key is, or the empty slot where it would
+   * go. A set or delete of the same key, which tends to follow, starts there; every change that can
+   * move entries forgets it (lastKey EMPTY).
+   */
+  private lastKey = EMPTY;
+  private lastSlot = 0;
 
   /** The value at `key`, undefined if it has none. */
   get(key: number): number | undefined {
-    const s = this.find(key);
-    if (s < 0) return undefined;
-    this.last = s;
-    return this.values[s];
+    const s = this.probe(key);
+    return this.keys[s] === EMPTY ? undefined : this.values[s];
   }
 
   set(key: number, value: number): void {
+    const s = key === this.lastKey ? this.lastSlot : this.probe(key);
     const keys = this.keys;
-    if (keys[this.last] === key) {
-      this.values[this.last] = value;
-      return;
-    }
-    const mask = keys.length - 1;
-    let s = this.home(key);
-    for (; keys[s] !== EMPTY; s = (s + 1) & mask) {
-      if (keys[s] === key) {
-        this.values[s] = value;
-        return;
-      }
-    }
-    keys[s] = key;
     this.values[s] = value;
+    if (keys[s] !== EMPTY) return;
+    keys[s] = key;
     if (++this.size > keys.length >>> 1) this.grow();
   }
 
   /** Removes `key`; false if it had no value. */
   delete(key: number): boolean {
-    let hole = this.keys[this.last] === key ? this.last : this.find(key);
-    if (hole < 0) return false;
+    let hole = key === this.lastKey ? this.lastSlot : this.probe(key);
     const keys = this.keys;
+    if (keys[hole] === EMPTY) return false;
+    this.lastKey = EMPTY;
     const values = this.values;
     const mask = keys.length - 1;
     // Each entry after the hole, up to the run's end, moves back into it unless that would put it
@@ -82,12 +76,15 @@ export class IntMap {
     for (let s = 0; s < keys.length; s++) if (keys[s] !== EMPTY) f(this.values[s], keys[s]);
   }
 
-  /** The slot of `key`, -1 if it has none. */
-  private find(key: number): number {
+  /** The slot of `key`, or the empty slot that ends its probe (where it would go); remembered as the last. */
+  private probe(key: number): number {
     const keys = this.keys;
     const mask = keys.length - 1;
-    for (let s = this.home(key); keys[s] !== EMPTY; s = (s + 1) & mask) if (keys[s] === key) return s;
-    return -1;
+    let s = this.home(key);
+    while (keys[s] !== EMPTY && keys[s] !== key) s = (s + 1) & mask;
+    this.lastKey = key;
+    this.lastSlot = s;
+    return s;
   }
 
   /** The slot where a key's probe starts. */
@@ -104,6 +101,8 @@ export class IntMap {
     this.keys = new Float64Array(1 << this.bits).fill(EMPTY);
     this.values = new Float64Array(1 << this.bits);
     this.size = 0;
+    this.lastKey = EMPTY;
     for (let s = 0; s < keys.length; s++) if (keys[s] !== EMPTY) this.set(keys[s], values[s]);
+    this.lastKey = EMPTY;
   }
 }
