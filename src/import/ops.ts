@@ -86,9 +86,9 @@ function problem(what: ProblemKind, detail: string, line: number, call?: Problem
 export class PointerIds {
   /**
    * Pointer -> its entry: the number of its live block (n >= 1), or once freed -1 - the sequence
-   * number of its last free (<= -1). Number keys in `slots`, wider pointers (hex strings) in `wide`.
+   * number of its last free (<= -1). Number keys in `entries`, wider pointers (hex strings) in `wide`.
    */
-  private readonly slots = new IntMap();
+  private readonly entries = new IntMap();
   private readonly wide = new Map<string, number>();
   /** The lines of the last `freedMemory` frees and the blocks they freed, rings indexed by free sequence number. */
   private readonly recentLines: Float64Array;
@@ -226,10 +226,10 @@ export class PointerIds {
 
   /** Block n at a live pointer is freed at `line`: remembered as freed, for a while. */
   private release(ptr: PointerKey, n: number, line: number): void {
-    const slot = this.frees % this.freedMemory;
+    const ring = this.frees % this.freedMemory;
     this.setEntry(ptr, -1 - this.frees);
-    this.recentLines[slot] = line;
-    this.recentBlocks[slot] = n;
+    this.recentLines[ring] = line;
+    this.recentBlocks[ring] = n;
     this.live--;
     this.freed++;
     this.frees++;
@@ -241,10 +241,10 @@ export class PointerIds {
     const cutoff = this.frees - this.freedMemory;
     const stale = (entry: number) => !isLive(entry) && -1 - entry < cutoff;
     const old: number[] = [];
-    this.slots.forEach((entry, ptr) => {
+    this.entries.forEach((entry, ptr) => {
       if (stale(entry)) old.push(ptr);
     });
-    for (const ptr of old) this.slots.delete(ptr);
+    for (const ptr of old) this.entries.delete(ptr);
     this.freed -= old.length;
     for (const [ptr, entry] of this.wide) {
       if (stale(entry)) {
@@ -254,13 +254,13 @@ export class PointerIds {
     }
   }
 
-  /** The entry of `ptr` (see slots), undefined if it has none. */
+  /** The entry of `ptr` (see entries), undefined if it has none. */
   private entry(ptr: PointerKey): number | undefined {
-    return typeof ptr === 'number' ? this.slots.get(ptr) : this.wide.get(ptr);
+    return typeof ptr === 'number' ? this.entries.get(ptr) : this.wide.get(ptr);
   }
 
   private setEntry(ptr: PointerKey, entry: number): void {
-    if (typeof ptr === 'number') this.slots.set(ptr, entry);
+    if (typeof ptr === 'number') this.entries.set(ptr, entry);
     else this.wide.set(ptr, entry);
   }
 }
