@@ -95,7 +95,7 @@ class AndroidParser implements LineParser {
 /** `tid N`, the caller of a thread's records, numbered once per thread. */
 class ThreadNames {
   private readonly numbers = new Map<number, number>();
-  /** The last thread's (records come in runs per thread). */
+  /** The last thread and its number: records come in runs per thread. */
   private lastTid = -1;
   private last = -1;
 
