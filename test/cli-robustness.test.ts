@@ -68,6 +68,15 @@ test('--seed and --jobs name what was typed', (t) => {
   t.regex(ok.stdout, /seed 7/);
 });
 
+test('--help of a command run under the interrupt supervisor prints its usage and exits 0 (it exited 3)', (t) => {
+  for (const command of ['run', 'test', 'repro', 'size', 'inspect']) {
+    const r = emu([command, '--help']);
+    t.is(r.status, 0, `${command}: ${r.stderr}`);
+    t.regex(r.stdout, new RegExp(`^emu ${command} `), command);
+    t.is(r.stderr, '', command);
+  }
+});
+
 test('import --out in a missing folder says the write failed', (t) => {
   const dir = scratch(t);
   const log = join(dir, 'prog.mtrace');

@@ -123,6 +123,9 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .help()
     .version(false)
+    // --help prints and returns: the command may run in the supervisor's worker or in a test's process,
+    // where process.exit would end that thread with no exit code sent (main.ts reported exit 3).
+    .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, error) => {
       throw error ?? new UsageError(message);
