@@ -68,6 +68,14 @@ test('--seed and --jobs name what was typed', (t) => {
   t.regex(ok.stdout, /seed 7/);
 });
 
+test('an option given twice is a usage error naming it (a path option reached the file functions as an array: exit 3)', (t) => {
+  const { dir, scenario } = project(t);
+  assertUsage(t, emu(['run', scenario, '--trace', join(dir, 'a.trace'), '--trace', join(dir, 'b.trace')]), /--trace is given 2 times; give it once/);
+  assertUsage(t, emu(['size', scenario, '--jobs', '1', '--jobs', '2']), /--jobs is given 2 times/);
+  // Several scenarios are one positional, not a repeated option.
+  t.is(emu(['run', scenario, scenario, '--seed', '2']).status, 0);
+});
+
 test('--help of a command run under the interrupt supervisor prints its usage and exits 0 (it exited 3)', (t) => {
   for (const command of ['run', 'test', 'repro', 'size', 'inspect']) {
     const r = emu([command, '--help']);

@@ -120,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
       async (args) => done(await sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: jobsOption(args.jobs) })),
     )
     .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro or size')
+    .middleware(refuseRepeatedOptions, true)
     .strict()
     .help()
     .version(false)
@@ -132,6 +133,19 @@ export async function main(argv: string[]): Promise<number> {
     })
     .parseAsync();
   return code;
+}
+
+/** The positionals that take several values; every option takes one. */
+const VARIADIC = new Set(['_', 'scenario', 'paths']);
+
+/**
+ * yargs makes an option given twice an array, which no command expects (`--trace a --trace b` reached
+ * path functions as an array): refused, naming the option.
+ */
+function refuseRepeatedOptions(args: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(args)) {
+    if (Array.isArray(value) && !VARIADIC.has(key)) throw new UsageError(`--${key} is given ${value.length} times; give it once`);
+  }
 }
 
 /** Prints what went wrong and gives the exit code: bad input and usage are 2 (no stack trace), the rest 3. */
