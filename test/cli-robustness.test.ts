@@ -3,10 +3,11 @@
  * naming what was typed, no stack trace, nothing left behind), and CI is read as people set it.
  */
 import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCI } from '../src/cli/options.js';
-import { emu, tempDir } from './helpers/scenario.js';
+import { CLI, emu, tempDir } from './helpers/scenario.js';
 
 const SMALL = `target: bare-metal
 seed: 1
@@ -66,6 +67,16 @@ test('--seed and --jobs name what was typed', (t) => {
   const ok = emu(['run', scenario, '--seed', '7']);
   t.is(ok.status, 0, ok.stdout + ok.stderr);
   t.regex(ok.stdout, /seed 7/);
+});
+
+test('--seeds beyond 32 bits is a usage error (at 2^53 the seeds stopped counting up: the run never ended)', (t) => {
+  const { scenario } = project(t);
+  assertUsage(t, emu(['run', scenario, '--seeds', '4294967296..4294967297']), /--seeds: expected a whole number from 0 to 4294967295, got "4294967296"/);
+  const endless = spawnSync(process.execPath, [CLI, 'run', scenario, '--seeds', '9007199254740992..9007199254740993'], { encoding: 'utf8', timeout: 30_000 });
+  assertUsage(t, endless, /--seeds: expected a whole number from 0 to 4294967295/);
+  const last = emu(['run', scenario, '--seeds', '4294967294..4294967295']);
+  t.is(last.status, 0, last.stderr);
+  t.regex(last.stdout, /seed 4294967295: no faults/);
 });
 
 test('an option given twice is a usage error naming it (a path option reached the file functions as an array: exit 3)', (t) => {

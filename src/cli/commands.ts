@@ -17,9 +17,9 @@ import { sizeCommand } from './size.js';
 import { defaultAllocators } from '../size/search.js';
 import { testCommand } from './test.js';
 import { wholeNumber } from './options.js';
+import { MAX_SEED } from '../scenario/types.js';
 
-/** Seeds are 32-bit, as a scenario's `seed:`. */
-const seedOption = (typed: string | undefined) => wholeNumber('--seed', typed, 0, 2 ** 32 - 1);
+const seedOption = (typed: string | undefined) => wholeNumber('--seed', typed, 0, MAX_SEED);
 const jobsOption = (typed: string) => wholeNumber('--jobs', typed, 1)!;
 
 export async function main(argv: string[]): Promise<number> {

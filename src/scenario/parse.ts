@@ -12,6 +12,7 @@ import { readYaml, suggest, type MapNode, type Node } from '../input/yaml.js';
 import {
   CACHE_OPS,
   FREE_ORDERS,
+  MAX_SEED,
   POLICIES,
   PRIVILEGE_MODES,
   VERIFICATION_LEVELS,
@@ -55,7 +56,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
     hash,
     target,
     targetLine: targetNode.line,
-    seed: root.get('seed')?.int(0, 2 ** 32 - 1) ?? 0,
+    seed: root.get('seed')?.int(0, MAX_SEED) ?? 0,
     policy: root.get('policy')?.oneOf(POLICIES) ?? 'no_std_alloc',
     verification: root.get('verification')?.oneOf(VERIFICATION_LEVELS) ?? 'none',
     mode: root.get('mode')?.oneOf(PRIVILEGE_MODES) ?? 'user',
