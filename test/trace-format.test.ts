@@ -6,7 +6,7 @@ import { run } from '../src/engine/engine.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import { ByteReader, ByteWriter } from '../src/trace/bytes.js';
 import { schemaTables, withTables } from '../src/trace/format-doc.js';
-import { packValue, unpackValue } from '../src/trace/msgpack.js';
+import { MAX_NESTING, packValue, unpackValue } from '../src/trace/msgpack.js';
 import { readTrace } from '../src/trace/reader.js';
 import { RecordEncoder } from '../src/trace/records.js';
 import { EVENTS, RING_SLOTS, type TraceEvent } from '../src/trace/schema.js';
@@ -48,6 +48,14 @@ test('value fields are standard MessagePack: msgpackr reads what emu writes, and
     t.deepEqual(msgpackr.unpack(packed(value)), value, label);
     t.deepEqual(unpacked(pack(value)), value, label);
   }
+});
+
+test('values nest at most MAX_NESTING deep: deeper is damage, refused the same way whatever stack the reader has left', (t) => {
+  const nested = (depth: number, open: number) => Buffer.concat([Buffer.alloc(depth, open), Buffer.from([0x01])]);
+  t.deepEqual(JSON.stringify(unpacked(nested(MAX_NESTING, 0x91))), '['.repeat(MAX_NESTING) + '1' + ']'.repeat(MAX_NESTING));
+  // Deep enough to run out of stack without the limit: a RangeError whose depth depended on the caller.
+  for (const open of [0x91, 0x81]) t.throws(() => unpacked(nested(100_000, open)), { message: `MessagePack arrays and maps nested deeper than ${MAX_NESTING}` });
+  t.throws(() => unpacked(nested(MAX_NESTING + 1, 0x91)), { message: /nested deeper than/ });
 });
 
 test('a map key named __proto__ is read as data, not as the prototype', (t) => {
