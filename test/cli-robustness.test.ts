@@ -58,6 +58,16 @@ test('map FOLDER is a usage error', (t) => {
   assertUsage(t, emu(['map', dir]), /is a folder/);
 });
 
+test('a folder where a file is read, or a path through a file, is a usage error naming it (both were internal errors)', (t) => {
+  const { dir, scenario } = project(t);
+  const folder = join(dir, 'folder.yaml');
+  mkdirSync(folder);
+  for (const args of [['run', folder], ['repro', folder], ['size', folder]]) assertUsage(t, emu(args), /folder\.yaml: is a folder, not a file/);
+  assertUsage(t, emu(['inspect', folder]), /folder\.yaml: is a folder, not a trace/);
+  assertUsage(t, emu(['diff', folder, folder]), /folder\.yaml: is a folder, not a trace/);
+  assertUsage(t, emu(['run', join(scenario, 'x.yaml')]), /cannot read .*small\.yaml\/x\.yaml: a part of the path is a file, not a folder/);
+});
+
 test('--seed and --jobs name what was typed', (t) => {
   const { scenario } = project(t);
   assertUsage(t, emu(['run', scenario, '--seed', 'abc']), /--seed: expected a whole number from 0 to 4294967295, got "abc"/);

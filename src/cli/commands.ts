@@ -148,6 +148,9 @@ function refuseRepeatedOptions(args: Record<string, unknown>): void {
   }
 }
 
+/** File-system errors on a path the user gave (the errors that name it), as they are reported. */
+const FILE_ERRORS: Record<string, string> = { ENOENT: 'no such file or directory', ENOTDIR: 'a part of the path is a file, not a folder', EACCES: 'permission denied' };
+
 /** Prints what went wrong and gives the exit code: bad input and usage are 2 (no stack trace), the rest 3. */
 export function reportError(error: unknown): number {
   if (error instanceof InputError) {
@@ -166,8 +169,9 @@ export function reportError(error: unknown): number {
     process.stderr.write(`emu: ${error.message}\nRun 'emu --help' for usage.\n`);
     return EXIT.input;
   }
-  if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') {
-    process.stderr.write(`emu: cannot read ${(error as NodeJS.ErrnoException).path}: no such file or directory\n`);
+  const { code, path } = (error ?? {}) as NodeJS.ErrnoException;
+  if (typeof code === 'string' && code in FILE_ERRORS && typeof path === 'string') {
+    process.stderr.write(`emu: cannot read ${path}: ${FILE_ERRORS[code]}\n`);
     return EXIT.input;
   }
   process.stderr.write(`emu: internal error: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -1,7 +1,8 @@
 /** Parses and validates a scenario file; every error names the file, line and column. */
 import { isPow2 } from '../util/bits.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInput } from '../input/chunks.js';
 import { FORMATS } from '../import/read.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { MODES, type AllocatorEntry } from '../alloc/allocator.js';
@@ -33,7 +34,7 @@ import { checkTargetFits, effectiveSections } from '../layout/layout.js';
 const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
 
 export function loadScenario(file: string): Scenario {
-  const bytes = readFileSync(file);
+  const bytes = readInput(file);
   return parseScenario(file, bytes.toString('utf8'), createHash('sha256').update(bytes).digest('hex'));
 }
 

@@ -1,6 +1,6 @@
 /** Reads a trace file as a stream of events, a chunk at a time; memory stays bounded. */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FileError } from '../input/errors.js';
 import { ByteReader, NEED_MORE } from './bytes.js';
 import { readHeader, RecordDecoder, TraceFormatError } from './records.js';
@@ -23,6 +23,11 @@ class FileBytes {
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
+    // A folder opens, and only its first read fails (EISDIR, naming no path).
+    if (fstatSync(this.fd).isDirectory()) {
+      this.close();
+      throw new FileError(`${path}: is a folder, not a trace`);
+    }
     this.input.buf = Buffer.allocUnsafe(CHUNK);
   }
 
