@@ -93,8 +93,9 @@ test('an option given twice is a usage error naming it (a path option reached th
   const { dir, scenario } = project(t);
   assertUsage(t, emu(['run', scenario, '--trace', join(dir, 'a.trace'), '--trace', join(dir, 'b.trace')]), /--trace is given 2 times; give it once/);
   assertUsage(t, emu(['size', scenario, '--jobs', '1', '--jobs', '2']), /--jobs is given 2 times/);
-  // Several scenarios are one positional, not a repeated option.
+  // Several scenarios are one positional, not a repeated option; `--` ends the options.
   t.is(emu(['run', scenario, scenario, '--seed', '2']).status, 0);
+  t.is(emu(['run', scenario, '--seed', '2', '--', scenario]).status, 0);
 });
 
 test('--help of a command run under the interrupt supervisor prints its usage and exits 0 (it exited 3)', (t) => {

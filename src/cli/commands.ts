@@ -135,8 +135,8 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-/** The positionals that take several values; every option takes one. */
-const VARIADIC = new Set(['_', 'scenario', 'paths']);
+/** The arguments that take several values: the positionals, and what follows `--`; every option takes one. */
+const VARIADIC = new Set(['_', 'scenario', 'paths', '--']);
 
 /**
  * yargs makes an option given twice an array, which no command expects (`--trace a --trace b` reached
