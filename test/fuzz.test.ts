@@ -1,21 +1,39 @@
 /**
- * The fuzzer in `npm test` (see helpers/fuzz.ts): mutated scenarios and targets, in-process, for about
- * 20 seconds under a fixed seed (the same cases on every run); `npm run fuzz` runs it longer.
+ * The fuzzer in `npm test` (see helpers/fuzz.ts): each kind for a few seconds under a fixed seed (the
+ * same cases, in the same order, on every run; a slow or busy machine runs fewer of them), 11 seconds
+ * in all; `npm run fuzz` runs them longer. Then a few cases of each kind whose outcome is known.
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { fuzzProperty, runCase } from './helpers/fuzz.js';
+import { fuzzProperty, KINDS, type Kind } from './helpers/fuzz.js';
+import { runScenarioCase, scenarioSeeds } from './helpers/fuzz/scenarios.js';
+import { runTraceCase, shippedTraces } from './helpers/fuzz/traces.js';
 
-test('mutated scenarios and targets give a result or an input error, never an internal error', (t) => {
-  const details = fc.check(fuzzProperty(), { seed: 14, numRuns: 1000, interruptAfterTimeLimit: 20_000, markInterruptAsFailure: false });
-  t.false(details.failed, fc.defaultReportMessage(details) ?? '');
-  t.true(details.numRuns >= 50, `only ${details.numRuns} cases ran`);
+/** Each kind's share of the time, in milliseconds. */
+const BUDGET: Record<Kind, number> = { scenario: 6_000, trace: 5_000 };
+
+for (const kind of KINDS) {
+  test.serial(`fuzz ${kind}: every case gives a result or an input error that says where, never an internal error`, async (t) => {
+    const details = await fc.check(fuzzProperty(kind), { seed: 14, numRuns: 2000, interruptAfterTimeLimit: BUDGET[kind], markInterruptAsFailure: false });
+    t.false(details.failed, fc.defaultReportMessage(details) ?? '');
+    t.true(details.numRuns >= 10, `only ${details.numRuns} cases ran`);
+  });
+}
+
+test('scenario: the seeds run untouched, and a broken scenario or target is an input error', (t) => {
+  const seeds = scenarioSeeds();
+  t.is(runScenarioCase({ seed: 0, inTarget: false, mutations: [{ kind: 'cut', at: 0, length: 0 }] }, seeds), 'ran');
+  // A '{' at the start breaks the YAML.
+  t.is(runScenarioCase({ seed: 0, inTarget: false, mutations: [{ kind: 'token', at: 0, token: 28 }] }, seeds), 'input-error');
+  // clock_hz: 16G in the target file.
+  t.is(runScenarioCase({ seed: 0, inTarget: true, mutations: [{ kind: 'number', at: 0, token: 8 }] }, seeds), 'input-error');
 });
 
-test('the fuzzer runs its seeds untouched, and a broken scenario or target is an input error', (t) => {
-  // Untouched seeds run; a mutation that breaks the YAML is an input error.
-  t.is(runCase({ seed: 0, inTarget: false, mutations: [{ kind: 'cut', at: 0, length: 0 }] }), 'ran');
-  t.is(runCase({ seed: 0, inTarget: false, mutations: [{ kind: 'token', at: 0, token: 28 }] }), 'input-error');
-  // clock_hz: 16G in the target file.
-  t.is(runCase({ seed: 0, inTarget: true, mutations: [{ kind: 'number', at: 0, token: 8 }] }), 'input-error');
+test('trace: a valid trace reads, a cut one is cut off, one that does not begin with EMUTRACE is not a trace', (t) => {
+  const shipped = shippedTraces();
+  const small = { small: { allocator: 0, seed: 7 } };
+  t.is(runTraceCase({ base: small, against: 'base', mutations: [] }, shipped), 'read');
+  t.is(runTraceCase({ base: { shipped: 0 }, against: small, mutations: [] }, shipped), 'differ');
+  t.is(runTraceCase({ base: small, against: 'base', mutations: [{ kind: 'truncate', at: 2000 }] }, shipped), 'cut-off');
+  t.is(runTraceCase({ base: small, against: 'base', mutations: [{ kind: 'flip', at: 0, bits: 1 }] }, shipped), 'not-a-trace');
 });
