@@ -1,16 +1,17 @@
 /**
  * The fuzzer in `npm test` (see helpers/fuzz.ts): each kind for a few seconds under a fixed seed (the
- * same cases, in the same order, on every run; a slow or busy machine runs fewer of them), 11 seconds
+ * same cases, in the same order, on every run; a slow or busy machine runs fewer of them), 16 seconds
  * in all; `npm run fuzz` runs them longer. Then a few cases of each kind whose outcome is known.
  */
 import test from 'ava';
 import fc from 'fast-check';
 import { fuzzProperty, KINDS, type Kind } from './helpers/fuzz.js';
+import { runLogCase } from './helpers/fuzz/logs.js';
 import { runScenarioCase, scenarioSeeds } from './helpers/fuzz/scenarios.js';
 import { runTraceCase, shippedTraces } from './helpers/fuzz/traces.js';
 
 /** Each kind's share of the time, in milliseconds. */
-const BUDGET: Record<Kind, number> = { scenario: 6_000, trace: 5_000 };
+const BUDGET: Record<Kind, number> = { scenario: 6_000, trace: 5_000, log: 5_000 };
 
 for (const kind of KINDS) {
   test.serial(`fuzz ${kind}: every case gives a result or an input error that says where, never an internal error`, async (t) => {
@@ -36,4 +37,11 @@ test('trace: a valid trace reads, a cut one is cut off, one that does not begin 
   t.is(runTraceCase({ base: { shipped: 0 }, against: small, mutations: [] }, shipped), 'differ');
   t.is(runTraceCase({ base: small, against: 'base', mutations: [{ kind: 'truncate', at: 2000 }] }, shipped), 'cut-off');
   t.is(runTraceCase({ base: small, against: 'base', mutations: [{ kind: 'flip', at: 0, bits: 1 }] }, shipped), 'not-a-trace');
+});
+
+test('log: a valid log of each format imports clean and replays', (t) => {
+  const ops = [{ kind: 'alloc', size: 64, align: 0 }, { kind: 'alloc', size: 200, align: 16 }, { kind: 'realloc', pick: 0, size: 300 }, { kind: 'free', pick: 1 }, { kind: 'refused', size: 1 << 20 }] as const;
+  for (const format of ['mtrace', 'android', 'csapp', 'native'] as const) {
+    t.is(runLogCase({ format, ops: [...ops], style: 1, allocator: 0, textMutations: [], byteMutations: [] }), 'import:clean imported:ran replay:ran', format);
+  }
 });
