@@ -1,17 +1,18 @@
 /**
  * The fuzzer in `npm test` (see helpers/fuzz.ts): each kind for a few seconds under a fixed seed (the
- * same cases, in the same order, on every run; a slow or busy machine runs fewer of them), 16 seconds
+ * same cases, in the same order, on every run; a slow or busy machine runs fewer of them), 22 seconds
  * in all; `npm run fuzz` runs them longer. Then a few cases of each kind whose outcome is known.
  */
 import test from 'ava';
 import fc from 'fast-check';
 import { fuzzProperty, KINDS, type Kind } from './helpers/fuzz.js';
+import { runCliCase } from './helpers/fuzz/cli.js';
 import { runLogCase } from './helpers/fuzz/logs.js';
 import { runScenarioCase, scenarioSeeds } from './helpers/fuzz/scenarios.js';
 import { runTraceCase, shippedTraces } from './helpers/fuzz/traces.js';
 
-/** Each kind's share of the time, in milliseconds. */
-const BUDGET: Record<Kind, number> = { scenario: 6_000, trace: 5_000, log: 5_000 };
+/** Each kind's share of the time, in milliseconds; cli cases are the slowest (a scratch project each, some a child process). */
+const BUDGET: Record<Kind, number> = { scenario: 6_000, trace: 5_000, log: 5_000, cli: 6_000 };
 
 for (const kind of KINDS) {
   test.serial(`fuzz ${kind}: every case gives a result or an input error that says where, never an internal error`, async (t) => {
@@ -44,4 +45,11 @@ test('log: a valid log of each format imports clean and replays', (t) => {
   for (const format of ['mtrace', 'android', 'csapp', 'native'] as const) {
     t.is(runLogCase({ format, ops: [...ops], style: 1, allocator: 0, textMutations: [], byteMutations: [] }), 'import:clean imported:ran replay:ran', format);
   }
+});
+
+test('cli: a good command line passes, a bad option value is a usage error', async (t) => {
+  // emu run scenarios/small.yaml: it has its golden.
+  t.is(await runCliCase({ command: 0, positionals: [0, 0, 0], positionalCount: -1, complete: false, options: [], strays: [], child: false }), 'exit 0');
+  // --seed -1.
+  t.is(await runCliCase({ command: 0, positionals: [0, 0, 0], positionalCount: -1, complete: false, options: [{ option: 1, value: 5, form: 0 }], strays: [], child: false }), 'exit 2');
 });

@@ -1,20 +1,22 @@
 /**
- * The in-project fuzzer (issue 14). fast-check draws inputs of three kinds, valid ones and mutated
+ * The in-project fuzzer (issue 14). fast-check draws inputs of four kinds, valid ones and mutated
  * ones, and runs them in-process as emu would:
  *
  * - `scenario`: shipped scenarios and a small scenario on a small target file, text-mutated, run;
  * - `trace`: recorded traces, byte-mutated, read by `emu inspect` (text and --ndjson) and `emu diff`;
  * - `log`: field logs of the four formats `emu import` reads, mutated, imported and replayed;
+ * - `cli`: command lines for every command, with good, bad and missing option values.
  *
  * Every outcome must be a result or an input error that says where (file:line:col, a trace's byte);
  * anything else is an internal error, and a fuzz failure. See fuzz/*.ts for each kind.
  */
 import fc from 'fast-check';
+import { cliCase, runCliCase } from './fuzz/cli.js';
 import { logCase, runLogCase } from './fuzz/logs.js';
 import { runScenarioCase, scenarioCase, scenarioSeeds } from './fuzz/scenarios.js';
 import { runTraceCase, shippedTraces, traceCase } from './fuzz/traces.js';
 
-export const KINDS = ['scenario', 'trace', 'log'] as const;
+export const KINDS = ['scenario', 'trace', 'log', 'cli'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** Outcome counts, by outcome, as a kind's cases end. */
@@ -35,6 +37,14 @@ class Tally {
     }
   }
 
+  async ofAsync(run: () => Promise<string>): Promise<void> {
+    try {
+      this.add(await run());
+    } catch (e) {
+      this.failed = true;
+      throw e;
+    }
+  }
 
   private add(outcome: string): void {
     if (!this.failed) this.counts?.set(outcome, (this.counts.get(outcome) ?? 0) + 1);
@@ -58,5 +68,7 @@ export function fuzzProperty(kind: Kind, counts?: Counts): fc.IRawProperty<[unkn
     }
     case 'log':
       return fc.property(logCase, (c) => tally.of(() => runLogCase(c))) as fc.IRawProperty<[unknown]>;
+    case 'cli':
+      return fc.asyncProperty(cliCase, (c) => tally.ofAsync(() => runCliCase(c))) as fc.IRawProperty<[unknown]>;
   }
 }
