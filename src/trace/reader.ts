@@ -11,6 +11,8 @@ const CHUNK = 1 << 18;
 export interface TraceStream {
   header: TraceHeader;
   events: Generator<TraceEvent>;
+  /** Stops reading: closes the file, which reading to the end (or to damage) does by itself. */
+  close(): void;
 }
 
 /** A file's bytes in a ByteReader, refilled on demand, keeping what is not yet decoded. */
@@ -65,7 +67,7 @@ class FileBytes {
 export function readTrace(path: string): TraceStream {
   const file = new FileBytes(path);
   const header = headerOf(path, file);
-  return { header, events: events(path, file) };
+  return { header, events: events(path, file), close: () => file.close() };
 }
 
 function headerOf(path: string, file: FileBytes): TraceHeader {
