@@ -200,6 +200,6 @@ function record(value: unknown, line: number, ids: PointerIds): Emitted | string
       return { kind: 'fault', fault: r.kind, addr, time, line };
     }
     default:
-      return `record ${line}: unknown op ${JSON.stringify(r.op)} (expected alloc, free, realloc, fault or end)`;
+      return `record ${line}: unknown op ${JSON.stringify(r.op, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} (expected alloc, free, realloc, fault or end)`;
   }
 }
