@@ -1,7 +1,7 @@
 /** What every fuzz kind shares: scratch folders, bounded runs, captured output, the allowed errors. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../../src/engine/engine.js';
 import { InputError, UsageError } from '../../../src/input/errors.js';
@@ -16,10 +16,39 @@ export const CLI = fileURLToPath(new URL('../../../src/cli/main.js', import.meta
 /** Operations a fuzzed run may take before it is cut: a mutation may well ask for 10^9. */
 export const OP_BUDGET = 20_000;
 
-/** Runs `body` in a fresh scratch folder, removed when it is done (a promise: once it settles) whatever happens. */
+/** Where this process's open descriptors are listed (Linux); elsewhere leaks go unseen. */
+const FDS = '/proc/self/fd';
+
+/** The files under `dir` this process still has open. */
+function openUnder(dir: string): string[] {
+  if (!existsSync(FDS)) return [];
+  const prefix = realpathSync(dir) + sep;
+  const open: string[] = [];
+  for (const fd of readdirSync(FDS)) {
+    try {
+      const target = readlinkSync(join(FDS, fd));
+      if (target.startsWith(prefix)) open.push(target);
+    } catch {
+      // The descriptor readdirSync listed its folder with, closed since.
+    }
+  }
+  return open;
+}
+
+/**
+ * Runs `body` in a fresh scratch folder, removed when it is done (a promise: once it settles) whatever
+ * happens. A case that leaves one of its files open fails: in a long run, leaked descriptors end in
+ * EMFILE, and emu runs many scenarios in one process (emu test, emu size).
+ */
 export function withScratch<T>(body: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'emu-fuzz-'));
   const remove = () => rmSync(dir, { recursive: true, force: true });
+  const done = (result: T) => {
+    const open = openUnder(dir);
+    remove();
+    if (open.length > 0) throw new Error(`files left open: ${open.join(', ')}`);
+    return result;
+  };
   let result: T;
   try {
     result = body(dir);
@@ -27,9 +56,8 @@ export function withScratch<T>(body: (dir: string) => T): T {
     remove();
     throw e;
   }
-  if (result instanceof Promise) return result.finally(remove) as T;
-  remove();
-  return result;
+  if (result instanceof Promise) return result.then(done, (e: unknown) => (remove(), Promise.reject(e))) as T;
+  return done(result);
 }
 
 class OpBudget extends Error {}
