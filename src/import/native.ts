@@ -244,6 +244,6 @@ function record(value: unknown, line: number, ids: PointerIds): string {
       return '';
     }
     default:
-      return `record ${line}: unknown op ${JSON.stringify(r.op)} (expected alloc, free, realloc, fault or end)`;
+      return `record ${line}: unknown op ${JSON.stringify(r.op, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} (expected alloc, free, realloc, fault or end)`;
   }
 }

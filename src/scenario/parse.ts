@@ -1,7 +1,8 @@
 /** Parses and validates a scenario file; every error names the file, line and column. */
 import { isPow2 } from '../util/bits.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInput } from '../input/chunks.js';
 import { FORMATS } from '../import/read.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { MODES, type AllocatorEntry } from '../alloc/allocator.js';
@@ -12,6 +13,7 @@ import { readYaml, suggest, type MapNode, type Node } from '../input/yaml.js';
 import {
   CACHE_OPS,
   FREE_ORDERS,
+  MAX_SEED,
   POLICIES,
   PRIVILEGE_MODES,
   VERIFICATION_LEVELS,
@@ -33,7 +35,7 @@ import { PLACEMENTS } from '../layout/segments.js';
 const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
 
 export function loadScenario(file: string): Scenario {
-  const bytes = readFileSync(file);
+  const bytes = readInput(file);
   return parseScenario(file, bytes.toString('utf8'), createHash('sha256').update(bytes).digest('hex'));
 }
 
@@ -56,7 +58,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
     hash,
     target,
     targetLine: targetNode.line,
-    seed: root.get('seed')?.int(0, 2 ** 32 - 1) ?? 0,
+    seed: root.get('seed')?.int(0, MAX_SEED) ?? 0,
     policy: root.get('policy')?.oneOf(POLICIES) ?? 'no_std_alloc',
     verification: root.get('verification')?.oneOf(VERIFICATION_LEVELS) ?? 'none',
     mode: root.get('mode')?.oneOf(PRIVILEGE_MODES) ?? 'user',

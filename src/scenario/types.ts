@@ -143,6 +143,9 @@ export type DmaEnd = Location | { kind: 'region'; name: string } | { kind: 'devi
 export const CACHE_OPS = ['writeback', 'invalidate', 'writeback-invalidate'] as const;
 export type CacheOp = (typeof CACHE_OPS)[number];
 
+/** Seeds are 32-bit: a scenario's `seed:`, and every --seed and --seeds of the command line. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** An access's width in bytes, or `multiple` (load/store multiple: words, with its own alignment rule). */
 export type Width = 1 | 2 | 4 | 8 | 'multiple';
 
@@ -157,6 +160,7 @@ export interface Scenario {
   hash: string;
   target: Target;
   targetLine: number;
+  /** 0 .. MAX_SEED. */
   seed: number;
   policy: Policy;
   verification: Verification;
