@@ -115,7 +115,7 @@ export function rebaseModule(binaryen: Binaryen, bytes: Uint8Array, place: Place
     if (d.offset && 'global' in d.offset) throw new RebaseError(`data segment ${d.index}: its offset is global ${d.offset.global}; emu rebases constant offsets only`);
   }
 
-  const mod = binaryen.readBinary(bytes, features(binaryen));
+  const mod = (binaryen.readBinary as (data: Uint8Array, features: number) => Module)(bytes, features(binaryen));
   try {
     const relocations: Relocation[] = [];
     const sites: Site[] = [];
