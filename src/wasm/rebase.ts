@@ -129,15 +129,27 @@ export function rebaseModule(binaryen: Binaryen, bytes: Uint8Array, place: Place
   }
 }
 
-/** A child of an expression: read and replace it. */
+/** A child of an expression: read (0 when absent) and replace it. */
 interface Child {
   get(e: Ref): Ref;
   set(e: Ref, v: Ref): void;
 }
 
+/**
+ * Where an expression kind keeps its children, in evaluation order: fixed ones, then a list (a
+ * block's children, a call's operands), then fixed ones again. Built once, so that walking a module
+ * allocates nothing per expression.
+ */
+interface Shape {
+  before: Child[];
+  list: { count(e: Ref): number; get(e: Ref, i: number): Ref; set(e: Ref, i: number, v: Ref): void } | null;
+  after: Child[];
+}
+
 class Rewriter {
   private readonly b: Binaryen;
-  private readonly children = new Map<number, (e: Ref) => Child[]>();
+  private readonly children = new Map<number, Shape>();
+  private ids!: Record<'load' | 'store' | 'fill' | 'copy' | 'init' | 'size' | 'grow', number>;
   /** Per function: scratch locals by type (instrumentation). */
   private scratch = new Map<number, number>();
   private func: Ref = 0;
@@ -160,49 +172,46 @@ class Rewriter {
 
   private describeChildren(): void {
     const b = this.b;
-    const field = (cls: string, name: string): Child => ({ get: (e) => b[cls][`get${name}`](e), set: (e, v) => void b[cls][`set${name}`](e, v) });
-    const fixed = (cls: string, ...names: string[]) => {
-      const list = names.map((n) => field(cls, n));
-      return () => list;
+    const field = (cls: string, name: string): Child => ({ get: b[cls][`get${name}`], set: b[cls][`set${name}`] });
+    const shape = (id: string, cls: string, before: string[], list: [string, string] | null = null, after: string[] = []) => {
+      this.children.set(b[id] as number, {
+        before: before.map((n) => field(cls, n)),
+        list: list ? { count: b[cls][`getNum${list[0]}`], get: b[cls][`get${list[1]}At`], set: b[cls][`set${list[1]}At`] } : null,
+        after: after.map((n) => field(cls, n)),
+      });
     };
-    const listed = (cls: string, count: string, at: string, tail: string[] = []) => (e: Ref) => {
-      const out: Child[] = [];
-      for (let i = 0, n = b[cls][`getNum${count}`](e); i < n; i++) out.push({ get: (x) => b[cls][`get${at}At`](x, i), set: (x, v) => void b[cls][`set${at}At`](x, i, v) });
-      return [...out, ...tail.map((t) => field(cls, t))];
-    };
-    const set = (id: string, f: (e: Ref) => Child[]) => this.children.set(b[id] as number, f);
-    const none = () => [];
-    for (const id of ['LocalGetId', 'GlobalGetId', 'ConstId', 'NopId', 'UnreachableId', 'MemorySizeId', 'DataDropId', 'RefNullId', 'RefFuncId', 'TableSizeId', 'PopId', 'RethrowId']) set(id, none);
-    set('BlockId', listed('Block', 'Children', 'Child'));
-    set('IfId', (e) => fixed('If', 'Condition', 'IfTrue', ...(b.If.getIfFalse(e) ? ['IfFalse'] : []))());
-    set('LoopId', fixed('Loop', 'Body'));
-    set('BreakId', (e) => fixed('Break', ...(b.Break.getValue(e) ? ['Value'] : []), ...(b.Break.getCondition(e) ? ['Condition'] : []))());
-    set('SwitchId', (e) => fixed('Switch', ...(b.Switch.getValue(e) ? ['Value'] : []), 'Condition')());
-    set('CallId', listed('Call', 'Operands', 'Operand'));
-    set('CallIndirectId', listed('CallIndirect', 'Operands', 'Operand', ['Target']));
-    set('LocalSetId', fixed('LocalSet', 'Value'));
-    set('GlobalSetId', fixed('GlobalSet', 'Value'));
-    set('LoadId', fixed('Load', 'Ptr'));
-    set('StoreId', fixed('Store', 'Ptr', 'Value'));
-    set('UnaryId', fixed('Unary', 'Value'));
-    set('BinaryId', fixed('Binary', 'Left', 'Right'));
-    set('SelectId', fixed('Select', 'IfTrue', 'IfFalse', 'Condition'));
-    set('DropId', fixed('Drop', 'Value'));
-    set('ReturnId', (e) => fixed('Return', ...(b.Return.getValue(e) ? ['Value'] : []))());
-    set('MemoryGrowId', fixed('MemoryGrow', 'Delta'));
-    set('MemoryInitId', fixed('MemoryInit', 'Dest', 'Offset', 'Size'));
-    set('MemoryCopyId', fixed('MemoryCopy', 'Dest', 'Source', 'Size'));
-    set('MemoryFillId', fixed('MemoryFill', 'Dest', 'Value', 'Size'));
-    set('RefIsNullId', fixed('RefIsNull', 'Value'));
-    set('RefAsId', fixed('RefAs', 'Value'));
-    set('RefEqId', fixed('RefEq', 'Left', 'Right'));
-    set('TableGetId', fixed('TableGet', 'Index'));
-    set('TableSetId', fixed('TableSet', 'Index', 'Value'));
-    set('TableGrowId', fixed('TableGrow', 'Value', 'Delta'));
-    set('ThrowId', listed('Throw', 'Operands', 'Operand'));
-    set('TryId', (e) => [field('Try', 'Body'), ...listed('Try', 'CatchBodies', 'CatchBody')(e)]);
-    set('TupleMakeId', listed('TupleMake', 'Operands', 'Operand'));
-    set('TupleExtractId', fixed('TupleExtract', 'Tuple'));
+    for (const id of ['LocalGetId', 'GlobalGetId', 'ConstId', 'NopId', 'UnreachableId', 'MemorySizeId', 'DataDropId', 'RefNullId', 'RefFuncId', 'TableSizeId', 'PopId', 'RethrowId']) shape(id, 'Nop', []);
+    shape('BlockId', 'Block', [], ['Children', 'Child']);
+    shape('IfId', 'If', ['Condition', 'IfTrue', 'IfFalse']);
+    shape('LoopId', 'Loop', ['Body']);
+    shape('BreakId', 'Break', ['Value', 'Condition']);
+    shape('SwitchId', 'Switch', ['Value', 'Condition']);
+    shape('CallId', 'Call', [], ['Operands', 'Operand']);
+    shape('CallIndirectId', 'CallIndirect', [], ['Operands', 'Operand'], ['Target']);
+    shape('LocalSetId', 'LocalSet', ['Value']);
+    shape('GlobalSetId', 'GlobalSet', ['Value']);
+    shape('LoadId', 'Load', ['Ptr']);
+    shape('StoreId', 'Store', ['Ptr', 'Value']);
+    shape('UnaryId', 'Unary', ['Value']);
+    shape('BinaryId', 'Binary', ['Left', 'Right']);
+    shape('SelectId', 'Select', ['IfTrue', 'IfFalse', 'Condition']);
+    shape('DropId', 'Drop', ['Value']);
+    shape('ReturnId', 'Return', ['Value']);
+    shape('MemoryGrowId', 'MemoryGrow', ['Delta']);
+    shape('MemoryInitId', 'MemoryInit', ['Dest', 'Offset', 'Size']);
+    shape('MemoryCopyId', 'MemoryCopy', ['Dest', 'Source', 'Size']);
+    shape('MemoryFillId', 'MemoryFill', ['Dest', 'Value', 'Size']);
+    shape('RefIsNullId', 'RefIsNull', ['Value']);
+    shape('RefAsId', 'RefAs', ['Value']);
+    shape('RefEqId', 'RefEq', ['Left', 'Right']);
+    shape('TableGetId', 'TableGet', ['Index']);
+    shape('TableSetId', 'TableSet', ['Index', 'Value']);
+    shape('TableGrowId', 'TableGrow', ['Value', 'Delta']);
+    shape('ThrowId', 'Throw', [], ['Operands', 'Operand']);
+    shape('TryId', 'Try', ['Body'], ['CatchBodies', 'CatchBody']);
+    shape('TupleMakeId', 'TupleMake', [], ['Operands', 'Operand']);
+    shape('TupleExtractId', 'TupleExtract', ['Tuple']);
+    this.ids = { load: b.LoadId, store: b.StoreId, fill: b.MemoryFillId, copy: b.MemoryCopyId, init: b.MemoryInitId, size: b.MemorySizeId, grow: b.MemoryGrowId };
   }
 
   run(): void {
@@ -234,31 +243,32 @@ class Rewriter {
 
   /** Post-order (the binary's instruction order): children first, then the expression, which may be replaced. */
   private visit(e: Ref): Ref {
-    if (!e) return e;
-    const b = this.b;
-    const id = b.getExpressionId(e);
-    const kids = this.children.get(id);
-    if (!kids) throw new RebaseError(`function ${this.fn.name}: Binaryen expression kind ${id} is not supported by emu's rebasing`);
-    for (const child of kids(e)) {
-      const c = child.get(e);
-      const next = this.visit(c);
-      if (next !== c) child.set(e, next);
+    const id = this.b.getExpressionId(e) as number;
+    const shape = this.children.get(id);
+    if (!shape) throw new RebaseError(`function ${this.fn.name}: Binaryen expression kind ${id} is not supported by emu's rebasing`);
+    for (const child of shape.before) this.child(e, child);
+    const list = shape.list;
+    if (list) {
+      for (let i = 0, n = list.count(e); i < n; i++) {
+        const c = list.get(e, i);
+        const next = this.visit(c);
+        if (next !== c) list.set(e, i, next);
+      }
     }
-    switch (id) {
-      case b.LoadId:
-      case b.StoreId:
-        return this.access(e, id === b.StoreId);
-      case b.MemoryFillId:
-      case b.MemoryCopyId:
-      case b.MemoryInitId:
-        return this.bulk(e, id);
-      case b.MemorySizeId:
-        return this.memorySize();
-      case b.MemoryGrowId:
-        return this.memoryGrow(e);
-      default:
-        return e;
-    }
+    for (const child of shape.after) this.child(e, child);
+    const ids = this.ids;
+    if (id === ids.load || id === ids.store) return this.access(e, id === ids.store);
+    if (id === ids.fill || id === ids.copy || id === ids.init) return this.bulk(e, id);
+    if (id === ids.size) return this.memorySize();
+    if (id === ids.grow) return this.memoryGrow(e);
+    return e;
+  }
+
+  private child(e: Ref, child: Child): void {
+    const c = child.get(e);
+    if (!c) return;
+    const next = this.visit(c);
+    if (next !== c) child.set(e, next);
   }
 
   /** The binary's memory instruction this expression is: the next in order, checked. */
@@ -276,22 +286,23 @@ class Rewriter {
 
   private access(e: Ref, store: boolean): Ref {
     const b = this.b;
-    const info = b.getExpressionInfo(e) as BinaryenModule.LoadInfo & BinaryenModule.StoreInfo;
-    if (info.isAtomic) throw new RebaseError(`function ${this.fn.name}: atomic accesses are not supported`);
-    const valueType = store ? b.getExpressionType(info.value) : info.type;
-    const name = accessName(b, store, valueType, info.bytes, info.isSigned);
-    const op = this.next(name, info.offset);
+    // Single getters, not getExpressionInfo: this runs for every load and store of the module.
     const cls = store ? b.Store : b.Load;
-    let offset = info.offset;
-    const ptr = info.ptr;
-    if (b.getExpressionId(ptr) === b.ConstId && (b.getExpressionInfo(ptr) as BinaryenModule.ConstInfo).value as number >>> 0 <= 0xffffffff - this.shift) {
-      const from = ((b.getExpressionInfo(ptr) as BinaryenModule.ConstInfo).value as number) >>> 0;
+    if (cls.getMemoryOrder(e)) throw new RebaseError(`function ${this.fn.name}: atomic accesses are not supported`);
+    const valueType = store ? b.getExpressionType(b.Store.getValue(e)) : b.getExpressionType(e);
+    const name = accessName(b, store, valueType, cls.getBytes(e), !store && b.Load.isSigned(e));
+    let offset = cls.getOffset(e) >>> 0;
+    const op = this.next(name, offset);
+    const ptr = cls.getPtr(e);
+    const constant = b.getExpressionId(ptr) === b.ConstId;
+    const from = constant ? (b.Const.getValueI32(ptr) as number) >>> 0 : 0;
+    if (constant && from <= 0xffffffff - this.shift) {
       b.Const.setValueI32(ptr, (from + this.shift) | 0);
       this.reloc(op, { address: 'constant', change: 'constant', from, to: from + this.shift });
     } else {
       if (offset + this.shift > 0xffffffff) throw new RebaseError(`function ${this.fn.name}: ${name} at ${offsetHex(op.at)}: offset ${offset} plus the segment's ${this.shift} is beyond 32 bits`);
       cls.setOffset(e, offset + this.shift);
-      this.reloc(op, { address: b.getExpressionId(ptr) === b.ConstId ? 'constant' : 'computed', change: 'offset', from: offset, to: offset + this.shift });
+      this.reloc(op, { address: constant ? 'constant' : 'computed', change: 'offset', from: offset, to: offset + this.shift });
       offset += this.shift;
     }
     if (!this.instrument) return e;
