@@ -199,3 +199,29 @@ test('bad wasm steps are input errors at their line', async (t) => {
   t.is(r.status, 2);
   t.regex(r.stderr, /bad\.yaml:12:\d+: wasm: poke takes 1 argument \(i32\), given 0/);
 });
+
+test("concurrent components: a module's unlocked write to a shared region is a data-race naming its instruction", async (t) => {
+  const file = await module('poke', POKE);
+  const layout = (steps: string) => `
+target: psp
+leak_check: false
+layout:
+  arena: {in: user, size: 1M}
+  guard: 4K
+  align: 4K
+  concurrent: true
+  components: [{name: a, size: 64K}, {name: b, size: 64K}]
+  shared: [{name: ring, size: 4K, access: {a: rw, b: rw}}]
+steps:
+${steps}`;
+  const racy = ofType(runText(layout(`  - wasm: {component: a, module: ${file}, call: poke, args: [{shared: ring}]}
+  - wasm: {component: b, module: ${file}, call: poke, args: [{shared: ring}]}`)).events, 'fault');
+  t.deepEqual(racy.map((f) => [f.kind, f.detected, f.line, f.wasm_function]), [['data-race', 'silent', 13, 'poke']]);
+  const locked = ofType(runText(layout(`  - lock: {region: ring, by: a}
+  - wasm: {component: a, module: ${file}, call: poke, args: [{shared: ring}]}
+  - unlock: {region: ring, by: a}
+  - lock: {region: ring, by: b}
+  - wasm: {component: b, module: ${file}, call: poke, args: [{shared: ring}]}
+  - unlock: {region: ring, by: b}`)).events, 'fault');
+  t.deepEqual(locked, []);
+});

@@ -22,6 +22,8 @@ import { BlockTable, type LiveBlock } from './blocks.js';
 import { ProgramMemory, type Pending, type Through } from '../memory/access.js';
 import type { Detected, FaultKind } from '../memory/faults.js';
 import { WasmComponents } from './wasm.js';
+import { LockTable } from '../sync/locks.js';
+import { RaceDetector, raceDetail } from '../sync/lockset.js';
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -140,6 +142,10 @@ class Engine {
   private wasm: WasmComponents | null = null;
   /** The wasm instruction being checked, named in the faults it raises. */
   private wasmAt: { function: string; offset: number } | null = null;
+  /** The locks guarding the shared regions, and who holds them. */
+  private readonly locks: LockTable;
+  /** Where the layout's components run at the same time: the lockset of each shared region (Eraser). */
+  private readonly races: RaceDetector | null;
 
   constructor(
     private readonly scenario: Scenario,
@@ -152,6 +158,8 @@ class Engine {
     this.work.trace = this.timing.trace;
     this.verificationPercent = VERIFICATION_PERCENT[scenario.verification];
     this.walkEveryOp = scenario.verification === 'full';
+    this.locks = new LockTable(scenario.layout?.shared ?? []);
+    this.races = scenario.layout?.concurrent ? new RaceDetector() : null;
   }
 
   run(): RunResult {
@@ -163,6 +171,7 @@ class Engine {
       this.logLine = null;
       this.caller = null;
       this.checkLeaks();
+      this.locksHeldAtEnd();
       this.unnoticedHarm();
     } catch (e) {
       if (!(e instanceof Halt)) throw e;
@@ -314,6 +323,9 @@ class Engine {
         return this.frame(op);
       case 'wasm':
         return this.wasmCall(op);
+      case 'lock':
+      case 'unlock':
+        return this.lockStep(op);
     }
   }
 
@@ -341,6 +353,15 @@ class Engine {
       },
       free: (heap, id, line) => this.free({ kind: 'free', line, id, heap }),
       record: (fields) => this.record('wasm', fields),
+      shared: (addr, len, write, by, line, at) => {
+        if (!this.races) return;
+        this.wasmAt = at;
+        try {
+          this.sharedAccess(addr, len, write, write ? 'write' : 'read', by, line, null);
+        } finally {
+          this.wasmAt = null;
+        }
+      },
     });
     this.wasm.call(op);
   }
@@ -767,6 +788,8 @@ class Engine {
     const { addr, through } = this.locate(at);
     const result = this.memory.access(write, addr, len, width, by, through, this.op, line, this.clock);
     if (result.finding) this.fault(result.finding.kind, line, result.finding.detected, through.block?.heap.name ?? null, through.id, result.finding.detail);
+    // An access the target trapped did not happen; any other reaches the regions' locksets.
+    if (this.races && by !== null && result.finding?.detected !== 'precise') this.sharedAccess(addr, len, write, write ? 'write' : 'read', by, line, through);
     return { addr, id: through.id, cycles: result.cycles };
   }
 
@@ -802,8 +825,57 @@ class Engine {
     for (const { id, block: b, offset } of result.cycles > 0 ? overruns : []) {
       this.fault('out-of-bounds', op.line, 'silent', b!.heap.name, id, `${op.channel} DMA of ${op.len} bytes at offset ${offset} of id ${id} (${b!.size} bytes at ${hex(b!.addr)}) runs ${offset + op.len - b!.size} bytes past its end`);
     }
-    const fields = { line: op.line, channel: channel.name, from: result.from ?? 'device', to: result.to ?? 'device', len: op.len, cycles: result.cycles, stall: result.stall };
-    this.record('dma', waited > 0 ? { ...fields, waited } : fields, result.cpuCycles);
+    // A transfer that ran is an access by the component that started it: a read of its source, a write of its destination.
+    if (this.races && op.by !== null && result.cycles > 0) {
+      this.sharedAccess(result.from, op.len, false, 'DMA read', op.by, op.line, null);
+      this.sharedAccess(result.to, op.len, true, 'DMA write', op.by, op.line, null);
+    }
+    const fields: Record<string, unknown> = { line: op.line, channel: channel.name, from: result.from ?? 'device', to: result.to ?? 'device', len: op.len, cycles: result.cycles, stall: result.stall };
+    if (waited > 0) fields.waited = waited;
+    if (op.by !== null) fields.by = op.by;
+    this.record('dma', fields, result.cpuCycles);
+  }
+
+  /**
+   * An access by `by` that happened (a CPU access, or one end of a DMA transfer it started): each
+   * shared region it reaches checks its lockset against the locks `by` holds; a race is a data-race,
+   * silent (the hardware never notices).
+   */
+  private sharedAccess(addr: number | null, len: number, write: boolean, how: string, by: string, line: number, through: Through | null): void {
+    const at = addr === null ? null : this.memory.map.resolve(addr);
+    if (!at) return;
+    for (const area of this.memory.map.overlapping(at.addr, at.addr + len)) {
+      if (area.kind !== 'shared') continue;
+      const race = this.races!.access(area.name, { component: by, write, how, op: this.op, line, locks: this.locks.held(by) });
+      if (race) this.fault('data-race', line, 'silent', through?.block?.heap.name ?? null, through?.id ?? null, raceDetail(race));
+    }
+  }
+
+  /**
+   * lock/unlock: the lock guarding a shared region, taken or released. Taking a lock already held is
+   * a lock-error, precise (the component blocks there for good: a lock that does not nest, or one
+   * nothing releases first); releasing one the component does not hold is one too, silent (a
+   * spinlock, a semaphore or a critical section does not check who releases it). Neither changes
+   * who holds the lock. No cycles: emu does not model a lock's implementation.
+   */
+  private lockStep(op: Extract<Op, { kind: 'lock' | 'unlock' }>): void {
+    const lock = this.locks.lock(op.region);
+    const fields = { line: op.line, region: op.region, lock, by: op.by };
+    if (op.kind === 'lock') {
+      const problem = this.locks.take(op.region, op.by, this.op, op.line);
+      this.record('lock', { ...fields, taken: problem === null });
+      if (problem) this.fault('lock-error', op.line, 'precise', null, null, problem);
+    } else {
+      const problem = this.locks.release(op.region, op.by);
+      this.record('unlock', { ...fields, released: problem === null });
+      if (problem) this.fault('lock-error', op.line, 'silent', null, null, problem);
+    }
+  }
+
+  /** At the end: a lock still held is a lock-error, silent, at the step that took it (a leak of a lock: leak_check). */
+  private locksHeldAtEnd(): void {
+    if (!this.scenario.leakCheck) return;
+    for (const { holder, detail } of this.locks.stillHeld()) this.fault('lock-error', holder.line, 'silent', null, null, detail);
   }
 
   /** The CPU waits until the channel's last transfer has finished. */

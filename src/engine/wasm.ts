@@ -43,6 +43,8 @@ export interface WasmHost {
   malloc(heap: string, id: string, size: number, line: number): number;
   free(heap: string, id: string, line: number): void;
   record(fields: Record<string, unknown>): void;
+  /** An access that happened, by the component: the shared regions it reaches check their locksets. */
+  shared(addr: number, len: number, write: boolean, by: string, line: number, at: { function: string; offset: number }): void;
 }
 
 /** A precise fault: the target traps, so the call stops here. */
@@ -181,9 +183,9 @@ export class WasmComponents {
     this.host.advance(result.cycles);
     state.cycles += result.cycles;
     const finding = result.finding;
-    if (!finding) return;
-    this.host.fault(finding.kind, state.line, finding.detected, finding.detail, at);
-    if (finding.detected === 'precise') throw new Trap(`${finding.kind} at ${site.function}+${offsetHex(site.offset)}`);
+    if (finding) this.host.fault(finding.kind, state.line, finding.detected, finding.detail, at);
+    if (finding?.detected === 'precise') throw new Trap(`${finding.kind} at ${site.function}+${offsetHex(site.offset)}`);
+    this.host.shared(addr, len, write, run.component, state.line, at);
   }
 
   /**

@@ -3,7 +3,7 @@ export const FAULT_KINDS = [
   'oom', 'fragmented', 'budget-exceeded', 'scope-depth', 'section-overflow', 'layout-invalid', 'guard-hit',
   'canary-corrupt', 'out-of-bounds', 'use-after-free', 'double-free', 'invalid-free', 'misaligned',
   'access-violation', 'unmapped', 'heap-corrupt', 'dma-region', 'dma-align', 'dma-length', 'dma-stale',
-  'grow-failed', 'deadline-miss', 'margin-violated', 'leak', 'panic',
+  'grow-failed', 'deadline-miss', 'margin-violated', 'leak', 'panic', 'data-race', 'lock-error',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -162,7 +162,10 @@ function stepYaml(step: Step): Record<string, unknown> {
     case 'copy':
       return { copy: { from: location(step.from), to: location(step.to), len: step.len, ...(step.by ? { by: step.by } : {}) } };
     case 'dma':
-      return { dma: { channel: step.channel, from: dmaEnd(step.from), to: dmaEnd(step.to), len: step.len } };
+      return { dma: { channel: step.channel, from: dmaEnd(step.from), to: dmaEnd(step.to), len: step.len, ...(step.by ? { by: step.by } : {}) } };
+    case 'lock':
+    case 'unlock':
+      return { [step.kind]: { region: step.region, by: step.by } };
     case 'cache':
       return { cache: { op: step.op, ...location(step.at), len: step.len } };
     case 'grow':

@@ -9,6 +9,8 @@ import type { DmaEnd, FreeOrder, Location, Step } from './types.js';
 
 /** Steps that pass through as operations once their block ids are filled in. */
 type AccessStep = Extract<Step, { kind: 'read' | 'write' | 'copy' | 'dma' | 'cache' }>;
+/** Lock steps pass through as they are. */
+type LockStep = Extract<Step, { kind: 'lock' | 'unlock' }>;
 
 export type Op =
   | { kind: 'alloc'; line: number; id: string; heap: string; size: number; align: number; budget: string | null; mode: number | null; at: number | null; log?: number; caller?: string }
@@ -22,6 +24,7 @@ export type Op =
   | { kind: 'scope-exit'; line: number; heap: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
   | AccessStep
+  | LockStep
   | { kind: 'check'; line: number }
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }

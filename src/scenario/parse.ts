@@ -170,7 +170,7 @@ function checkBudgetName(node: Node, scenario: Scenario): void {
 }
 
 function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
-  const m = node.map(['arena', 'guard', 'align', 'strategy', 'components', 'shared']);
+  const m = node.map(['arena', 'guard', 'align', 'strategy', 'components', 'shared', 'concurrent']);
   const strategy = m.get('strategy');
   if (strategy && strategy.oneOf(['static', 'dynamic']) === 'dynamic') strategy.fail('layout: the dynamic strategy (segment steps) is not implemented yet; use static');
   const align = m.get('align')?.size() ?? 16;
@@ -186,16 +186,18 @@ function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
     return { name: unique(cm.req('name').name(), c), size: cm.req('size').size(), dma: cm.get('dma')?.bool() ?? false, line: c.line };
   });
   const shared = (m.get('shared')?.seq() ?? []).map((s) => {
-    const sm = s.map(['name', 'size', 'access']);
+    const sm = s.map(['name', 'size', 'access', 'lock']);
     const accessNode = sm.req('access');
     const am = accessNode.map(null);
     const access = am.keys().map((component) => {
       if (!components.some((c) => c.name === component)) am.key(component)!.fail(`shared '${sm.req('name').value}': unknown component '${component}'`);
       return { component, access: am.req(component).oneOf(['r', 'w', 'rw'] as const) };
     });
-    return { name: unique(sm.req('name').name(), s), size: sm.req('size').size(), access, line: s.line };
+    const name = unique(sm.req('name').name(), s);
+    return { name, size: sm.req('size').size(), access, lock: sm.get('lock')?.name() ?? name, line: s.line };
   });
-  return { arena: readPlacement(m.req('arena'), containers), guard: m.get('guard')?.size() ?? 0, align, components, shared, line: node.line };
+  const concurrent = m.get('concurrent')?.bool() ?? false;
+  return { arena: readPlacement(m.req('arena'), containers), guard: m.get('guard')?.size() ?? 0, align, components, shared, concurrent, line: node.line };
 }
 
 // ---- steps ----
@@ -211,7 +213,7 @@ interface StepContext {
   wasmModules: Map<string, { file: string; line: number }>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame', 'wasm'];
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame', 'lock', 'unlock', 'wasm'];
 const LATER_STEPS: Record<string, string> = {
   segment: 'dynamic layouts',
 };
@@ -321,7 +323,7 @@ function readStep(node: Node, ctx: StepContext): Step {
     case 'wait':
       return { kind, line, channel: readChannel(body.map(['channel']).req('channel'), kind, ctx.scenario) };
     case 'dma': {
-      const m = body.map(['channel', 'from', 'to', 'len']);
+      const m = body.map(['channel', 'from', 'to', 'len', 'by']);
       const channel = readChannel(m.req('channel'), kind, ctx.scenario);
       const end = (key: string): DmaEnd => {
         const n = m.req(key);
@@ -334,8 +336,11 @@ function readStep(node: Node, ctx: StepContext): Step {
         }
         return readLocation(n.map(['id', 'addr', 'offset']), `dma.${key}`, ctx);
       };
-      return { kind, line, channel, from: end('from'), to: end('to'), len: m.req('len').size() };
+      return { kind, line, channel, from: end('from'), to: end('to'), len: m.req('len').size(), by: readActor(m.get('by'), ctx.scenario) };
     }
+    case 'lock':
+    case 'unlock':
+      return readLockStep(kind, body, line, ctx.scenario);
     case 'cache': {
       const m = body.map(['op', 'id', 'addr', 'offset', 'len']);
       if (!ctx.scenario.target.cache) m.req('op').fail(`cache: target ${ctx.scenario.target.name} has no data cache`);
@@ -519,6 +524,28 @@ function readActor(node: Node | undefined, scenario: Scenario): string | null {
   const components = scenario.layout?.components.map((c) => c.name) ?? [];
   if (!components.includes(name)) node.fail(`by: unknown component '${name}'${suggest(name, components)}${components.length ? ` (components: ${components.join(', ')})` : ' (the scenario has no layout components)'}`);
   return name;
+}
+
+/**
+ * `lock`/`unlock: {region, by}`: the lock guarding a shared region, taken or released by a component
+ * with a right to the region, in a layout whose components run at the same time.
+ */
+function readLockStep(kind: 'lock' | 'unlock', body: Node, line: number, scenario: Scenario): Step {
+  const m = body.map(['region', 'by']);
+  const regionNode: Node = m.req('region');
+  const region = regionNode.name();
+  const layout = scenario.layout;
+  const shared = layout?.shared ?? [];
+  const spec = shared.find((s) => s.name === region);
+  if (!spec) {
+    const names = shared.map((s) => s.name);
+    regionNode.fail(`${kind}: unknown shared region '${region}'${suggest(region, names)}${names.length ? ` (shared regions: ${names.join(', ')})` : ' (the layout declares no shared regions)'}`);
+  }
+  if (!layout!.concurrent) regionNode.fail(`${kind}: the layout's components run one after another, so a lock guards nothing; say 'concurrent: true' under layout: if they run at the same time`);
+  const byNode: Node = m.req('by');
+  const by = readActor(byNode, scenario)!;
+  if (!spec.access.some((a) => a.component === by)) byNode.fail(`${kind}: ${by} has no access to the shared region ${region} (access: ${spec.access.map((a) => `${a.component}: ${a.access}`).join(', ')})`);
+  return { kind, line, region, by };
 }
 
 function heapSpec(name: string, scenario: Scenario): HeapSpec {

@@ -58,6 +58,8 @@ export interface SharedSpec {
   name: string;
   size: number;
   access: { component: string; access: Access }[];
+  /** The lock that guards it: its own (named as the region) unless the entry names one several regions share. */
+  lock: string;
   line: number;
 }
 
@@ -67,6 +69,8 @@ export interface LayoutSpec {
   align: number;
   components: ComponentSpec[];
   shared: SharedSpec[];
+  /** The components run at the same time (threads, tasks, cores): their accesses to shared regions can race. */
+  concurrent: boolean;
   line: number;
 }
 
@@ -109,7 +113,10 @@ export type Step =
   | { kind: 'grow'; line: number; heap: string; pages: number }
   | { kind: 'read' | 'write'; line: number; at: Location; len: number; width: Width; by: string | null }
   | { kind: 'copy'; line: number; from: Location; to: Location; len: number; by: string | null }
-  | { kind: 'dma'; line: number; channel: string; from: DmaEnd; to: DmaEnd; len: number }
+  /** `by`: the component that started the transfer (its accesses to shared regions are that component's). */
+  | { kind: 'dma'; line: number; channel: string; from: DmaEnd; to: DmaEnd; len: number; by: string | null }
+  /** Take or release the lock that guards a shared region. */
+  | { kind: 'lock' | 'unlock'; line: number; region: string; by: string }
   | { kind: 'cache'; line: number; op: CacheOp; at: Location; len: number }
   /** A field log streamed as operations on one heap (the path is resolved against the scenario's folder). */
   | { kind: 'replay'; line: number; file: string; format: string; heap: string; align: number }

@@ -161,6 +161,7 @@ export const EVENTS: readonly EventSpec[] = [
     fields: [
       line, name('channel', 'channel'), { ...value('from', "source address, or 'device'"), address: true }, { ...value('to', "destination address, or 'device'"), address: true }, uint('len', 'bytes'),
       uint('cycles', 'cycles the transfer takes'), uint('stall', 'cycles the CPU is stalled'), { name: 'waited', coding: 'uint', optional: true, doc: 'cycles waited for the channel first' },
+      { name: 'by', coding: 'name?', optional: true, doc: 'the component that started it, where the step says' },
     ],
   },
   {
@@ -227,6 +228,18 @@ export const EVENTS: readonly EventSpec[] = [
       { name: 'cycles', coding: 'uint', doc: 'cycles its memory accesses took (other instructions are not timed)' },
       { name: 'trap', coding: 'text', optional: true, doc: 'why the call stopped: a fault the target traps on, or a WebAssembly trap' },
     ],
+  },
+  {
+    type: 'lock',
+    tag: 21,
+    doc: 'a component takes the lock that guards a shared region',
+    fields: [line, name('region', 'the shared region named'), name('lock', 'the lock that guards it'), name('by', 'the component'), { name: 'taken', coding: 'bool', doc: 'false when the lock was already held (a lock-error)' }],
+  },
+  {
+    type: 'unlock',
+    tag: 22,
+    doc: 'a component releases the lock that guards a shared region',
+    fields: [line, name('region', 'the shared region named'), name('lock', 'the lock that guards it'), name('by', 'the component'), { name: 'released', coding: 'bool', doc: 'false when the component did not hold it (a lock-error)' }],
   },
   {
     type: 'end',
