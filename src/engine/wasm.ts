@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { hex } from '../util/text.js';
 import { rebaseSync } from '../wasm/binaryen-sync.js';
 import { offsetHex } from '../wasm/decode.js';
-import { PAGE, type Placement, type RebaseResult, type Site } from '../wasm/rebase.js';
+import { PAGE, type Placement, type RebaseResult } from '../wasm/rebase.js';
 import type { Layout } from '../layout/layout.js';
 import type { ProgramMemory, Through } from '../memory/access.js';
 import type { Detected, FaultKind } from '../memory/faults.js';
@@ -63,6 +63,9 @@ interface Running {
   /** Blocks the module holds: address to id. */
   blocks: Map<number, string>;
   serial: number;
+  /** Per site, made once: where it is (for fault details) and the fault event's fields. */
+  where: string[];
+  at: { function: string; offset: number }[];
 }
 
 export class WasmComponents {
@@ -121,7 +124,11 @@ export class WasmComponents {
     }
     const place: Placement = { component: op.component, arenaBase: arenaPlaced.addr, arenaSize: arenaPlaced.size, segmentBase: segment.addr, segmentSize: segment.size };
     const compiled = rebaseSync(readFileSync(op.file), place, true);
-    const run: Running = { component: op.component, module: op.module, compiled, instance: null as unknown as WebAssembly.Instance, segmentBase: segment.addr, pages: compiled.initialPages, heap: op.heap, blocks: new Map(), serial: 0 };
+    const run: Running = {
+      component: op.component, module: op.module, compiled, instance: null as unknown as WebAssembly.Instance, segmentBase: segment.addr, pages: compiled.initialPages, heap: op.heap, blocks: new Map(), serial: 0,
+      where: compiled.sites.map((site) => ` (wasm ${op.module}, function ${site.function}, ${site.op} at byte offset ${offsetHex(site.offset)})`),
+      at: compiled.sites.map((site) => ({ function: site.function, offset: site.offset })),
+    };
     const imports = {
       emu: {
         arena: this.arena.memory,
@@ -144,7 +151,7 @@ export class WasmComponents {
     const state = this.current!;
     const site = state.run.compiled.sites[siteIndex];
     const write = site.kind === 'store';
-    this.check(state.run, site, (ptr >>> 0) + site.staticOffset, site.bytes, Math.min(site.bytes, site.align) as Width, write);
+    this.check(state.run, siteIndex, (ptr >>> 0) + site.staticOffset, site.bytes, Math.min(site.bytes, site.align) as Width, write);
     if (write) state.stores++;
     else state.loads++;
     state.bytes += site.bytes;
@@ -158,33 +165,33 @@ export class WasmComponents {
     len >>>= 0;
     if (len === 0) return;
     if (site.kind === 'copy') {
-      this.check(state.run, site, src >>> 0, len, 1, false);
+      this.check(state.run, siteIndex, src >>> 0, len, 1, false);
       state.loads++;
       state.bytes += len;
     }
-    this.check(state.run, site, dest >>> 0, len, 1, true);
+    this.check(state.run, siteIndex, dest >>> 0, len, 1, true);
     state.stores++;
     state.bytes += len;
   }
 
   /** One access at an offset in the arena, by the component, through emu's checks and timing. */
-  private check(run: Running, site: Site, arenaOffset: number, len: number, width: Width, write: boolean): void {
+  private check(run: Running, siteIndex: number, arenaOffset: number, len: number, width: Width, write: boolean): void {
     const state = this.current!;
     const arena = this.arena!;
-    const at = { function: site.function, offset: site.offset };
-    const where = ` (wasm ${run.module}, function ${site.function}, ${site.op} at byte offset ${offsetHex(site.offset)})`;
+    const at = run.at[siteIndex];
+    const where = run.where[siteIndex];
     const addr = arena.base + arenaOffset;
     if (arenaOffset + len > arena.size) {
       const detail = `${write ? 'write' : 'read'} of ${len} bytes at ${hex(addr)}${where} by ${run.component}: outside the arena (${hex(arena.base)}..${hex(arena.base + arena.size - 1)}), the only memory a module reaches; the call stops`;
       this.host.fault('access-violation', state.line, 'precise', detail, at);
-      throw new Trap(`access-violation at ${site.function}+${offsetHex(site.offset)}`);
+      throw new Trap(`access-violation at ${at.function}+${offsetHex(at.offset)}`);
     }
     const result = this.host.memory.access(write, addr, len, width, run.component, NOWHERE, this.host.op(), state.line, this.host.now(), where);
     this.host.advance(result.cycles);
     state.cycles += result.cycles;
     const finding = result.finding;
     if (finding) this.host.fault(finding.kind, state.line, finding.detected, finding.detail, at);
-    if (finding?.detected === 'precise') throw new Trap(`${finding.kind} at ${site.function}+${offsetHex(site.offset)}`);
+    if (finding?.detected === 'precise') throw new Trap(`${finding.kind} at ${at.function}+${offsetHex(at.offset)}`);
     this.host.shared(addr, len, write, run.component, state.line, at);
   }
 

@@ -54,10 +54,17 @@ expect:
   faults: []
 `;
 
+/**
+ * Shipped scenarios too slow for a seed in the 20-second budget: psp-game-wasm's module makes
+ * 2.7 million checked accesses (seconds a case, most of the budget under load); the other wasm
+ * scenarios keep the wasm step's parsing and running in the fuzz.
+ */
+const SLOW_SEEDS = ['psp-game-wasm.yaml'];
+
 /** Seeds: the small scenario on its target file, and every shipped scenario with its own target. */
 export function seeds(): { file: string; text: string; target: string | null }[] {
   const dir = join(REPO, 'scenarios');
-  const shipped = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ file: join(dir, f), text: readFileSync(join(dir, f), 'utf8'), target: null }));
+  const shipped = readdirSync(dir).filter((f) => f.endsWith('.yaml') && !SLOW_SEEDS.includes(f)).sort().map((f) => ({ file: join(dir, f), text: readFileSync(join(dir, f), 'utf8'), target: null }));
   return [{ file: 'scenario.yaml', text: SMALL_SCENARIO, target: SMALL_TARGET }, ...shipped];
 }
 
