@@ -11,6 +11,7 @@ import { diffCommand, inspectCommand } from './trace-commands.js';
 import { FORMATS } from '../import/read.js';
 import { importCommand } from './import.js';
 import { mapCommand } from './map.js';
+import { rebaseCommand } from './rebase.js';
 import { reproCommand } from './repro.js';
 import { runCommand } from './run.js';
 import { sizeCommand } from './size.js';
@@ -122,7 +123,19 @@ export async function main(argv: string[]): Promise<number> {
           .option('jobs', { type: 'string', default: '1', describe: 'allocators sized in parallel (worker threads); the results do not depend on it' }),
       async (args) => done(await sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: jobsOption(args.jobs) })),
     )
-    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro or size')
+    .command(
+      'rebase <module>',
+      "rewrite a WebAssembly module so that its memory is a component's segment of the scenario's arena",
+      (y) =>
+        y
+          .positional('module', { type: 'string', demandOption: true, describe: 'the .wasm file' })
+          .option('scenario', { type: 'string', demandOption: true, describe: 'the scenario whose layout places the component' })
+          .option('component', { type: 'string', demandOption: true, describe: "the component whose segment becomes the module's memory" })
+          .option('o', { alias: 'out', type: 'string', describe: 'the rebased module (default: MODULE.COMPONENT.wasm here)' })
+          .option('relocations', { type: 'string', describe: 'also write the relocation table (JSON) here' }),
+      async (args) => done(await rebaseCommand(args.module, { scenario: args.scenario, component: args.component, out: args.o, relocations: args.relocations })),
+    )
+    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro, size or rebase')
     .middleware(refuseRepeatedOptions, true)
     .strict()
     .help()

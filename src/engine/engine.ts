@@ -21,6 +21,7 @@ import type { TraceSink } from '../trace/writer.js';
 import { BlockTable, type LiveBlock } from './blocks.js';
 import { ProgramMemory, type Pending, type Through } from '../memory/access.js';
 import type { Detected, FaultKind } from '../memory/faults.js';
+import { WasmComponents } from './wasm.js';
 import { LockTable } from '../sync/locks.js';
 import { RaceDetector, raceDetail } from '../sync/lockset.js';
 import type { HeapSpec } from '../scenario/types.js';
@@ -140,6 +141,12 @@ class Engine {
   private skipDepth = 0;
   private readonly faultCounts: Record<string, number> = {};
   private readonly faults: FaultRecord[] = [];
+  /** Set once the layout stands. */
+  private layout!: Layout;
+  /** The modules of `wasm` steps, one instance per component, made at the first call. */
+  private wasm: WasmComponents | null = null;
+  /** The wasm instruction being checked, named in the faults it raises. */
+  private wasmAt: { function: string; offset: number } | null = null;
   /** The locks guarding the shared regions, and who holds them. */
   private readonly locks: LockTable;
   /** Where the layout's components run at the same time: the lockset of each shared region (Eraser). */
@@ -191,7 +198,7 @@ class Engine {
   }
 
   private layOut(): void {
-    const layout = buildLayout(this.scenario);
+    const layout = (this.layout = buildLayout(this.scenario));
     for (const p of layout.placed) {
       const fields = { line: p.line, what: p.what, name: p.name, in: p.in, addr: p.addr, size: p.size };
       this.record('place', p.protection ? { ...fields, protection: p.protection } : fields);
@@ -365,10 +372,49 @@ class Engine {
         return;
       case 'frame':
         return this.frame(op);
+      case 'wasm':
+        return this.wasmCall(op);
       case 'lock':
       case 'unlock':
         return this.lockStep(op);
     }
+  }
+
+  /** A wasm step: the component's module runs, each of its accesses checked and timed as a CPU access. */
+  private wasmCall(op: Extract<Op, { kind: 'wasm' }>): void {
+    this.wasm ??= new WasmComponents({
+      memory: this.memory,
+      layout: this.layout,
+      op: () => this.op,
+      now: () => this.clock,
+      advance: (cycles) => {
+        this.clock += cycles;
+      },
+      fault: (kind, line, detected, detail, at) => {
+        this.wasmAt = at;
+        try {
+          this.fault(kind, line, detected, null, null, detail);
+        } finally {
+          this.wasmAt = null;
+        }
+      },
+      malloc: (heap, id, size, line) => {
+        this.alloc({ kind: 'alloc', line, id, heap, size, align: 0, budget: null, mode: null, at: null });
+        return this.blocks.get(id)?.addr ?? -1;
+      },
+      free: (heap, id, line) => this.free({ kind: 'free', line, id, heap }),
+      record: (fields) => this.record('wasm', fields),
+      shared: (addr, len, write, by, line, at) => {
+        if (!this.races) return;
+        this.wasmAt = at;
+        try {
+          this.sharedAccess(addr, len, write, write ? 'write' : 'read', by, line, null);
+        } finally {
+          this.wasmAt = null;
+        }
+      },
+    });
+    this.wasm.call(op);
   }
 
   private alloc(op: Extract<Op, { kind: 'alloc' }>): void {
@@ -761,6 +807,7 @@ class Engine {
     if (cause) Object.assign(fields, { cause_op: cause.op, cause_line: cause.line });
     if (this.logLine !== null) fields.log_line = this.logLine;
     if (this.caller !== null) fields.caller = this.caller;
+    if (this.wasmAt) Object.assign(fields, { wasm_function: this.wasmAt.function, wasm_offset: this.wasmAt.offset });
     this.record('fault', fields);
     if (this.options.stopAtFirstFault) throw new Halt();
   }

@@ -109,13 +109,16 @@ export class ProgramMemory {
     return this.scenario.target;
   }
 
-  /** A CPU read or write of `len` bytes at `addr`, `width` bytes at a time, by component `by`, at cycle `now`. */
-  access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number, now: number): AccessResult {
+  /**
+   * A CPU read or write of `len` bytes at `addr`, `width` bytes at a time, by component `by`, at cycle
+   * `now`; `site` says where in a program the access is (a wasm instruction), for every detail.
+   */
+  access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number, now: number, site = ''): AccessResult {
     const verb = write ? 'write' : 'read';
     if (through.id !== null && !through.block) {
       return { finding: { kind: 'out-of-bounds', detected: 'silent', detail: `${verb} through id ${through.id}, which names no block (a wild pointer)` }, addr, cycles: 0 };
     }
-    const what = `${verb} of ${len} byte${len === 1 ? '' : 's'} at ${hex(addr)}`;
+    const what = `${verb} of ${len} byte${len === 1 ? '' : 's'} at ${hex(addr)}${site}`;
     const unit = width === 'multiple' ? 4 : width;
     const checks = this.timing.accessChecks(Math.ceil(len / unit), through.block !== null && !through.freed);
     const caught = this.verificationCheck(what, addr, len, unit, through);

@@ -30,7 +30,8 @@ export type Op =
   | { kind: 'sample'; line: number }
   | { kind: 'idle'; line: number; cycles: number }
   | { kind: 'wait'; line: number; channel: string }
-  | { kind: 'frame'; line: number; budget: number | null };
+  | { kind: 'frame'; line: number; budget: number | null }
+  | Extract<Step, { kind: 'wasm' }>;
 
 type Vars = { name: string; value: number }[];
 

@@ -27,7 +27,10 @@ import {
   type Scenario,
   type SizeSpec,
   type Step,
+  type WasmArg,
+  type WasmValue,
 } from './types.js';
+import { decodeModule, WasmFormatError, type WasmInfo } from '../wasm/decode.js';
 import { FAULT_KINDS } from '../memory/faults.js';
 import { checkTargetFits, effectiveSections } from '../layout/layout.js';
 import { PLACEMENTS } from '../layout/segments.js';
@@ -98,7 +101,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
     scenario.heaps.push(heap);
   }
 
-  const ctx: StepContext = { scenario, variables: [], randomCounts: new Map(), allocHeaps: new Map() };
+  const ctx: StepContext = { scenario, variables: [], randomCounts: new Map(), allocHeaps: new Map(), wasmModules: new Map() };
   scenario.steps = readSteps(root.req('steps'), ctx);
   if (root.has('expect')) scenario.expect = readExpect(root.req('expect'), scenario.target);
   return scenario;
@@ -230,9 +233,11 @@ interface StepContext {
   randomCounts: Map<string, number>;
   /** The heap each alloc step's id (as written) was allocated on, for checks of later steps. */
   allocHeaps: Map<string, string>;
+  /** The module each component runs (one instance per component), and the line that first named it. */
+  wasmModules: Map<string, { file: string; line: number }>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'segment', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame', 'lock', 'unlock'];
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'segment', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame', 'lock', 'unlock', 'wasm'];
 /** Step kinds of the design that emu does not run yet, with what they belong to (refused with a clear message). */
 const LATER_STEPS: Record<string, string> = {};
 
@@ -382,6 +387,8 @@ function readStep(node: Node, ctx: StepContext): Step {
       if (!existsSync(file)) fileNode.fail(`replay: no log file ${file}`);
       return { kind, line, file, format: m.req('format').oneOf(FORMATS), heap: heapRef(m.req('heap')), align: readAlign(m.get('align')) };
     }
+    case 'wasm':
+      return readWasm(body, line, ctx);
     case 'idle':
       return { kind, line, cycles: body.duration(ctx.scenario.target.cpu.clockHz) };
     case 'frame': {
@@ -393,6 +400,110 @@ function readStep(node: Node, ctx: StepContext): Step {
       if (body.value !== null && !(body.isMap() && body.map(null).keys().length === 0)) body.fail(`${kind} takes no arguments`);
       return { kind: kind as 'check' | 'sample', line };
   }
+}
+
+/** The functions emu gives a module: allocation from an emu heap. */
+const WASM_IMPORTS: Record<string, { params: string[]; results: string[] }> = {
+  'env.emu_malloc': { params: ['i32'], results: ['i32'] },
+  'env.emu_free': { params: ['i32'], results: [] },
+};
+const WASM_VALUES = ['i32', 'i64', 'f32', 'f64'];
+
+/** Modules read once per parse: a scenario calls the same module many times. */
+const wasmInfos = new Map<string, WasmInfo>();
+
+/**
+ * `wasm: {component, module, call, args, heap}`: the module is read here, so a file that is not
+ * WebAssembly, a module without a memory, an export that does not exist or the wrong number of
+ * arguments is an input error at its line, before anything runs.
+ */
+function readWasm(body: Node, line: number, ctx: StepContext): Step {
+  const m = body.map(['component', 'module', 'call', 'args', 'heap']);
+  const layout = ctx.scenario.layout;
+  const compNode: Node = m.req('component');
+  const component = compNode.name();
+  const components = layout?.components ?? [];
+  const spec = components.find((c) => c.name === component);
+  if (!spec) compNode.fail(`wasm: unknown component '${component}'${suggest(component, components.map((c) => c.name))}${components.length ? ` (components: ${components.map((c) => c.name).join(', ')})` : ' (the scenario has no layout components)'}`);
+  const modNode: Node = m.req('module');
+  const module = modNode.name();
+  const file = resolve(dirname(ctx.scenario.file), module);
+  if (!existsSync(file)) modNode.fail(`wasm: no module file ${file}`);
+  const earlier = ctx.wasmModules.get(component);
+  if (earlier && earlier.file !== file) modNode.fail(`wasm: component ${component} already runs ${earlier.file} (line ${earlier.line}); a component has one module instance`);
+  ctx.wasmModules.set(component, earlier ?? { file, line });
+  const info = wasmInfo(file, modNode, module);
+  if (!info.memory) modNode.fail(`wasm: ${module} has no memory: there is nothing to place in segment ${component}`);
+  if (info.memory.initial * 65536 > spec.size) modNode.fail(`wasm: ${module}'s memory starts at ${info.memory.initial} pages (${info.memory.initial * 65536} bytes), more than component ${component}'s ${spec.size} bytes`);
+  let allocates = false;
+  for (const imp of info.imports) {
+    if (imp.kind === 'memory') continue;
+    const key = `${imp.module}.${imp.name}`;
+    const wanted = WASM_IMPORTS[key];
+    if (imp.kind !== 'func' || !wanted) modNode.fail(`wasm: ${module} imports ${imp.kind} ${key}, which emu does not provide (it provides ${Object.keys(WASM_IMPORTS).join(' and ')}, and the memory)`);
+    const sig = `(${imp.type!.params.join(', ')}) -> (${imp.type!.results.join(', ')})`;
+    if (sig !== `(${wanted.params.join(', ')}) -> (${wanted.results.join(', ')})`) modNode.fail(`wasm: ${module} imports ${key} as ${sig}; emu's is (${wanted.params.join(', ')}) -> (${wanted.results.join(', ')})`);
+    allocates = true;
+  }
+  const callNode: Node = m.req('call');
+  const call = callNode.name();
+  const exported = info.exports.find((e) => e.name === call && e.kind === 'func');
+  const functions = info.exports.filter((e) => e.kind === 'func').map((e) => e.name);
+  if (!exported) callNode.fail(`wasm: ${module} exports no function '${call}'${suggest(call, functions)}${functions.length ? ` (its functions: ${functions.join(', ')})` : ' (it exports no functions)'}`);
+  const type = info.functions[exported.index].type;
+  const bad = [...type.params, ...type.results].find((t) => !WASM_VALUES.includes(t));
+  if (bad) callNode.fail(`wasm: ${call} takes or returns ${bad}; emu passes i32, i64, f32 and f64`);
+  if (type.results.length > 1) callNode.fail(`wasm: ${call} returns ${type.results.length} values; emu records calls that return one or none`);
+  const argsNode = m.get('args');
+  const argNodes = argsNode ? argsNode.seq() : [];
+  if (argNodes.length !== type.params.length) {
+    (argsNode ?? callNode).fail(`wasm: ${call} takes ${type.params.length} argument${type.params.length === 1 ? '' : 's'} (${type.params.join(', ') || 'none'}), given ${argNodes.length}`);
+  }
+  const sharedNames = layout?.shared.map((s) => s.name) ?? [];
+  const args = argNodes.map((n, i): WasmArg => {
+    const t = type.params[i];
+    if (n.isMap()) {
+      const am = n.map(['shared', 'offset', 'addr']);
+      if (t !== 'i32') n.fail(`wasm: argument ${i + 1} of ${call} is ${t}; an address is an i32`);
+      if (am.has('addr')) return { kind: 'addr', addr: am.req('addr').size() };
+      const name = am.req('shared').name();
+      if (!sharedNames.includes(name)) am.req('shared').fail(`wasm: unknown shared region '${name}'${suggest(name, sharedNames)}${sharedNames.length ? ` (shared regions: ${sharedNames.join(', ')})` : ''}`);
+      return { kind: 'shared', name, offset: am.get('offset')?.size() ?? 0 };
+    }
+    if (t === 'f32' || t === 'f64') {
+      if (typeof n.value !== 'number') n.fail(`wasm: argument ${i + 1} of ${call} (${t}): expected a number, got ${JSON.stringify(n.value)}`);
+      return { kind: 'number', value: n.value as number };
+    }
+    // Integers: decimal (negative too) or hex and sizes, within the type (i64s as exact JavaScript numbers).
+    const value = typeof n.value === 'number' ? (t === 'i32' ? n.int(-(2 ** 31), 2 ** 32 - 1) : n.int(-Number.MAX_SAFE_INTEGER)) : n.size(t === 'i32' ? 2 ** 32 - 1 : Number.MAX_SAFE_INTEGER);
+    return { kind: 'number', value };
+  });
+  const heapNode = m.get('heap');
+  let heap: string | null = null;
+  if (heapNode) {
+    heap = checkHeap(heapNode, ctx.scenario);
+    if (!allocates) heapNode.fail(`wasm: ${module} imports neither env.emu_malloc nor env.emu_free, so it has no use for heap '${heap}'`);
+  } else if (allocates) {
+    const inSegment = ctx.scenario.heaps.filter((h) => h.place.in === component);
+    if (inSegment.length !== 1) modNode.fail(`wasm: ${module} imports env.emu_malloc; name its heap with 'heap:' (${inSegment.length ? `segment ${component} holds ${inSegment.map((h) => h.name).join(', ')}` : `segment ${component} holds no heap`})`);
+    heap = inSegment[0].name;
+  }
+  if (heap !== null && heapSpec(heap, ctx.scenario).place.in !== component) (heapNode ?? modNode).fail(`wasm: heap '${heap}' is not in segment ${component}; the module reaches only its own segment`);
+  return { kind: 'wasm', line, component, module, file, call, args, types: type.params as WasmValue[], result: (type.results[0] as WasmValue | undefined) ?? null, heap };
+}
+
+function wasmInfo(file: string, node: Node, module: string): WasmInfo {
+  let info = wasmInfos.get(file);
+  if (!info) {
+    try {
+      info = decodeModule(readFileSync(file));
+    } catch (e) {
+      if (e instanceof WasmFormatError) node.fail(`wasm: ${module}: ${e.message}`);
+      throw e;
+    }
+    wasmInfos.set(file, info);
+  }
+  return info;
 }
 
 function readChannel(node: Node, step: string, scenario: Scenario): string {

@@ -133,7 +133,17 @@ export type Step =
   | { kind: 'idle'; line: number; cycles: number }
   /** The CPU waits for a DMA channel's transfer to finish. */
   | { kind: 'wait'; line: number; channel: string }
-  | { kind: 'frame'; line: number; budget: number | null };
+  | { kind: 'frame'; line: number; budget: number | null }
+  /**
+   * A call of a WebAssembly module's export, the module rebased into the component's segment (one
+   * instance per component, kept across steps); `file` is resolved against the scenario's folder,
+   * `module` is as written. `heap` serves the module's env.emu_malloc and env.emu_free.
+   */
+  | { kind: 'wasm'; line: number; component: string; module: string; file: string; call: string; args: WasmArg[]; types: WasmValue[]; result: WasmValue | null; heap: string | null };
+
+/** A wasm call's argument: a number, or an address the module reaches (a shared region, an absolute address) as its own address. */
+export type WasmArg = { kind: 'number'; value: number } | { kind: 'shared'; name: string; offset: number } | { kind: 'addr'; addr: number };
+export type WasmValue = 'i32' | 'i64' | 'f32' | 'f64';
 
 /** Where an access, copy, cache operation or DMA end points: a block and offset, or an address. */
 export type Location = { kind: 'block'; id: string; offset: number } | { kind: 'addr'; addr: number };

@@ -213,6 +213,20 @@ export const EVENTS: readonly EventSpec[] = [
     fields: [
       line, name('kind', 'fault kind'), name('detected', 'precise, delayed or silent'), heap, id, { name: 'detail', coding: 'text', doc: 'what happened, with the numbers' },
       { name: 'cause_op', coding: 'uint', optional: true, doc: 'operation that did the harm' }, { name: 'cause_line', coding: 'delta', register: 'line', optional: true, doc: 'its scenario line' }, logLine, caller,
+      { name: 'wasm_function', coding: 'name?', optional: true, doc: 'in a wasm step: the function whose instruction faulted' },
+      { name: 'wasm_offset', coding: 'uint', optional: true, doc: "in a wasm step: the instruction's byte offset in the module" },
+    ],
+  },
+  {
+    type: 'wasm',
+    tag: 30,
+    doc: "a call of a WebAssembly module's export, recorded when it returns or traps (the clock has advanced by its accesses)",
+    fields: [
+      line, name('component', 'the component whose segment holds the module'), name('module', 'the module file, as the scenario names it'), name('call', 'the export called'),
+      value('args', 'the arguments, as passed'), value('result', 'what it returned (null: nothing, or it trapped; an i64 beyond 2^53 as a decimal string)'),
+      uint('loads', 'memory instructions that read (a memory.copy counts here and in stores)'), uint('stores', 'memory instructions that wrote'), uint('bytes', 'bytes read and written'),
+      { name: 'cycles', coding: 'uint', doc: 'cycles its memory accesses took (other instructions are not timed)' },
+      { name: 'trap', coding: 'text', optional: true, doc: 'why the call stopped: a fault the target traps on, or a WebAssembly trap' },
     ],
   },
   {

@@ -1,0 +1,230 @@
+/**
+ * `wasm` steps: real WebAssembly modules run against emu's memory model. Each component's module is
+ * rebased into the component's segment and instrumented (src/wasm/rebase.ts), then instantiated once
+ * (its state persists across steps) on one WebAssembly memory that stands for the arena, shared by
+ * every component's module. Before each load, store, memory.fill, memory.copy and memory.init the
+ * module calls emu, which checks and times the access exactly as a `read` or `write` step of the same
+ * bytes, width and component (ProgramMemory.access): segment ownership, guards, shared rights, the
+ * CPU's alignment rules, the data cache and its cycles. A fault the target traps on (precise) stops
+ * the call there; others are recorded and the access happens, bytes and all (a write into a canary
+ * band really changes it, a stray write really lands in the neighbour's segment). Only memory
+ * accesses are timed: the module's other instructions take no cycles.
+ *
+ * An access's width is what the compiler may assume of its address: the instruction's size, or less
+ * when its alignment immediate promises less (a compiler then emits narrower accesses), so an
+ * `i32.load align=1` is four byte accesses and never misaligned, and an `i32.load` at an address
+ * that is not a multiple of 4 is `misaligned` on a CPU that faults unaligned words.
+ */
+import { readFileSync } from 'node:fs';
+import { hex } from '../util/text.js';
+import { rebaseSync } from '../wasm/binaryen-sync.js';
+import { offsetHex } from '../wasm/decode.js';
+import { PAGE, type Placement, type RebaseResult } from '../wasm/rebase.js';
+import type { Layout } from '../layout/layout.js';
+import type { ProgramMemory, Through } from '../memory/access.js';
+import type { Detected, FaultKind } from '../memory/faults.js';
+import type { Width } from '../scenario/types.js';
+import type { Op } from '../scenario/expand.js';
+
+type WasmOp = Extract<Op, { kind: 'wasm' }>;
+
+/** What the runtime needs of the engine. */
+export interface WasmHost {
+  readonly memory: ProgramMemory;
+  readonly layout: Layout;
+  /** The operation running and the clock. */
+  op(): number;
+  now(): number;
+  /** Advances the clock by an access's cycles. */
+  advance(cycles: number): void;
+  /** Records a fault at the wasm instruction `at` (null outside one). */
+  fault(kind: FaultKind, line: number, detected: Detected, detail: string, at: { function: string; offset: number } | null): void;
+  /** malloc on an emu heap for the module: the block's address, or -1. */
+  malloc(heap: string, id: string, size: number, line: number): number;
+  free(heap: string, id: string, line: number): void;
+  record(fields: Record<string, unknown>): void;
+  /** An access that happened, by the component: the shared regions it reaches check their locksets. */
+  shared(addr: number, len: number, write: boolean, by: string, line: number, at: { function: string; offset: number }): void;
+}
+
+/** A precise fault: the target traps, so the call stops here. */
+class Trap extends Error {}
+
+const NOWHERE: Through = { id: null, block: null, freed: false, offset: 0 };
+
+interface Running {
+  component: string;
+  module: string;
+  compiled: RebaseResult;
+  instance: WebAssembly.Instance;
+  segmentBase: number;
+  pages: number;
+  heap: string | null;
+  /** Blocks the module holds: address to id. */
+  blocks: Map<number, string>;
+  serial: number;
+  /** Per site, made once: where it is (for fault details) and the fault event's fields. */
+  where: string[];
+  at: { function: string; offset: number }[];
+}
+
+export class WasmComponents {
+  private arena: { base: number; size: number; memory: WebAssembly.Memory } | null = null;
+  private readonly running = new Map<string, Running>();
+  /** The call in progress. */
+  private current: { run: Running; line: number; loads: number; stores: number; bytes: number; cycles: number } | null = null;
+
+  constructor(private readonly host: WasmHost) {}
+
+  call(op: WasmOp): void {
+    const run = this.running.get(op.component) ?? this.instantiate(op);
+    const fn = run.instance.exports[op.call] as (...args: unknown[]) => unknown;
+    const args = op.args.map((a, i) => {
+      const n = a.kind === 'number' ? a.value : this.moduleAddress(run, a.kind === 'addr' ? a.addr : this.sharedBase(a.name) + a.offset);
+      return op.types[i] === 'i64' ? BigInt(n) : n;
+    });
+    const state = (this.current = { run, line: op.line, loads: 0, stores: 0, bytes: 0, cycles: 0 });
+    let result: unknown = null;
+    let trap: string | null = null;
+    try {
+      result = fn(...args);
+    } catch (e) {
+      if (e instanceof Trap) trap = e.message;
+      else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) trap = `WebAssembly trap: ${e.message}`;
+      else throw e;
+    } finally {
+      this.current = null;
+    }
+    if (typeof result === 'bigint') result = Number.isSafeInteger(Number(result)) ? Number(result) : result.toString();
+    if (result === undefined) result = null;
+    const fields: Record<string, unknown> = {
+      line: op.line, component: op.component, module: op.module, call: op.call, args: args.map((a) => (typeof a === 'bigint' ? Number(a) : a)),
+      result, loads: state.loads, stores: state.stores, bytes: state.bytes, cycles: state.cycles,
+    };
+    if (trap !== null) fields.trap = trap;
+    this.host.record(fields);
+  }
+
+  private sharedBase(name: string): number {
+    return this.host.layout.placed.find((p) => p.what === 'shared' && p.name === name)!.addr;
+  }
+
+  /** An address of the target as the module sees it: an offset from its segment's base, in 32 bits. */
+  private moduleAddress(run: Running, addr: number): number {
+    return (addr - run.segmentBase) | 0;
+  }
+
+  private instantiate(op: WasmOp): Running {
+    const placed = this.host.layout.placed;
+    const arenaPlaced = placed.find((p) => p.what === 'arena')!;
+    const segment = placed.find((p) => p.what === 'segment' && p.name === op.component)!;
+    if (!this.arena) {
+      const pages = Math.ceil(arenaPlaced.size / PAGE);
+      this.arena = { base: arenaPlaced.addr, size: arenaPlaced.size, memory: new WebAssembly.Memory({ initial: pages, maximum: pages }) };
+    }
+    const place: Placement = { component: op.component, arenaBase: arenaPlaced.addr, arenaSize: arenaPlaced.size, segmentBase: segment.addr, segmentSize: segment.size };
+    const compiled = rebaseSync(readFileSync(op.file), place, true);
+    const run: Running = {
+      component: op.component, module: op.module, compiled, instance: null as unknown as WebAssembly.Instance, segmentBase: segment.addr, pages: compiled.initialPages, heap: op.heap, blocks: new Map(), serial: 0,
+      where: compiled.sites.map((site) => ` (wasm ${op.module}, function ${site.function}, ${site.op} at byte offset ${offsetHex(site.offset)})`),
+      at: compiled.sites.map((site) => ({ function: site.function, offset: site.offset })),
+    };
+    const imports = {
+      emu: {
+        arena: this.arena.memory,
+        access: (ptr: number, site: number) => this.access(ptr, site),
+        bulk: (dest: number, src: number, len: number, site: number) => this.bulk(dest, src, len, site),
+        memory_size: () => run.pages,
+        memory_grow: (pages: number) => this.grow(run, pages >>> 0),
+      },
+      env: {
+        emu_malloc: (size: number) => this.malloc(run, size >>> 0),
+        emu_free: (ptr: number) => this.free(run, ptr >>> 0),
+      },
+    };
+    run.instance = new WebAssembly.Instance(new WebAssembly.Module(compiled.binary as Uint8Array<ArrayBuffer>), imports);
+    this.running.set(op.component, run);
+    return run;
+  }
+
+  private access(ptr: number, siteIndex: number): number {
+    const state = this.current!;
+    const site = state.run.compiled.sites[siteIndex];
+    const write = site.kind === 'store';
+    this.check(state.run, siteIndex, (ptr >>> 0) + site.staticOffset, site.bytes, Math.min(site.bytes, site.align) as Width, write);
+    if (write) state.stores++;
+    else state.loads++;
+    state.bytes += site.bytes;
+    return ptr;
+  }
+
+  /** memory.fill and memory.init write `len` bytes; memory.copy reads them, then writes them (as a `copy` step). */
+  private bulk(dest: number, src: number, len: number, siteIndex: number): void {
+    const state = this.current!;
+    const site = state.run.compiled.sites[siteIndex];
+    len >>>= 0;
+    if (len === 0) return;
+    if (site.kind === 'copy') {
+      this.check(state.run, siteIndex, src >>> 0, len, 1, false);
+      state.loads++;
+      state.bytes += len;
+    }
+    this.check(state.run, siteIndex, dest >>> 0, len, 1, true);
+    state.stores++;
+    state.bytes += len;
+  }
+
+  /** One access at an offset in the arena, by the component, through emu's checks and timing. */
+  private check(run: Running, siteIndex: number, arenaOffset: number, len: number, width: Width, write: boolean): void {
+    const state = this.current!;
+    const arena = this.arena!;
+    const at = run.at[siteIndex];
+    const where = run.where[siteIndex];
+    const addr = arena.base + arenaOffset;
+    if (arenaOffset + len > arena.size) {
+      const detail = `${write ? 'write' : 'read'} of ${len} bytes at ${hex(addr)}${where} by ${run.component}: outside the arena (${hex(arena.base)}..${hex(arena.base + arena.size - 1)}), the only memory a module reaches; the call stops`;
+      this.host.fault('access-violation', state.line, 'precise', detail, at);
+      throw new Trap(`access-violation at ${at.function}+${offsetHex(at.offset)}`);
+    }
+    const result = this.host.memory.access(write, addr, len, width, run.component, NOWHERE, this.host.op(), state.line, this.host.now(), where);
+    this.host.advance(result.cycles);
+    state.cycles += result.cycles;
+    const finding = result.finding;
+    if (finding) this.host.fault(finding.kind, state.line, finding.detected, finding.detail, at);
+    if (finding?.detected === 'precise') throw new Trap(`${finding.kind} at ${at.function}+${offsetHex(at.offset)}`);
+    this.host.shared(addr, len, write, run.component, state.line, at);
+  }
+
+  /**
+   * memory.grow: the segment's pages grow within the segment (the dynamic layout will grow the
+   * segment itself here); -1 past it, with a grow-failed fault.
+   */
+  private grow(run: Running, pages: number): number {
+    const old = run.pages;
+    if (old + pages > run.compiled.maxPages) {
+      const state = this.current!;
+      this.host.fault('grow-failed', state.line, 'precise', `memory.grow(${pages}) by ${run.module} returned -1: segment ${run.component} holds ${run.compiled.maxPages} pages and ${old} are in use`, null);
+      return -1;
+    }
+    run.pages += pages;
+    // New pages read as zeros, as WebAssembly promises.
+    new Uint8Array(this.arena!.memory.buffer, run.segmentBase - this.arena!.base + old * PAGE, pages * PAGE).fill(0);
+    return old;
+  }
+
+  private malloc(run: Running, size: number): number {
+    const id = `${run.component}.malloc#${++run.serial}`;
+    const addr = this.host.malloc(run.heap!, id, size, this.current!.line);
+    if (addr < 0) return 0;
+    run.blocks.set(addr, id);
+    return this.moduleAddress(run, addr);
+  }
+
+  private free(run: Running, ptr: number): void {
+    if (ptr === 0) return; // free(NULL)
+    const addr = (run.segmentBase + ptr) >>> 0;
+    // A block stays named after its free, so a second free of it is a double free, not an unknown pointer.
+    const id = run.blocks.get(addr) ?? `${run.component}.free@${hex(addr)}`;
+    this.host.free(run.heap!, id, this.current!.line);
+  }
+}
