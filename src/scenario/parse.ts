@@ -496,7 +496,7 @@ function wasmInfo(file: string, node: Node, module: string): WasmInfo {
   let info = wasmInfos.get(file);
   if (!info) {
     try {
-      info = decodeModule(readFileSync(file));
+      info = decodeModule(readInput(file));
     } catch (e) {
       if (e instanceof WasmFormatError) node.fail(`wasm: ${module}: ${e.message}`);
       throw e;
