@@ -124,16 +124,24 @@ export class PointerIds {
       return;
     }
     const n = this.next++;
+    this.takePointer(ptr, n, line, time, `the host handed out 0x${pointerHex(ptr)} (${blockId(n)}, ${size} bytes)`);
+    out.alloc(n, size, align, time, line, this.caller);
+  }
+
+  /**
+   * Block n now holds `ptr`. A block the log still shows live there was handed out twice: an overlap
+   * problem naming it (`handedOut` says how), then its free, so the stream's ids follow the pointer.
+   */
+  private takePointer(ptr: PointerKey, n: number, line: number, time: number | null, handedOut: string): void {
     const previous = this.entry(ptr);
     this.setEntry(ptr, n);
     if (!isLive(previous)) {
       this.live++;
       if (previous !== undefined) this.freed--;
-    } else {
-      out.push(problem('duplicate-alloc', `the host handed out 0x${pointerHex(ptr)} (${blockId(n)}, ${size} bytes) while ${blockId(previous)} still holds it`, line, this.call('overlap', blockId(previous))));
-      out.free(previous, time, line, -1);
+      return;
     }
-    out.alloc(n, size, align, time, line, this.caller);
+    this.out.push(problem('duplicate-alloc', `${handedOut} while ${blockId(previous)} still holds it`, line, this.call('overlap', blockId(previous))));
+    this.out.free(previous, time, line, -1);
   }
 
   recordFree(ptr: PointerKey, line: number, time: number | null): void {
@@ -157,15 +165,7 @@ export class PointerIds {
     }
     if (ptr !== old) {
       this.release(old, n, line);
-      const previous = this.entry(ptr);
-      this.setEntry(ptr, n);
-      if (!isLive(previous)) {
-        this.live++;
-        if (previous !== undefined) this.freed--;
-      } else {
-        out.push(problem('duplicate-alloc', `the host's realloc moved ${blockId(n)} to 0x${pointerHex(ptr)} (${size} bytes) while ${blockId(previous)} still holds it`, line, this.call('overlap', blockId(previous))));
-        out.free(previous, time, line, -1);
-      }
+      this.takePointer(ptr, n, line, time, `the host's realloc moved ${blockId(n)} to 0x${pointerHex(ptr)} (${size} bytes)`);
     }
     out.realloc(n, size, time, line, this.caller);
   }
