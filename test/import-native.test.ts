@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
@@ -110,11 +111,25 @@ test('a file that is not a native log is rejected at record 1', (t) => {
 
 test('a record whose op is a 64-bit integer is malformed, and says so (JSON could not show the bigint: an internal error)', (t) => {
   const path = next();
-  writeNativeLog(path, [{ op: 2n ** 60n }, { op: { of: [1n] } }] as unknown as NativeRecord[]);
+  writeNativeLog(path, [{ op: 2n ** 60n }, { op: { of: [1n] } }, { op: 'x'.repeat(100) }] as unknown as NativeRecord[]);
   const problems = [...readLog(path, 'native')].filter((op) => op.kind === 'problem');
   t.deepEqual(problems.map((p) => (p as { detail: string }).detail), [
-    'record 2: unknown op "1152921504606846976" (expected alloc, free, realloc, fault or end)',
-    'record 3: unknown op {"of":["1"]} (expected alloc, free, realloc, fault or end)',
+    'record 2: unknown op 1152921504606846976 (expected alloc, free, realloc, fault or end)',
+    'record 3: unknown op a map (expected alloc, free, realloc, fault or end)',
+    `record 4: unknown op "${'x'.repeat(77)}..." (expected alloc, free, realloc, fault or end)`,
   ]);
+});
+
+test('a header version nested thousands of arrays deep is refused by its kind (String() of it ran out of stack: an internal error)', (t) => {
+  const path = next();
+  writeNativeLog(path, [], { end: false });
+  const bytes = readFileSync(path);
+  const at = bytes.indexOf('version') + 'version'.length;
+  // 0x91: an array of one, 3,600 times around the version number. On a main thread's stack msgpackr
+  // decodes 4,400 levels and String() joins 3,100 (a test's worker thread has a deeper stack: a child).
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, at), Buffer.alloc(3600, 0x91), bytes.subarray(at)]));
+  const read = `import { readLog } from ${JSON.stringify(new URL('../src/import/read.js', import.meta.url).href)}; try { [...readLog(${JSON.stringify(path)}, 'native')]; } catch (e) { console.log(e.name + ': ' + e.message); }`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', read], { encoding: 'utf8' });
+  t.is(child.stdout.trim(), 'InputError: native field log version an array; this emu reads version 1', child.stderr);
 });
 

@@ -35,7 +35,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { decodeIter, Packr } from 'msgpackr';
 import { fileChunks } from '../input/chunks.js';
 import { InputError } from '../input/errors.js';
-import { FREED_MEMORY, PointerIds } from './ops.js';
+import { FREED_MEMORY, PointerIds, quote } from './ops.js';
 import type { PointerKey } from './pointers.js';
 import { OpBuffer, OpStream, type OpSource } from './stream.js';
 
@@ -169,11 +169,22 @@ class NativeSource implements OpSource {
       throw new InputError({ file: name, line: 1, col: 1 }, `not an emu native field log: record 1 is not a { format: '${NATIVE_FORMAT}' } header; check --format`);
     }
     if (header.version !== NATIVE_VERSION) {
-      throw new InputError({ file: name, line: 1, col: 1 }, `native field log version ${String(header.version)}; this emu reads version ${NATIVE_VERSION}`);
+      throw new InputError({ file: name, line: 1, col: 1 }, `native field log version ${shown(header.version)}; this emu reads version ${NATIVE_VERSION}`);
     }
     this.index = 1;
     return values;
   }
+}
+
+/**
+ * A decoded value for a message: a string quoted (cut short), a number, bigint or the like as it is,
+ * an array or map by its kind. Shown in full, a bigint made JSON throw and an array nested thousands
+ * deep ran String() out of stack.
+ */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return quote(v);
+  if (v !== null && typeof v === 'object') return Array.isArray(v) ? 'an array' : 'a map';
+  return String(v);
 }
 
 /** An address field as a pointer key (0: null), undefined when it is no non-negative integer. */
@@ -244,6 +255,6 @@ function record(value: unknown, line: number, ids: PointerIds): string {
       return '';
     }
     default:
-      return `record ${line}: unknown op ${JSON.stringify(r.op, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} (expected alloc, free, realloc, fault or end)`;
+      return `record ${line}: unknown op ${shown(r.op)} (expected alloc, free, realloc, fault or end)`;
   }
 }
