@@ -1,34 +1,47 @@
 /**
- * `npm run fuzz -- --cases N --seed S`: the fuzzer of test/helpers/fuzz.ts for as many cases as asked
- * (default 10,000, seed 1). Prints the outcome counts; a case that ends in an internal error is
- * printed with its shrunk counterexample, and the exit code is 1.
+ * `npm run fuzz -- --cases N --seed S [--kinds scenario,trace,log,cli] [--minutes M]`: the fuzzer of
+ * test/helpers/fuzz.ts for N cases of each kind asked for (default 10,000, seed 1, every kind), each
+ * kind stopped after M minutes if given. Prints the cases run and the outcome counts of each kind; a
+ * case that ends in an internal error is printed with its shrunk counterexample, and the exit code is 1.
  */
 import fc from 'fast-check';
-import { fuzzCase, runCase, seeds, type Outcome } from '../test/helpers/fuzz.js';
+import { fuzzProperty, KINDS, type Counts, type Kind } from '../test/helpers/fuzz.js';
 
-function option(name: string, fallback: number): number {
+function fail(message: string): never {
+  process.stderr.write(`fuzz: ${message}\n`);
+  process.exit(2);
+}
+
+function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    process.stderr.write(`fuzz: --${name}: expected a whole number, got ${JSON.stringify(process.argv[at + 1] ?? '')}\n`);
-    process.exit(2);
-  }
+  return at < 0 ? undefined : (process.argv[at + 1] ?? '');
+}
+
+function wholeNumber(name: string, fallback: number): number {
+  const typed = option(name);
+  if (typed === undefined) return fallback;
+  const value = Number(typed);
+  if (!/^\d+$/.test(typed) || !Number.isSafeInteger(value)) fail(`--${name}: expected a whole number, got ${JSON.stringify(typed)}`);
   return value;
 }
 
-const cases = option('cases', 10_000);
-const seed = option('seed', 1);
-const all = seeds();
-const counts: Record<Outcome, number> = { ran: 0, cut: 0, 'input-error': 0, 'usage-error': 0 };
-const details = fc.check(
-  fc.property(fuzzCase, (c) => {
-    counts[runCase(c, all)]++;
-  }),
-  { seed, numRuns: cases },
-);
-process.stdout.write(`${details.numRuns} cases (seed ${seed}): ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
-if (details.failed) {
-  process.stdout.write(fc.defaultReportMessage(details) + '\n');
-  process.exitCode = 1;
+const cases = wholeNumber('cases', 10_000);
+const seed = wholeNumber('seed', 1);
+const minutes = wholeNumber('minutes', 0);
+const kinds = (option('kinds') ?? KINDS.join(',')).split(',') as Kind[];
+for (const kind of kinds) if (!KINDS.includes(kind)) fail(`--kinds: no kind '${kind}' (kinds: ${KINDS.join(', ')})`);
+
+let failed = false;
+for (const kind of kinds) {
+  const counts: Counts = new Map();
+  const started = performance.now();
+  const details = await fc.check(fuzzProperty(kind, counts), { seed, numRuns: cases, ...(minutes > 0 ? { interruptAfterTimeLimit: minutes * 60_000, markInterruptAsFailure: false } : {}) });
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  const outcomes = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([outcome, n]) => `  ${outcome}: ${n}`);
+  process.stdout.write(`${kind}: ${details.numRuns} cases (seed ${seed}, ${seconds} s)${details.interrupted ? ', stopped at the time limit' : ''}\n${outcomes.join('\n')}\n`);
+  if (details.failed) {
+    process.stdout.write(`${fc.defaultReportMessage(details)}\n${(details.errorInstance as Error)?.stack ?? String(details.errorInstance)}\n`);
+    failed = true;
+  }
 }
+process.exitCode = failed ? 1 : 0;

@@ -3,10 +3,11 @@
  * naming what was typed, no stack trace, nothing left behind), and CI is read as people set it.
  */
 import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCI } from '../src/cli/options.js';
-import { emu, tempDir } from './helpers/scenario.js';
+import { CLI, emu, tempDir } from './helpers/scenario.js';
 
 const SMALL = `target: bare-metal
 seed: 1
@@ -57,6 +58,16 @@ test('map FOLDER is a usage error', (t) => {
   assertUsage(t, emu(['map', dir]), /is a folder/);
 });
 
+test('a folder where a file is read, or a path through a file, is a usage error naming it (both were internal errors)', (t) => {
+  const { dir, scenario } = project(t);
+  const folder = join(dir, 'folder.yaml');
+  mkdirSync(folder);
+  for (const args of [['run', folder], ['repro', folder], ['size', folder]]) assertUsage(t, emu(args), /folder\.yaml: is a folder, not a file/);
+  assertUsage(t, emu(['inspect', folder]), /folder\.yaml: is a folder, not a trace/);
+  assertUsage(t, emu(['diff', folder, folder]), /folder\.yaml: is a folder, not a trace/);
+  assertUsage(t, emu(['run', join(scenario, 'x.yaml')]), /cannot read .*small\.yaml\/x\.yaml: a part of the path is a file, not a folder/);
+});
+
 test('--seed and --jobs name what was typed', (t) => {
   const { scenario } = project(t);
   assertUsage(t, emu(['run', scenario, '--seed', 'abc']), /--seed: expected a whole number from 0 to 4294967295, got "abc"/);
@@ -66,6 +77,34 @@ test('--seed and --jobs name what was typed', (t) => {
   const ok = emu(['run', scenario, '--seed', '7']);
   t.is(ok.status, 0, ok.stdout + ok.stderr);
   t.regex(ok.stdout, /seed 7/);
+});
+
+test('--seeds beyond 32 bits is a usage error (at 2^53 the seeds stopped counting up: the run never ended)', (t) => {
+  const { scenario } = project(t);
+  assertUsage(t, emu(['run', scenario, '--seeds', '4294967296..4294967297']), /--seeds: expected a whole number from 0 to 4294967295, got "4294967296"/);
+  const endless = spawnSync(process.execPath, [CLI, 'run', scenario, '--seeds', '9007199254740992..9007199254740993'], { encoding: 'utf8', timeout: 30_000 });
+  assertUsage(t, endless, /--seeds: expected a whole number from 0 to 4294967295/);
+  const last = emu(['run', scenario, '--seeds', '4294967294..4294967295']);
+  t.is(last.status, 0, last.stderr);
+  t.regex(last.stdout, /seed 4294967295: no faults/);
+});
+
+test('an option given twice is a usage error naming it (a path option reached the file functions as an array: exit 3)', (t) => {
+  const { dir, scenario } = project(t);
+  assertUsage(t, emu(['run', scenario, '--trace', join(dir, 'a.trace'), '--trace', join(dir, 'b.trace')]), /--trace is given 2 times; give it once/);
+  assertUsage(t, emu(['size', scenario, '--jobs', '1', '--jobs', '2']), /--jobs is given 2 times/);
+  // Several scenarios are one positional, not a repeated option; `--` ends the options.
+  t.is(emu(['run', scenario, scenario, '--seed', '2']).status, 0);
+  t.is(emu(['run', scenario, '--seed', '2', '--', scenario]).status, 0);
+});
+
+test('--help of a command run under the interrupt supervisor prints its usage and exits 0 (it exited 3)', (t) => {
+  for (const command of ['run', 'test', 'repro', 'size', 'inspect']) {
+    const r = emu([command, '--help']);
+    t.is(r.status, 0, `${command}: ${r.stderr}`);
+    t.regex(r.stdout, new RegExp(`^emu ${command} `), command);
+    t.is(r.stderr, '', command);
+  }
 });
 
 test('import --out in a missing folder says the write failed', (t) => {

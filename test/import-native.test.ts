@@ -107,3 +107,14 @@ test('a file that is not a native log is rejected at record 1', (t) => {
   const error = t.throws(() => [...readNative([packr.pack({ format: 'emu-field-log', version: 2 })], 'v2.bin')], { instanceOf: InputError });
   t.is(String(error), 'v2.bin:1:1: native field log version 2; this emu reads version 1');
 });
+
+test('a record whose op is a 64-bit integer is malformed, and says so (JSON could not show the bigint: an internal error)', (t) => {
+  const path = next();
+  writeNativeLog(path, [{ op: 2n ** 60n }, { op: { of: [1n] } }] as unknown as NativeRecord[]);
+  const problems = [...readLog(path, 'native')].filter((op) => op.kind === 'problem');
+  t.deepEqual(problems.map((p) => (p as { detail: string }).detail), [
+    'record 2: unknown op "1152921504606846976" (expected alloc, free, realloc, fault or end)',
+    'record 3: unknown op {"of":["1"]} (expected alloc, free, realloc, fault or end)',
+  ]);
+});
+

@@ -1,13 +1,14 @@
 /**
- * Interrupts (issue 14): SIGINT or SIGTERM during a long `emu run`, `emu test` or `emu repro` ends it
- * with exit 130 or 143, and leaves no temporary file beside a golden or a --trace file, no scratch
- * folder in the temporary folder, and the goldens as they were. Each child gets a private TMPDIR, so
- * that what it leaves there is its own. The signal is sent once the run's first temporary file
- * exists: the test waits for the run to be under way, not for a time.
+ * Interrupts (issue 14): SIGINT or SIGTERM during a long `emu run`, `emu test`, `emu repro` or
+ * `emu size` ends it with exit 130 or 143, and leaves no temporary file beside a golden or a --trace
+ * file, no scratch folder in the temporary folder, and the goldens as they were. Each child gets a
+ * private TMPDIR, so that what it leaves there is its own. The signal is sent once the run's first
+ * temporary file exists (`emu size` writes none: once it has read its scenario): the test waits for
+ * the run to be under way, not for a time.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, emu, tempDir } from './helpers/scenario.js';
 
@@ -117,4 +118,46 @@ test('SIGTERM during emu test --jobs 2: exit 143, nothing left behind', async (t
   t.true(r.sawTemp, r.stderr);
   t.is(r.code, 143, r.stderr);
   t.deepEqual(leftovers(p), []);
+});
+
+/**
+ * `emu size` writes no temporary file to wait for: its scenario is a named pipe instead, which the
+ * child opens (in the command's worker, so under the supervisor) when it reads the scenario. Until
+ * then the test's open for writing fails (ENXIO: no reader); then the scenario text goes through.
+ */
+async function interruptSize(p: Project, jobs: string, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  rmSync(p.file);
+  const made = spawnSync('mkfifo', [p.file]);
+  if (made.status !== 0) throw new Error(`mkfifo: ${made.stderr}`);
+  const child = spawn(process.execPath, [CLI, 'size', p.file, '--jobs', jobs, '--allocators', 'first-fit,tlsf'], { cwd: p.dir, env: { ...process.env, CI: '', TMPDIR: p.tmp } });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.resume();
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, by) => resolve([code, by])));
+  // Polls for the reader; a child that ends first fails the test below (its exit code).
+  for (let i = 0; i < 1200 && child.exitCode === null; i++) {
+    try {
+      const pipe = openSync(p.file, constants.O_WRONLY | constants.O_NONBLOCK);
+      writeSync(pipe, scenario(50_000_000));
+      closeSync(pipe);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill(signal);
+  const [code, by] = await exited;
+  return { code, signal: by, stderr };
+}
+
+test('SIGINT during emu size, SIGTERM during emu size --jobs 2: exit 130 and 143, nothing left behind', async (t) => {
+  for (const [signal, code, jobs] of [['SIGINT', 130, '1'], ['SIGTERM', 143, '2']] as const) {
+    const p = project(t, false);
+    const r = await interruptSize(p, jobs, signal);
+    t.is(r.code, code, `${signal}: ${r.signal ?? ''} ${r.stderr}`);
+    t.regex(r.stderr, new RegExp(`interrupted \\(${signal}\\)`));
+    t.deepEqual(leftovers(p), []);
+    t.deepEqual(readdirSync(p.dir).sort(), ['scenarios', 'tmp']);
+  }
 });

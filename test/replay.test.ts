@@ -51,6 +51,28 @@ test('replay: a fault during a replayed operation names the log line', (t) => {
   t.deepEqual(faults.map((f) => [f.kind, f.id, f.log_line]), [['oom', 'p2', 6], ['invalid-free', '0x55d999', 7]]);
 });
 
+test('replay: a size or alignment no heap serves (beyond 2^53, from a damaged line) is noted and fails as a request of the largest size; the trace holds it', (t) => {
+  const dir = tempDir();
+  // A successful malloc of 2^64 + 2^66 bytes, memalign to 2^54, and one of 2^53 - 1 (a power of two above it once rounded).
+  writeFileSync(join(dir, 'big.txt'), '1: malloc 0x5500 92233720368547758080\n1: memalign 0x6600 18014398509481984 16\n1: memalign 0x7700 9007199254740991 16\n1: free 0x5500\n');
+  writeFileSync(join(dir, 's.yaml'), `target: bare-metal
+leak_check: false
+heaps: [{name: main, allocator: first-fit, in: {in: sram, size: 64K}}]
+steps:
+  - replay: {file: big.txt, format: android, heap: main}
+`);
+  const collector = new EventCollector();
+  run(loadScenario(join(dir, 's.yaml')), { sinks: [collector] });
+  const events = collector.events;
+  t.deepEqual(ofType(events, 'log').map((e) => [e.log_line, e.what, e.detail]), [
+    [1, 'oversized', 'the log asks for 92233720368547760000 bytes; replayed as a request of 9007199254740991 bytes'],
+    [2, 'oversized', 'the log asks for 16 bytes aligned to 18014398509481984; replayed as a request of 16 bytes aligned to 4503599627370496'],
+    [3, 'oversized', 'the log asks for 16 bytes aligned to 9007199254740991; replayed as a request of 16 bytes aligned to 4503599627370496'],
+  ]);
+  t.deepEqual(ofType(events, 'alloc').map((e) => [e.size, e.align, e.addr]), [[Number.MAX_SAFE_INTEGER, 0, null], [16, 2 ** 52, null], [16, 2 ** 52, null]]);
+  t.deepEqual(ofType(events, 'fault').map((e) => [e.kind, e.log_line]), [['oom', 1], ['fragmented', 2], ['fragmented', 3]]);
+});
+
 test('emu import --stats prints the log\'s counts, peak and what is live at the end', (t) => {
   const dir = tempDir();
   writeFileSync(join(dir, 'crash.mtrace'), LOG);

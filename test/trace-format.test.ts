@@ -1,12 +1,13 @@
 import test from 'ava';
 import { pack, Unpackr } from 'msgpackr';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/engine/engine.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import { ByteReader, ByteWriter } from '../src/trace/bytes.js';
 import { schemaTables, withTables } from '../src/trace/format-doc.js';
-import { packValue, unpackValue } from '../src/trace/msgpack.js';
+import { MAX_NESTING, packValue, unpackValue } from '../src/trace/msgpack.js';
+import { compareTraces } from '../src/trace/compare.js';
 import { readTrace } from '../src/trace/reader.js';
 import { RecordEncoder } from '../src/trace/records.js';
 import { EVENTS, RING_SLOTS, type TraceEvent } from '../src/trace/schema.js';
@@ -48,6 +49,14 @@ test('value fields are standard MessagePack: msgpackr reads what emu writes, and
     t.deepEqual(msgpackr.unpack(packed(value)), value, label);
     t.deepEqual(unpacked(pack(value)), value, label);
   }
+});
+
+test('values nest at most MAX_NESTING deep: deeper is damage, refused the same way whatever stack the reader has left', (t) => {
+  const nested = (depth: number, open: number) => Buffer.concat([Buffer.alloc(depth, open), Buffer.from([0x01])]);
+  t.deepEqual(JSON.stringify(unpacked(nested(MAX_NESTING, 0x91))), '['.repeat(MAX_NESTING) + '1' + ']'.repeat(MAX_NESTING));
+  // Deep enough to run out of stack without the limit: a RangeError whose depth depended on the caller.
+  for (const open of [0x91, 0x81]) t.throws(() => unpacked(nested(100_000, open)), { message: `MessagePack arrays and maps nested deeper than ${MAX_NESTING}` });
+  t.throws(() => unpacked(nested(MAX_NESTING + 1, 0x91)), { message: /nested deeper than/ });
 });
 
 test('a map key named __proto__ is read as data, not as the prototype', (t) => {
@@ -197,3 +206,31 @@ test('a version-1 trace and a file that is no trace are refused with what to do'
   writeFileSync(empty, '');
   t.throws(() => readTrace(empty), { message: /not an emu trace \(too short\)/ });
 });
+
+test('a comparison that stops at a damaged trace closes both files (each one it stopped left a descriptor open)', (t) => {
+  // Linux lists a process's open files in /proc/self/fd; elsewhere there is nothing to count.
+  const fds = '/proc/self/fd';
+  if (!existsSync(fds)) return t.pass();
+  const dir = tempDir();
+  const good = join(dir, 'good.trace');
+  const whole = readFileSync(join(REPO, 'golden', 'tlsf.trace'));
+  writeFileSync(good, whole);
+  const cut = join(dir, 'cut.trace');
+  writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+  const other = join(dir, 'other.trace');
+  writeFileSync(other, 'not a trace');
+  const openOn = (path: string) => readdirSync(fds).filter((fd) => {
+    try {
+      return readlinkSync(join(fds, fd)) === realpathSync(path);
+    } catch {
+      return false; // the descriptor readdirSync itself used, closed by now
+    }
+  }).length;
+  for (const [expected, actual] of [[good, cut], [cut, good], [good, other], [other, good]]) {
+    t.throws(() => compareTraces(expected, actual));
+    t.deepEqual([openOn(expected), openOn(actual)], [0, 0], `${expected} against ${actual}`);
+  }
+  t.true(compareTraces(good, good).same);
+  t.is(openOn(good), 0);
+});
+

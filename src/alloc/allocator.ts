@@ -193,6 +193,14 @@ export interface Allocator {
   /** Growable memory (wasm only): adds `pages`; returns the page count before, or -1 when refused. */
   grow?(pages: number, work: Work): number;
   /**
+   * A heap in a dynamic segment follows the segment's size: its memory becomes [base, base + size).
+   * Growing adds the new bytes as free memory, the allocator's own way (TLSF adds them as a pool, as
+   * tlsf_add_pool does; the free-list allocators and bump move their end); shrinking gives back the end
+   * only where nothing the allocator holds lies there. Returns false, changing nothing, when the
+   * allocator cannot follow; absent where it never can (the segment's resize is then refused).
+   */
+  extend?(size: number, work: Work): boolean;
+  /**
    * Where the allocator keeps metadata in the heap's own memory (block headers, the links inside free
    * blocks, a control structure): the first address in [start, end) holding some, or -1. A program
    * write there corrupts the heap; the engine reports it when the allocator next reads it.
@@ -231,6 +239,20 @@ export interface OptionSpec {
 export interface AllocatorContext {
   /** The scenario's growth policy (wasm's default page limit depends on it). */
   policy: 'std' | 'no_std_alloc' | 'no_alloc';
+  /**
+   * For a heap in a dynamic layout's segment: the segment, which an allocator that grows its own
+   * memory (wasm's memory.grow) asks for room. Absent: the heap's size is all it will ever have.
+   */
+  segment?: SegmentMemory;
+}
+
+/** A heap's dynamic segment, as the allocator inside sees it. */
+export interface SegmentMemory {
+  /**
+   * Asks for the segment to hold at least `size` bytes from the heap's base, growing it in place if it
+   * must; true when it does now, false when the arena has no room after it (nothing changed).
+   */
+  request(size: number): boolean;
 }
 
 /** A published worst-case heap size: enough memory that no request sequence can fail. */

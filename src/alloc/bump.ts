@@ -22,6 +22,8 @@ const ALLOC_INSTRUCTIONS = 8;
 const SCOPE_INSTRUCTIONS = 6;
 /** realloc: the NULL test, the block's end against top (is it the last), the new end against the heap's end, the store. */
 const REALLOC_INSTRUCTIONS = 8;
+/** extend: the new end computed, compared with top, stored. */
+const EXTEND_INSTRUCTIONS = 4;
 /**
  * malloc's alignment (emu's choice): 8, max_align_t's on the 32-bit targets emu models (double and
  * long long), and the grain of emu's other allocators.
@@ -37,6 +39,7 @@ const NATURAL_ALIGN = 8;
  * blocks' payload (nothing there is metadata); only the cache lines it names matter.
  */
 const TOP = 0;
+const END = 4;
 const DEPTH = 8;
 const CHECKPOINTS = 12;
 
@@ -48,7 +51,7 @@ export function bumpControlBytes(maxDepth: number): number {
 // No metadataIn: the pointer and the scope checkpoints are the allocator's own fields, nothing is kept in the heap.
 export class BumpAllocator implements Allocator, Scopes, ReallocState {
   private top: number;
-  private readonly end: number;
+  private end: number;
   private readonly checkpoints: number[] = [];
   /** Every block not released by a scope exit, in address order: where it starts and ends (for realloc). */
   private readonly starts: number[] = [];
@@ -110,6 +113,20 @@ export class BumpAllocator implements Allocator, Scopes, ReallocState {
 
   free(): number {
     return 0;
+  }
+
+  /**
+   * The heap's segment was resized: the end moves (a bump allocator's memory is everything up to its
+   * end). A shrink below the bump pointer would cut live blocks off: refused.
+   */
+  extend(size: number, work: Work): boolean {
+    work.instructions += EXTEND_INSTRUCTIONS;
+    read(work, this.base + TOP); // top, against the new end
+    const end = this.base + size;
+    if (end < this.top) return false;
+    write(work, this.base + END); // the end
+    this.end = end;
+    return true;
   }
 
   capacity(): number {

@@ -46,6 +46,8 @@ const ALLOC_INSTRUCTIONS = 12;
 const FREE_INSTRUCTIONS = 10;
 /** realloc's own cost: the NULL test, the block looked up, the size rounded and compared, the branch. */
 const REALLOC_INSTRUCTIONS = 10;
+/** extend (morecore's part): the new end rounded, the top block found and compared, the branch. */
+const EXTEND_INSTRUCTIONS = 8;
 /** Per visited free-list node when searching for the first match: compare, branch, advance. */
 export const VISIT_INSTRUCTIONS = 4;
 
@@ -64,13 +66,17 @@ export abstract class FreeListAllocator implements Allocator, ReallocState {
   /** Live blocks by payload address. */
   private readonly used = new Map<number, FreeBlock>();
   private readonly start: number;
-  private readonly managed: number;
+  /** Bytes managed from start: whole grains; moved by extend when the heap's dynamic segment is resized. */
+  private managed: number;
   private freeTotal: number;
   lastBlock = 0;
   lastRealloc: ReallocOutcome = 'failed';
   lastMoved = 0;
 
-  constructor(base: number, size: number) {
+  constructor(
+    private readonly base: number,
+    size: number,
+  ) {
     this.start = alignUp(base, GRAIN);
     this.managed = Math.floor((base + size - this.start) / GRAIN) * GRAIN;
     this.head = this.managed >= MIN_BLOCK ? block(this.start, this.managed) : null;
@@ -150,6 +156,68 @@ export abstract class FreeListAllocator implements Allocator, ReallocState {
       write(work, after ? after.addr + PREV_SIZE : prev.addr + NEXT_LINK);
     }
     return released;
+  }
+
+  /**
+   * The heap's dynamic segment was resized: the heap's end moves, as K&R's malloc grows its arena
+   * (The C Programming Language, 2nd ed., section 8.7, morecore): the new memory becomes one block with
+   * a header, given to free(), which puts it on the address-ordered list and merges it with a free
+   * block before it; a free block at the end simply grows. Bytes too few for a block of their own
+   * after a used block wait for the next growth. A shrink takes its bytes off a free block at the end
+   * (leaving it a whole block or nothing); with a used block there, or too little, it is refused.
+   */
+  extend(size: number, work: Work): boolean {
+    work.instructions += EXTEND_INSTRUCTIONS;
+    const managed = Math.max(0, Math.floor((this.base + size - this.start) / GRAIN) * GRAIN);
+    if (managed === this.managed) return true;
+    const last = this.lastPhysical();
+    if (last) read(work, last.addr); // the top block's size word: free, and how big
+    if (managed < this.managed) {
+      const cut = this.managed - managed;
+      if (!last || !last.free || (last.size !== cut && last.size - cut < MIN_BLOCK)) return false;
+      if (last.size === cut) {
+        const before = last.prevFree;
+        this.unlink(last);
+        if (last.prevPhys) last.prevPhys.nextPhys = null;
+        write(work, before ? before.addr + NEXT_LINK : this.start + HEAD); // the link that pointed at it
+        write(work, this.start + TAIL); // the list's tail: it was the last block
+      } else {
+        last.size -= cut;
+        write(work, last.addr); // its size word
+      }
+      this.freeTotal -= cut;
+      this.managed = managed;
+      return true;
+    }
+    const added = managed - this.managed;
+    if (last?.free) {
+      last.size += added;
+      this.freeTotal += added;
+      this.managed = managed;
+      write(work, last.addr); // its size word
+      return true;
+    }
+    if (added < MIN_BLOCK) return true; // the bytes wait: managed is unchanged, and so is capacity()
+    const b = block(this.start + this.managed, added);
+    b.free = false;
+    if (last) linkPhysAfter(last, b);
+    this.managed = managed;
+    write(work, b.addr, 2); // the new block's header: its size, and the last block's size as its boundary tag
+    work.instructions += FREE_INSTRUCTIONS; // given to free()
+    this.release(b, work);
+    return true;
+  }
+
+  /** The block at the heap's end, or null when there is none (a heap too small for one block). */
+  private lastPhysical(): FreeBlock | null {
+    let b: FreeBlock | null = this.head;
+    if (!b) for (const u of this.used.values()) {
+      b = u;
+      break;
+    }
+    if (!b) return null;
+    while (b.nextPhys) b = b.nextPhys;
+    return b;
   }
 
   capacity(): number {

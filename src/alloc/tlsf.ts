@@ -36,7 +36,7 @@
  * trace is attached, push the same words' addresses (the trace* methods), so an untraced call does
  * not compute a single address.
  */
-import { newWork, reallocByMove, reallocEnded, reallocFree, reallocNull, NULL_ADDR, type Allocator, type MetadataTrace, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
+import { newWork, write, reallocByMove, reallocEnded, reallocFree, reallocNull, NULL_ADDR, type Allocator, type MetadataTrace, type AllocatorEntry, type AllocatorOptions, type OptionSpec, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
 
 /** Bits of the size word. */
 const FREE_BIT = 1;
@@ -111,6 +111,8 @@ const REALLOC_INSTRUCTIONS = 6;
  * combined's two adds and the compound test (adjust > cursize, next free, adjust > combined).
  */
 const RESIZE_INSTRUCTIONS = MALLOC_INSTRUCTIONS + 8;
+/** tlsf_add_pool before block_insert: the overhead subtracted, align_down, the alignment and size checks, offset_to_block, three flag sets, block_link_next. */
+const ADD_POOL_INSTRUCTIONS = 20;
 
 const SL_LOG2_OPTION: OptionSpec = { kind: 'int', min: 1, max: 5, about: 'log2 of the number of second-level lists per first-level class (SL_INDEX_COUNT_LOG2)' };
 const ALIGN_OPTION: OptionSpec = { kind: 'size', min: 4, max: 64, pow2: true, about: 'alignment of every block size and payload address (ALIGN_SIZE)' };
@@ -169,10 +171,20 @@ export class TlsfAllocator implements Allocator, ReallocState {
   private readonly start: number;
   /** start modulo 2^30, for alignment arithmetic in 32 bits. */
   private readonly startLow: number;
-  private readonly managed: number;
+  /** Bytes from start to the heap's end; moved by extend when the heap's dynamic segment grows. */
+  private managed: number;
   /** Offset of the first block's size word from start, and the pool's end (the sentinel's word end). */
   private readonly poolStart: number;
   private readonly poolEnd: number;
+  /**
+   * Pools added by extend (tlsf_add_pool over a dynamic segment's new memory), each as the first pool:
+   * its first size word's offset and its end. tlsf.c keeps pools apart (each ends in its own sentinel,
+   * and a block never merges across); emu links a pool's sentinel to the next pool's first block
+   * (nextPhys only), so that one walk of the physical chain visits every pool in address order.
+   */
+  private readonly pools: Array<{ header: number; end: number }> = [];
+  /** The last pool's sentinel, to link the next pool to. */
+  private lastSentinel = NULL;
 
   /** Addresses of sl_bitmap[0] and blocks[0][0] in the control structure. */
   private readonly slBitmapAt: number;
@@ -206,7 +218,12 @@ export class TlsfAllocator implements Allocator, ReallocState {
   lastRealloc: ReallocOutcome = 'failed';
   lastMoved = 0;
 
-  constructor(base: number, size: number, slLog2 = DEFAULT_SL_LOG2, align = DEFAULT_ALIGN) {
+  constructor(
+    private readonly base: number,
+    size: number,
+    slLog2 = DEFAULT_SL_LOG2,
+    align = DEFAULT_ALIGN,
+  ) {
     const p = tlsfParameters(slLog2, align);
     this.params = p;
     this.alignSize = align;
@@ -252,8 +269,54 @@ export class TlsfAllocator implements Allocator, ReallocState {
     this.prevPhys[sentinel] = first;
     this.nextPhys[sentinel] = NULL;
     this.prevPhys[first] = NULL;
+    this.lastSentinel = sentinel;
     this.mapInsert(firstPayload);
     this.insertFree(first, firstPayload, this.fli, this.sli, newWork());
+  }
+
+  /**
+   * The heap's dynamic segment grew: tlsf_add_pool over the new memory (mattconte/tlsf tlsf.c), as a
+   * program hands TLSF more memory. The pool starts at the first address after the heap's old end
+   * where a payload is aligned; its first block's size word is there (the block's prev_phys word, 4
+   * bytes below, lies outside the pool and is never used), the block is free with the previous block
+   * marked used, and a zero-size used sentinel ends it: tlsf_pool_overhead() = 8 bytes. The block is
+   * inserted in its free list (block_insert). The old pool keeps its sentinel: the two never merge, so
+   * a free block at the old pool's end and the new pool stay apart, as in tlsf.c. Memory too small for
+   * a pool (a minimum block and the overhead) waits for more growth. TLSF cannot give back part of a
+   * pool: a shrink is refused (tlsf_remove_pool takes a whole pool).
+   */
+  extend(size: number, work: Work): boolean {
+    const managed = Math.max(0, this.base + size - this.start);
+    if (managed < this.managed) return false;
+    if (this.firstBlock === NULL) return false; // never a pool (misfit): nothing to add to
+    const align = this.alignSize;
+    const header = Math.ceil((this.managed + HEADER) / align) * align - HEADER;
+    const payload = Math.min(Math.floor((managed - header - HEADER) / align) * align - HEADER, BLOCK_SIZE_MAX - HEADER);
+    if (payload < this.minPayload) return true; // tlsf_add_pool would refuse so small a pool: the bytes wait
+    work.instructions += ADD_POOL_INSTRUCTIONS;
+    const first = this.newSlot();
+    const sentinel = this.newSlot();
+    const end = header + HEADER + payload + HEADER;
+    this.off[first] = header + HEADER;
+    this.hdr[first] = payload | FREE_BIT;
+    this.off[sentinel] = end;
+    this.hdr[sentinel] = 0 | PREV_FREE_BIT;
+    this.nextPhys[first] = sentinel;
+    this.prevPhys[sentinel] = first;
+    this.nextPhys[sentinel] = NULL;
+    this.prevPhys[first] = NULL;
+    this.nextPhys[this.lastSentinel] = first;
+    this.lastSentinel = sentinel;
+    this.pools.push({ header, end });
+    this.managed = managed;
+    this.used.grow(managed, (slot) => this.off[slot]);
+    // block_set_size and block_set_free on the pool's block; block_link_next and the sentinel's size word.
+    write(work, this.start + header);
+    write(work, this.start + end - 2 * HEADER); // the sentinel's prev_phys: the block's last word
+    write(work, this.start + end - HEADER);
+    this.mapInsert(payload, work);
+    this.insertFree(first, payload, this.fli, this.sli, work);
+    return true;
   }
 
   /**
@@ -639,41 +702,51 @@ export class TlsfAllocator implements Allocator, ReallocState {
   private walkPool(problems: string[], listed: number): void {
     if (this.firstBlock === NULL) return;
     const hdr = this.hdr;
-    let expected = this.poolStart + HEADER;
-    let prevFree = false;
-    let prev = NULL;
     let free = 0;
     let freeBytes = 0;
     let usedBlocks = 0;
     let b = this.firstBlock;
-    for (let steps = 0; ; steps++) {
-      if (steps > this.slotTop) {
-        problems.push('the physical block chain does not end at the sentinel');
+    let steps = 0;
+    // The first pool, then those extend added (each walked as tlsf_walk_pool walks one).
+    for (let pool = 0; pool <= this.pools.length; pool++) {
+      const poolEnd = pool === 0 ? this.poolEnd : this.pools[pool - 1].end;
+      let expected = (pool === 0 ? this.poolStart : this.pools[pool - 1].header) + HEADER;
+      let prevFree = false;
+      let prev = NULL;
+      for (; ; steps++) {
+        if (steps > this.slotTop) {
+          problems.push('the physical block chain does not end at the sentinel');
+          return;
+        }
+        const size = hdr[b] & SIZE_MASK;
+        const at = this.start + this.off[b];
+        if (this.off[b] !== expected) problems.push(`block at ${at} should start at ${this.start + expected}: the sizes before it do not add up`);
+        if (at % this.alignSize !== 0) problems.push(`block at ${at} is not aligned to ${this.alignSize}`);
+        if (!!(hdr[b] & PREV_FREE_BIT) !== prevFree) problems.push(`block at ${at} has its prev-free bit ${prevFree ? 'clear' : 'set'} but the block before it is ${prevFree ? 'free' : 'used'}`);
+        if (this.prevPhys[b] !== prev) problems.push(`block at ${at} has a broken prev_phys link`);
+        if (size === 0) break; // the sentinel
+        const isFree = (hdr[b] & FREE_BIT) !== 0;
+        if (isFree && prevFree) problems.push(`free blocks before ${at} and at ${at} were not coalesced`);
+        if ((size + HEADER) % this.alignSize !== 0) problems.push(`block at ${at} is ${size} bytes: its block is not a multiple of ${this.alignSize}`);
+        if (isFree) {
+          free++;
+          freeBytes += size;
+        } else {
+          usedBlocks++;
+          if (this.used.get(this.off[b]) !== b) problems.push(`used block at ${at} is not among the live blocks`);
+        }
+        expected = this.off[b] + size + HEADER;
+        prevFree = isFree;
+        prev = b;
+        b = this.nextPhys[b];
+      }
+      if (expected !== poolEnd) problems.push(`the sentinel is at ${this.start + expected}, the pool ends at ${this.start + poolEnd}`);
+      b = this.nextPhys[b]; // past the sentinel: the next pool's first block
+      if (pool < this.pools.length && b === NULL) {
+        problems.push(`the physical chain ends before pool ${pool + 1}`);
         return;
       }
-      const size = hdr[b] & SIZE_MASK;
-      const at = this.start + this.off[b];
-      if (this.off[b] !== expected) problems.push(`block at ${at} should start at ${this.start + expected}: the sizes before it do not add up`);
-      if (at % this.alignSize !== 0) problems.push(`block at ${at} is not aligned to ${this.alignSize}`);
-      if (!!(hdr[b] & PREV_FREE_BIT) !== prevFree) problems.push(`block at ${at} has its prev-free bit ${prevFree ? 'clear' : 'set'} but the block before it is ${prevFree ? 'free' : 'used'}`);
-      if (this.prevPhys[b] !== prev) problems.push(`block at ${at} has a broken prev_phys link`);
-      if (size === 0) break; // the sentinel
-      const isFree = (hdr[b] & FREE_BIT) !== 0;
-      if (isFree && prevFree) problems.push(`free blocks before ${at} and at ${at} were not coalesced`);
-      if ((size + HEADER) % this.alignSize !== 0) problems.push(`block at ${at} is ${size} bytes: its block is not a multiple of ${this.alignSize}`);
-      if (isFree) {
-        free++;
-        freeBytes += size;
-      } else {
-        usedBlocks++;
-        if (this.used.get(this.off[b]) !== b) problems.push(`used block at ${at} is not among the live blocks`);
-      }
-      expected = this.off[b] + size + HEADER;
-      prevFree = isFree;
-      prev = b;
-      b = this.nextPhys[b];
     }
-    if (expected !== this.poolEnd) problems.push(`the sentinel is at ${this.start + expected}, the pool ends at ${this.start + this.poolEnd}`);
     if (free !== listed) problems.push(`the pool holds ${free} free blocks, the lists ${listed}`);
     if (freeBytes !== this.freeTotal) problems.push(`the pool holds ${freeBytes} free bytes, accounting says ${this.freeTotal}`);
     if (usedBlocks !== this.used.size) problems.push(`the pool holds ${usedBlocks} used blocks, ${this.used.size} are live`);
@@ -943,7 +1016,7 @@ const DENSE_INDEX_MAX = 1 << 22;
  * Either way no per-operation objects: a Map was most of the time of an alloc + free pair.
  */
 class LiveIndex {
-  private readonly dense: Int32Array;
+  private dense: Int32Array;
   private readonly bucketLog2: number;
   private keys = new Int32Array(0);
   private values = new Int32Array(0);
@@ -963,6 +1036,28 @@ class LiveIndex {
       this.mask = 63;
       this.shift = 26;
     }
+  }
+
+  /** Room for a heap grown to `capacity` bytes (a dynamic segment's new pool): a dense index is made bigger, or gives way to probing. */
+  grow(capacity: number, keyOf: (slot: number) => number): void {
+    if (this.dense.length === 0) return;
+    const buckets = Math.floor(capacity / 2 ** this.bucketLog2) + 1;
+    if (buckets <= this.dense.length) return;
+    const old = this.dense;
+    if (buckets <= DENSE_INDEX_MAX) {
+      this.dense = new Int32Array(buckets);
+      this.dense.set(old);
+      return;
+    }
+    this.dense = new Int32Array(0);
+    this.keys = new Int32Array(64).fill(-1);
+    this.values = new Int32Array(64);
+    this.mask = 63;
+    this.shift = 26;
+    const live = this.size;
+    this.size = 0;
+    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.set(keyOf(old[i]), old[i]);
+    if (this.size !== live) throw new Error('LiveIndex.grow lost blocks');
   }
 
   set(key: number, slot: number): void {

@@ -24,7 +24,7 @@
  * when its malloc calls memory.grow (the block at the top then grows in place into the new pages).
  */
 import { alignUp } from '../util/bits.js';
-import { newWork, read, reallocEnded, write, NULL_ADDR, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type Work } from './allocator.js';
+import { newWork, read, reallocEnded, write, NULL_ADDR, type Allocator, type AllocatorContext, type AllocatorEntry, type AllocatorOptions, type ReallocOutcome, type ReallocState, type SegmentMemory, type Work } from './allocator.js';
 import { FirstFitAllocator, firstFit } from './first-fit.js';
 import { GRAIN, HEADER, MIN_BLOCK } from './free-list.js';
 
@@ -70,8 +70,10 @@ export class WasmMemoryAllocator implements Allocator, ReallocState {
     private readonly base: number,
     size: number,
     options: WasmOptions,
+    /** A dynamic segment's: memory.grow asks it for room first (the memory is the segment). */
+    private readonly segment: SegmentMemory | null = null,
   ) {
-    this.maxPages = effectiveMaxPages(size, options);
+    this.maxPages = effectiveMaxPages(segment ? Infinity : size, options);
     if (options.initialPages > this.maxPages) throw new RangeError(`initial_pages ${options.initialPages} exceed the limit of ${this.maxPages} pages`);
     this.pages = options.initialPages;
     this.autoGrow = options.autoGrow;
@@ -122,6 +124,12 @@ export class WasmMemoryAllocator implements Allocator, ReallocState {
     }
     const before = this.pages;
     if (pages === 0) return before;
+    // In a dynamic segment the memory is the segment: it must grow in place first, or memory.grow
+    // returns -1 (the spec lets it fail below the maximum: WebAssembly spec, exec/instructions, memory.grow).
+    if (this.segment && !this.segment.request((before + pages) * PAGE)) {
+      this.growFailures++;
+      return -1;
+    }
     const scratch = newWork();
     for (let i = 0; i < pages; i++) this.heap.free(this.walls[this.nextWall++], scratch);
     this.pages += pages;
@@ -134,6 +142,15 @@ export class WasmMemoryAllocator implements Allocator, ReallocState {
     write(work, this.start + PAGES_WORD);
     write(work, topBlock < 0 ? old : topBlock);
     return before;
+  }
+
+  /**
+   * The heap's dynamic segment was resized by a segment step: the memory stays as memory.grow left it
+   * (only a grow step changes its size), so the segment may hold more than the memory (room it grows
+   * into without moving the segment's end) but never less: a shrink below the memory is refused.
+   */
+  extend(size: number): boolean {
+    return this.segment !== null && size >= this.pages * PAGE;
   }
 
   capacity(): number {
@@ -182,7 +199,7 @@ export class WasmMemoryAllocator implements Allocator, ReallocState {
   }
 }
 
-/** The least of max_pages, the instance limit and the heap's size, in whole pages. */
+/** The least of max_pages, the instance limit and the heap's size, in whole pages (a dynamic segment's heap: its size is no limit, the arena is). */
 function effectiveMaxPages(size: number, o: WasmOptions): number {
   return Math.max(0, Math.min(o.maxPages, Math.floor(o.instanceLimit / PAGE), Math.floor(size / PAGE)));
 }
@@ -219,9 +236,9 @@ export const wasm: AllocatorEntry = {
   misfit(size, options, context) {
     const o = wasmOptions(options, context);
     if (size < o.initialPages * PAGE) return `${size} bytes cannot hold initial_pages ${o.initialPages} (${o.initialPages * PAGE} bytes)`;
-    const limit = effectiveMaxPages(size, o);
+    const limit = effectiveMaxPages(context.segment ? Infinity : size, o);
     if (o.initialPages > limit) return `initial_pages ${o.initialPages} exceed the limit of ${limit} pages (max_pages ${o.maxPages}, instance_limit ${o.instanceLimit} bytes)`;
     return null;
   },
-  create: (base, size, options, context) => new WasmMemoryAllocator(base, size, wasmOptions(options, context)),
+  create: (base, size, options, context) => new WasmMemoryAllocator(base, size, wasmOptions(options, context), context.segment ?? null),
 };

@@ -18,9 +18,9 @@ import { sizeCommand } from './size.js';
 import { defaultAllocators } from '../size/search.js';
 import { testCommand } from './test.js';
 import { wholeNumber } from './options.js';
+import { MAX_SEED } from '../scenario/types.js';
 
-/** Seeds are 32-bit, as a scenario's `seed:`. */
-const seedOption = (typed: string | undefined) => wholeNumber('--seed', typed, 0, 2 ** 32 - 1);
+const seedOption = (typed: string | undefined) => wholeNumber('--seed', typed, 0, MAX_SEED);
 const jobsOption = (typed: string) => wholeNumber('--jobs', typed, 1)!;
 
 export async function main(argv: string[]): Promise<number> {
@@ -136,9 +136,13 @@ export async function main(argv: string[]): Promise<number> {
       async (args) => done(await rebaseCommand(args.module, { scenario: args.scenario, component: args.component, out: args.o, relocations: args.relocations })),
     )
     .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro, size or rebase')
+    .middleware(refuseRepeatedOptions, true)
     .strict()
     .help()
     .version(false)
+    // --help prints and returns: the command may run in the supervisor's worker or in a test's process,
+    // where process.exit would end that thread with no exit code sent (main.ts reported exit 3).
+    .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, error) => {
       throw error ?? new UsageError(message);
@@ -146,6 +150,22 @@ export async function main(argv: string[]): Promise<number> {
     .parseAsync();
   return code;
 }
+
+/** The arguments that take several values: the positionals, and what follows `--`; every option takes one. */
+const VARIADIC = new Set(['_', 'scenario', 'paths', '--']);
+
+/**
+ * yargs makes an option given twice an array, which no command expects (`--trace a --trace b` reached
+ * path functions as an array): refused, naming the option.
+ */
+function refuseRepeatedOptions(args: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(args)) {
+    if (Array.isArray(value) && !VARIADIC.has(key)) throw new UsageError(`--${key} is given ${value.length} times; give it once`);
+  }
+}
+
+/** File-system errors on a path the user gave (the errors that name it), as they are reported. */
+const FILE_ERRORS: Record<string, string> = { ENOENT: 'no such file or directory', ENOTDIR: 'a part of the path is a file, not a folder', EACCES: 'permission denied' };
 
 /** Prints what went wrong and gives the exit code: bad input and usage are 2 (no stack trace), the rest 3. */
 export function reportError(error: unknown): number {
@@ -165,8 +185,9 @@ export function reportError(error: unknown): number {
     process.stderr.write(`emu: ${error.message}\nRun 'emu --help' for usage.\n`);
     return EXIT.input;
   }
-  if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') {
-    process.stderr.write(`emu: cannot read ${(error as NodeJS.ErrnoException).path}: no such file or directory\n`);
+  const { code, path } = (error ?? {}) as NodeJS.ErrnoException;
+  if (typeof code === 'string' && code in FILE_ERRORS && typeof path === 'string') {
+    process.stderr.write(`emu: cannot read ${path}: ${FILE_ERRORS[code]}\n`);
     return EXIT.input;
   }
   process.stderr.write(`emu: internal error: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -2,11 +2,12 @@
 import { formatBytes, group, hex } from '../util/text.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../input/errors.js';
-import { buildLayout, checkTargetFits } from '../layout/layout.js';
+import { ALLOCATORS } from '../alloc/registry.js';
+import { buildLayout, checkTargetFits, type DynamicLayout } from '../layout/layout.js';
 import { packLayout, type Packing } from '../layout/pack.js';
 import { table } from '../report/format.js';
 import { loadScenario } from '../scenario/parse.js';
-import type { Scenario } from '../scenario/types.js';
+import type { HeapSpec, Scenario } from '../scenario/types.js';
 import { configureTarget, loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { regionWindows } from '../target/windows.js';
@@ -24,6 +25,7 @@ export function mapCommand(input: string, pack = false): number {
     for (const p of layout.placed) rows.push([p.what, p.name, hex(p.addr), hex(p.addr + p.size - 1), formatBytes(p.size), p.in, p.protection ? protection[p.protection] : '']);
     process.stdout.write(`\nlayout of ${scenario.name}:\n${table(rows)}\n`);
     if (layout.failure) process.stdout.write(`\nlayout fails: ${layout.failure.kind} (line ${layout.failure.line}): ${layout.failure.detail}\n`);
+    else if (layout.dynamic) process.stdout.write(dynamicMap(scenario, layout.dynamic));
     if (pack) process.stdout.write(`\n${packingReport(scenario)}`);
     return EXIT.pass;
   }
@@ -37,6 +39,7 @@ export function mapCommand(input: string, pack = false): number {
 /** `--pack`: the layout as written beside the packing that wastes least, and the bytes saved. */
 function packingReport(scenario: Scenario): string {
   if (!scenario.layout) return `packing: ${scenario.name} has no layout (no components to order)\n`;
+  if (scenario.layout.strategy === 'dynamic') return `packing: ${scenario.name}'s layout is dynamic (its segments are placed at run time, in the order the scenario creates them); --pack orders static layouts\n`;
   const advice = packLayout(scenario);
   if (!advice) return 'packing: the layout does not fit as written; fix that first\n';
   const { asWritten, best } = advice;
@@ -76,4 +79,52 @@ function targetMap(t: Target): string {
   if (t.dma.length) lines.push('dma: ' + t.dma.map((c) => `${c.name} (${c.unit}-byte units, align ${c.align}, ${c.rate.units === 1 ? `${c.rate.cycles} cycles/unit` : `${c.rate.cycles} cycles per ${c.rate.units} units`}${c.stallsCpu ? ', stalls CPU' : ''}${c.misaligned === 'truncate' ? ', truncates misaligned addresses' : ''})`).join(', '));
   lines.push('sections: ' + t.sections.map((s) => `${s.name} ${formatBytes(s.size)} in ${s.in}`).join(', '));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A dynamic layout: the rules its segment allocator follows, how far each segment placed at the start
+ * can grow in place (a segment never moves), where the others would go, and what the heaps do when
+ * their segment is resized.
+ */
+function dynamicMap(scenario: Scenario, dynamic: DynamicLayout): string {
+  const segments = dynamic.segments;
+  const r = segments.rules;
+  const spec = scenario.layout!;
+  const protection = scenario.target.protection.kind === 'mmu' ? 'MMU pages, trapping' : scenario.target.protection.kind === 'mpu' ? 'MPU regions where one fits and is free, else canary bands' : 'canary bands, checked later';
+  const lines = [
+    '',
+    `dynamic layout: segments are placed, resized in place and released at run time (segment steps), ${r.placement} in the arena (${formatBytes(r.size)} at ${hex(r.base)}), starts aligned to ${formatBytes(r.align)};`,
+    r.guard > 0 ? `a ${formatBytes(r.guard)} guard before and after every segment (${protection}), one guard between neighbours, the arena's edges guarded too` : 'no guards',
+    '',
+    'growth in place from the start (a segment never moves; it grows into the free range after it, leaving room for its guard):',
+  ];
+  const rows = [['component', 'start', 'size', 'in place up to', 'bounded by', 'heap']];
+  for (const c of spec.components) {
+    const heap = scenario.heaps.find((h) => h.place.in === c.name);
+    const s = segments.get(c.name);
+    const follows = heap ? `${heap.name} (${heap.allocator}): ${followsSegment(scenario, heap, dynamic)}` : '';
+    if (!s) {
+      const largest = segments.freeRanges().find(([a, b]) => b - a === segments.largestFree());
+      rows.push([c.name, '-', '-', '-', `placed by its first segment step${largest ? ` (the largest free range now: ${formatBytes(largest[1] - largest[0])} at ${hex(largest[0])})` : ' (the arena is full now)'}`, follows]);
+      continue;
+    }
+    const room = segments.roomOf(s);
+    rows.push([c.name, hex(s.start), formatBytes(s.size), `${formatBytes(room)} (${hex(s.start + room - 1)})`, segments.boundOf(s), follows]);
+  }
+  lines.push(table(rows));
+  lines.push('', `free for new segments now: ${formatBytes(segments.free())} in ${segments.freeRanges().length} range(s): ${segments.freeRanges().map(([a, b]) => `${hex(a)}..${hex(b - 1)} (${formatBytes(b - a)})`).join(', ') || 'none'}`);
+  return lines.join('\n') + '\n';
+}
+
+/** What a heap does when its dynamic segment is resized: asked of its allocator, made over a segment of its start size. */
+function followsSegment(scenario: Scenario, heap: HeapSpec, dynamic: DynamicLayout): string {
+  const entry = ALLOCATORS.get(heap.allocator)!;
+  // A segment not placed yet: asked of an allocator over the whole arena.
+  const size = dynamic.segments.get(heap.place.in)?.size ?? dynamic.segments.rules.size;
+  const context = { policy: scenario.policy, segment: { request: () => true } };
+  const allocator = !entry.misfit?.(size, heap.options, context) ? entry.create(dynamic.segments.rules.base, size, heap.options, context) : null;
+  if (entry.grows) return 'memory.grow grows the segment in place, or returns -1 (grow-failed) when the arena has no room after it';
+  if (!allocator) return 'made when its segment is created';
+  if (allocator.extend) return 'follows its segment as it grows (the new memory added); a resize it cannot follow is refused';
+  return 'cannot follow its segment: a resize is refused (layout-invalid)';
 }

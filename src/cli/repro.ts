@@ -1,7 +1,8 @@
 /** `emu repro LOG|SCENARIO`: replay to the first fault, and with --shrink write the smallest scenario that still gives it. */
 import { group } from '../util/text.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInput } from '../input/chunks.js';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { checkScenario } from '../harness/check.js';
 import { UsageError } from '../input/errors.js';
@@ -71,7 +72,7 @@ export function reproCommand(o: ReproOptions): number {
 function scenarioOf(o: ReproOptions): { text: string; file: string } {
   const input = resolve(o.input);
   if (!existsSync(input)) throw new UsageError(`${o.input}: no such file`);
-  if (/\.ya?ml$/.test(input)) return { text: readFileSync(input, 'utf8'), file: input };
+  if (/\.ya?ml$/.test(input)) return { text: readInput(input).toString('utf8'), file: input };
   if (!o.format || !o.target || !o.heap) throw new UsageError('emu repro LOG needs --format, --target and --heap (an allocator); or give a scenario file');
   if (o.seed !== undefined) throw new UsageError('--seed is for scenarios: a replayed log draws no random numbers');
   const target = replayTarget(o.target, o.heap);

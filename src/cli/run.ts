@@ -5,10 +5,11 @@ import { refuseNameClashes, scenarioName, shownPath } from '../harness/names.js'
 import { run } from '../engine/engine.js';
 import { UsageError } from '../input/errors.js';
 import { loadScenario } from '../scenario/parse.js';
+import { MAX_SEED } from '../scenario/types.js';
 import { formatComparison } from '../report/diff.js';
 import { formatSummary } from '../report/summary.js';
 import { clearProgress, EXIT, progressPrinter } from './exit.js';
-import { checkOutputPath, isCI } from './options.js';
+import { checkOutputPath, isCI, wholeNumber } from './options.js';
 
 export interface RunArgs {
   update: boolean;
@@ -45,8 +46,9 @@ function seedSearch(files: string[], args: RunArgs): number {
   if (args.seeds === undefined) throw new UsageError('--until-fault needs --seeds A..B');
   if (args.update || args.seed !== undefined || args.trace) throw new UsageError('--seeds does not combine with --update, --seed or --trace');
   const range = /^(\d+)\.\.(\d+)$/.exec(args.seeds);
-  if (!range || Number(range[1]) > Number(range[2])) throw new UsageError(`--seeds: expected A..B with A <= B, got ${JSON.stringify(args.seeds)}`);
-  const [first, last] = [Number(range[1]), Number(range[2])];
+  // Seeds beyond 2^53 would not even count up: the loop below would never end.
+  const [first, last] = range ? [wholeNumber('--seeds', range[1], 0, MAX_SEED)!, wholeNumber('--seeds', range[2], 0, MAX_SEED)!] : [1, 0];
+  if (!range || first > last) throw new UsageError(`--seeds: expected A..B with A <= B, got ${JSON.stringify(args.seeds)}`);
   const scenario = loadScenario(files[0]);
   let faulted = 0;
   for (let seed = first; seed <= last; seed++) {

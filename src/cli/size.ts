@@ -2,7 +2,8 @@
  * `emu size SCENARIO|LOG`: the smallest size of a heap on which the scenario (or the field log,
  * imported as `emu import` would) runs without a memory fault on it, for each allocator asked for.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInput } from '../input/chunks.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { UsageError } from '../input/errors.js';
 import { suggest } from '../input/yaml.js';
@@ -65,7 +66,7 @@ function sourceOf(o: SizeOptions, allocator: string): { source: ScenarioSource; 
   if (/\.ya?ml$/.test(input)) {
     const given = (['target', 'in', 'format'] as const).filter((k) => o[k] !== undefined);
     if (given.length > 0) throw new UsageError(`${given.map((k) => `--${k}`).join(', ')}: for a field log only; a scenario names its own target and places its heaps`);
-    return { source: { file: input, text: readFileSync(input, 'utf8') }, heap: o.heap, log: false };
+    return { source: { file: input, text: readInput(input).toString('utf8') }, heap: o.heap, log: false };
   }
   if (!o.format || !o.target) throw new UsageError('emu size LOG needs --format and --target; or give a scenario file (.yaml)');
   if (o.heap !== undefined && o.heap !== 'main') throw new UsageError(`--heap ${o.heap}: an imported log replays on one heap, 'main' (the allocators to try are --allocators)`);

@@ -4,7 +4,7 @@
  */
 import { isPow2 } from '../util/bits.js';
 import { formatBytes, group, hex } from '../util/text.js';
-import { MODES, newWork, resetWork, type Work } from '../alloc/allocator.js';
+import { MODES, newWork, resetWork, type AllocatorContext, type SegmentMemory, type Work } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
 import { EnvironmentBudget, type BudgetBreach, type BudgetShare, type EnvironmentUsage } from '../heap/environment.js';
@@ -24,6 +24,9 @@ import type { Detected, FaultKind } from '../memory/faults.js';
 import { WasmComponents } from './wasm.js';
 import { LockTable } from '../sync/locks.js';
 import { RaceDetector, raceDetail } from '../sync/lockset.js';
+import type { HeapSpec } from '../scenario/types.js';
+import type { Region } from '../target/types.js';
+import { DynamicSegments, type ArenaSummary, type SegmentHost } from './segments.js';
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -57,6 +60,8 @@ export interface RunSummary {
   dma_bytes: number;
   dma_cycles: number;
   stall_cycles: number;
+  /** A dynamic layout's arena (absent for a static layout). */
+  arena?: ArenaSummary;
 }
 
 export interface RunResult {
@@ -146,6 +151,8 @@ class Engine {
   private readonly locks: LockTable;
   /** Where the layout's components run at the same time: the lockset of each shared region (Eraser). */
   private readonly races: RaceDetector | null;
+  /** A dynamic layout's segments at run time (null for a static layout). */
+  private dynamic: DynamicSegments | null = null;
 
   constructor(
     private readonly scenario: Scenario,
@@ -200,30 +207,70 @@ class Engine {
       this.fault(layout.failure.kind, layout.failure.line, 'precise', null, null, layout.failure.detail);
       throw new Halt();
     }
-    const context = { policy: this.scenario.policy };
+    if (layout.dynamic) this.dynamic = new DynamicSegments(this.segmentHost(), layout.dynamic);
     for (const spec of this.scenario.heaps) {
-      const at = layout.heaps.get(spec.name)!;
-      const entry = ALLOCATORS.get(spec.allocator)!;
-      const misfit = entry.misfit?.(at.size, spec.options, context);
+      // A heap in a dynamic segment not placed yet is made when a segment step creates it.
+      const at = layout.heaps.get(spec.name);
+      if (!at) continue;
+      const component = this.dynamic?.componentOf(spec.name) ?? null;
+      const misfit = this.makeHeap(spec, at.base, at.size, at.region, component === null ? undefined : this.dynamic!.segmentMemory(component));
       if (misfit) {
-        this.fault('layout-invalid', spec.line, 'precise', spec.name, null, `heap '${spec.name}' (${spec.allocator}, ${formatBytes(at.size)} at ${hex(at.base)}): ${misfit}`);
+        this.fault('layout-invalid', spec.line, 'precise', spec.name, null, misfit);
         throw new Halt();
       }
-      const heap = new Heap({
-        name: spec.name,
-        allocatorName: spec.allocator,
-        allocator: entry.create(at.base, at.size, spec.options, context),
-        entry,
-        base: at.base,
-        size: at.size,
-        region: at.region,
-        crate: spec.budget,
-        softLimit: spec.softLimit,
-      });
-      this.heaps.set(spec.name, heap);
     }
     this.memory = new ProgramMemory(this.scenario, layout, this.heaps, this.timing);
     this.budgetLayout(layout);
+  }
+
+  /**
+   * Makes a heap's allocator over its memory (at the layout, or when a segment step creates the
+   * dynamic segment it lives in, again after a release); a misfit says why it cannot be.
+   */
+  private makeHeap(spec: HeapSpec, base: number, size: number, region: Region, segment?: SegmentMemory): string | null {
+    const entry = ALLOCATORS.get(spec.allocator)!;
+    const context: AllocatorContext = segment ? { policy: this.scenario.policy, segment } : { policy: this.scenario.policy };
+    const misfit = entry.misfit?.(size, spec.options, context);
+    if (misfit) return `heap '${spec.name}' (${spec.allocator}, ${formatBytes(size)} at ${hex(base)}): ${misfit}`;
+    const allocator = entry.create(base, size, spec.options, context);
+    const existing = this.heaps.get(spec.name);
+    if (existing) {
+      existing.renew(allocator, base, size);
+      return null;
+    }
+    const setup = { name: spec.name, allocatorName: spec.allocator, allocator, entry, base, size, region, crate: spec.budget, softLimit: spec.softLimit };
+    this.heaps.set(spec.name, new Heap(setup));
+    return null;
+  }
+
+  /** What the dynamic layout's segments (engine/segments.ts) use of the engine. */
+  private segmentHost(): SegmentHost {
+    const engine = this;
+    return {
+      scenario: this.scenario,
+      heaps: this.heaps,
+      blocks: this.blocks,
+      work: this.work,
+      get memory() {
+        return engine.memory;
+      },
+      get op() {
+        return engine.op;
+      },
+      record: (type, fields, advance) => this.record(type, fields, advance),
+      fault: (kind, line, detected, heap, id, detail, cause) => this.fault(kind, line, detected, heap, id, detail, cause ?? null),
+      reportHarm: (found, kind, detected, line, heap) => this.reportHarm(found, kind, detected, line, heap),
+      spent: (heap) => this.spent(heap),
+      makeHeap: (spec, base, size, segment) => this.makeHeap(spec, base, size, this.dynamic!.region, segment),
+      disown: (block) => this.disown(block),
+      verify: (heap, line) => this.verify(heap, line),
+      skipScope: () => {
+        this.skipDepth = 1;
+      },
+      halt: () => {
+        throw new Halt();
+      },
+    };
   }
 
   /**
@@ -281,6 +328,8 @@ class Engine {
   private perform(op: Op): void {
     this.logLine = (op as { log?: number }).log ?? null;
     this.caller = (op as { caller?: string }).caller ?? null;
+    // In a dynamic layout, an operation on a heap whose segment is not there does not happen.
+    if (this.dynamic !== null && this.dynamic.blocked(op)) return;
     switch (op.kind) {
       case 'log-note':
         this.record('log', { line: op.line, log_line: op.log, what: op.what, detail: op.detail });
@@ -301,6 +350,8 @@ class Engine {
         return this.scopeExit(op);
       case 'grow':
         return this.grow(op);
+      case 'segment':
+        return this.dynamic!.segment(op);
       case 'read':
       case 'write':
         return this.access(op);
@@ -673,7 +724,7 @@ class Engine {
     const oldCapacity = heap.allocator.capacity();
     const before = heap.allocator.grow!(op.pages, this.work);
     const cycles = this.spent(heap);
-    if (before < 0) this.fault('grow-failed', op.line, 'precise', heap.name, null, `memory.grow(${op.pages}) returned -1${this.heapDiagnostics(heap)}`);
+    if (before < 0) this.fault('grow-failed', op.line, 'precise', heap.name, null, `memory.grow(${op.pages}) returned -1${this.heapDiagnostics(heap)}${this.dynamic?.refusalNote(heap) ?? ''}`);
     this.record('grow', { line: op.line, heap: heap.name, pages: op.pages, old_pages: before, old_capacity: oldCapacity, capacity: heap.allocator.capacity(), cycles }, cycles);
     this.verify(heap, op.line);
   }
@@ -910,6 +961,7 @@ class Engine {
       dma_bytes: this.memory?.dmaBytes ?? 0,
       dma_cycles: this.memory?.dmaCycles ?? 0,
       stall_cycles: this.memory?.stallCycles ?? 0,
+      ...(this.dynamic ? { arena: this.dynamic.summary() } : {}),
     };
   }
 }

@@ -122,6 +122,8 @@ export class Heap {
   readonly fixedOverhead: number;
   readonly allocCycles = new Distribution();
   readonly freeCycles = new Distribution();
+  /** A heap in a dynamic segment that was released: its memory is no longer its own (until made again). */
+  gone = false;
   /** The open bump scopes, innermost last: a serial, its budget and the ids allocated inside. */
   readonly openScopes: { serial: number; budget: number | null; ids: string[] }[] = [];
   /**
@@ -137,6 +139,25 @@ export class Heap {
     Object.assign(this, setup);
     this.fixedOverhead = setup.allocator.usedBytes();
     this.topStart = setup.size;
+  }
+
+  /** A heap in a dynamic segment followed its segment's new size. */
+  resize(size: number): void {
+    // No block placed from the top yet: the top span stays empty at any size.
+    if (this.topStart >= this.size) this.topStart = size;
+    Object.assign(this, { size });
+  }
+
+  /**
+   * A heap in a dynamic segment made again when its segment is created again after a release: a new
+   * allocator over the new memory. Its counts, peaks and cycle distributions go on (one heap, one row
+   * in the summary); nothing of the old incarnation is live.
+   */
+  renew(allocator: Allocator, base: number, size: number): void {
+    if (this.topStart >= this.size) this.topStart = size;
+    Object.assign(this, { allocator, base, size, fixedOverhead: allocator.usedBytes() });
+    this.openScopes.length = 0;
+    this.gone = false;
   }
 
   /** A granted request; `from` is the end the allocator placed it from (placedFrom for allocators with modes). */

@@ -19,7 +19,9 @@
  */
 import { ascii, Scanner, Words } from './bytes.js';
 import { lineSource, parseLines, type LineParser, type LineSource } from './lines.js';
-import { FormatGate, PointerIds, type Emitted, type FieldOp, type OpBuffer } from './ops.js';
+import { FormatGate, FREED_MEMORY, PointerIds } from './ops.js';
+import type { PointerKey } from './pointers.js';
+import type { OpBuffer, OpStream } from './stream.js';
 
 const EXAMPLE = '186: malloc 0xb6038060 20';
 
@@ -30,31 +32,59 @@ const ARGS: Record<RecordType, number> = { malloc: 1, free: 0, calloc: 2, reallo
 const TYPE_BYTES = TYPES.map(ascii);
 
 /** The log's ops; returns the number of lines read. */
-export function readAndroid(lines: LineSource | Iterable<string>, source = 'record_allocs log'): Generator<FieldOp, number> {
-  return parseLines(lineSource(lines), new AndroidParser(source));
+export function readAndroid(lines: LineSource | Iterable<string>, source = 'record_allocs log'): OpStream {
+  return parseLines(lineSource(lines), (out) => new AndroidParser(source, out));
 }
 
 class AndroidParser implements LineParser {
-  private readonly ids = new PointerIds();
+  private readonly ids: PointerIds;
   private readonly gate: FormatGate;
   private readonly words = new Words();
+  private readonly threads: ThreadNames;
+  private readonly record = new AndroidRecord();
 
-  constructor(source: string) {
+  constructor(
+    source: string,
+    private readonly out: OpBuffer,
+  ) {
     this.gate = new FormatGate('an Android malloc_debug record_allocs log', source, EXAMPLE);
+    this.ids = new PointerIds(FREED_MEMORY, out);
+    this.threads = new ThreadNames(out);
   }
 
-  line(lines: LineSource, out: OpBuffer): void {
+  line(lines: LineSource): void {
     if (lines.end === lines.start) return;
     const words = this.words;
+    const record = this.record;
     // Fields are one space apart; a line spaced otherwise is split at any run of whitespace.
     if (!words.splitAtSpaces(lines.bytes, lines.start, lines.end)) words.splitAtWhitespace(lines.bytes, lines.start, lines.end);
-    const r = parse(lines.bytes, words, lines.line, this.ids);
-    if (typeof r === 'string') {
-      this.gate.malformed(lines.line, lines.text(), r, out);
+    const why = readRecord(lines.bytes, words, record);
+    if (why !== '') {
+      this.gate.malformed(lines.line, lines.text(), why, this.out);
       return;
     }
-    this.gate.admit(out);
-    out.emit(r);
+    this.gate.admit(this.out);
+    const ids = this.ids;
+    ids.caller = this.threads.number(record.tid);
+    const { ptr, old, size, time } = record;
+    const n = lines.line;
+    switch (record.type) {
+      case 'malloc':
+      case 'calloc':
+      case 'memalign':
+        ids.recordAlloc(ptr, size, record.align, n, time);
+        break;
+      case 'free':
+        if (ptr !== 0) ids.recordFree(ptr, n, time);
+        break;
+      case 'realloc':
+        if (old === 0) ids.recordAlloc(ptr, size, 0, n, time);
+        else if (ptr !== 0) ids.recordRealloc(old, ptr, size, n, time);
+        else if (size === 0) ids.recordFree(old, n, time);
+        else ids.recordFailedRealloc(old, size, n, time);
+        break;
+      default: // thread_done
+    }
   }
 
   end(lines: number): void {
@@ -62,22 +92,47 @@ class AndroidParser implements LineParser {
   }
 }
 
+/** `tid N`, the caller of a thread's records, numbered once per thread. */
+class ThreadNames {
+  private readonly numbers = new Map<number, number>();
+  /** The last thread and its number: records come in runs per thread. */
+  private lastTid = -1;
+  private last = -1;
+
+  constructor(private readonly out: OpBuffer) {}
+
+  number(tid: number): number {
+    if (tid === this.lastTid) return this.last;
+    let n = this.numbers.get(tid);
+    if (n === undefined) this.numbers.set(tid, (n = this.out.addCaller(`tid ${tid}`)));
+    this.lastTid = tid;
+    this.last = n;
+    return n;
+  }
+}
+
+/** One line's record, as readRecord reads it. */
+class AndroidRecord {
+  type: RecordType = 'thread_done';
+  tid = 0;
+  ptr: PointerKey = 0;
+  /** realloc's OLD. */
+  old: PointerKey = 0;
+  /** The bytes asked for (calloc: NMEMB * SIZE). */
+  size = 0;
+  align = 0;
+  time: number | null = null;
+}
+
 /** Reads thread ids (reset for each one: nothing is kept between lines). */
 const tidScanner = new Scanner();
 
-/** `TID:` in bytes[from, to): a decimal thread id and a colon. */
-function isThreadId(bytes: Buffer, from: number, to: number): boolean {
-  if (bytes[to - 1] !== 58 /* : */) return false;
+/** `TID:` in bytes[from, to): a decimal thread id and a colon; -1 if it is not one. */
+function threadId(bytes: Buffer, from: number, to: number): number {
+  if (bytes[to - 1] !== 58 /* : */) return -1;
   const scan = tidScanner.reset(bytes, from, to - 1);
-  return scan.decimal() >= 0 && scan.atEnd();
-}
-
-/** `tid N`, the caller of a thread's records; the last one is kept (records come in runs per thread). */
-let lastTid = -1;
-let lastTidName = '';
-function threadName(tid: number): string {
-  if (tid !== lastTid) [lastTid, lastTidName] = [tid, `tid ${tid}`];
-  return lastTidName;
+  const tid = scan.decimal();
+  return scan.atEnd() ? tid : -1;
 }
 
 /** The record type word `t` names, or undefined. */
@@ -86,55 +141,57 @@ function recordType(t: Words, i: number): RecordType | undefined {
   return undefined;
 }
 
-/** One record's ops, or why it is malformed. Words beyond the count are never read (it is checked first). */
-function parse(bytes: Buffer, t: Words, n: number, ids: PointerIds): Emitted | string {
-  if (t.count < 3 || !isThreadId(bytes, t.start(0), t.end(0))) return 'expected "TID: TYPE POINTER ..."';
-  ids.caller = threadName(tidScanner.reset(bytes, t.start(0), t.end(0) - 1).decimal());
+/**
+ * Reads the record in `t` into `r`; returns '' when it is one, else why it is malformed. Words
+ * beyond the count are never read (it is checked first).
+ */
+function readRecord(bytes: Buffer, t: Words, r: AndroidRecord): string {
+  const tid = t.count < 3 ? -1 : threadId(bytes, t.start(0), t.end(0));
+  if (tid < 0) return 'expected "TID: TYPE POINTER ..."';
+  r.tid = tid;
   const type = recordType(t, 1);
   if (type === undefined) return `unknown record type ${JSON.stringify(t.text(1))}`;
+  r.type = type;
   const args = ARGS[type];
   const ptr = t.pointer(2);
   if (ptr === undefined) return `${JSON.stringify(t.text(2))} is not a pointer`;
+  r.ptr = ptr;
   const extra = t.count - 3 - args;
   if (type === 'thread_done') {
-    if (extra > 1 || (extra === 1 && t.decimal(3) < 0)) return 'expected "TID: thread_done 0x0 [END_NS]"';
-    return [];
+    return extra > 1 || (extra === 1 && t.decimal(3) < 0) ? 'expected "TID: thread_done 0x0 [END_NS]"' : '';
   }
   if (extra !== 0 && extra !== 2) return `a ${type} record has ${args} number(s) after the pointer, then optionally START_NS END_NS`;
-  let time: number | null = null;
+  r.time = null;
   if (extra === 2) {
-    time = t.decimal(3 + args);
+    const time = t.decimal(3 + args);
     if (time < 0 || t.decimal(4 + args) < 0) return 'the timestamps are not decimal integers';
+    r.time = time;
   }
+  r.align = 0;
   switch (type) {
-    case 'malloc': {
-      const size = t.decimal(3);
-      if (size < 0) return 'the size is not a decimal integer';
-      return ids.alloc(ptr, size, 0, n, time);
-    }
+    case 'malloc':
+      r.size = t.decimal(3);
+      return r.size < 0 ? 'the size is not a decimal integer' : '';
     case 'free':
-      return ptr === 0 ? [] : ids.free(ptr, n, time);
+      return '';
     case 'calloc': {
       const count = t.decimal(3);
       const each = t.decimal(4);
       if (count < 0 || each < 0) return 'calloc needs NMEMB SIZE as decimal integers';
-      const size = count * each;
-      return ids.alloc(ptr, size, 0, n, time);
+      r.size = count * each;
+      return '';
     }
-    case 'memalign': {
-      const align = t.decimal(3);
-      const size = t.decimal(4);
-      if (align < 0 || size < 0) return 'memalign needs ALIGN SIZE as decimal integers';
-      return ids.alloc(ptr, size, align, n, time);
-    }
+    case 'memalign':
+      r.align = t.decimal(3);
+      r.size = t.decimal(4);
+      return r.align < 0 || r.size < 0 ? 'memalign needs ALIGN SIZE as decimal integers' : '';
     default: {
       // realloc NEW OLD SIZE
       const old = t.pointer(3);
-      const size = t.decimal(4);
-      if (old === undefined || size < 0) return 'realloc needs NEW OLD SIZE';
-      if (old === 0) return ids.alloc(ptr, size, 0, n, time);
-      if (ptr === 0) return size === 0 ? ids.free(old, n, time) : ids.failedRealloc(old, size, n, time);
-      return ids.realloc(old, ptr, size, n, time);
+      r.size = t.decimal(4);
+      if (old === undefined || r.size < 0) return 'realloc needs NEW OLD SIZE';
+      r.old = old;
+      return '';
     }
   }
 }

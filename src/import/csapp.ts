@@ -15,7 +15,8 @@
 import { InputError } from '../input/errors.js';
 import { ascii, Words } from './bytes.js';
 import { lineSource, parseLines, type LineParser, type LineSource } from './lines.js';
-import { NamedIds, quote, type Emitted, type FieldOp, type OpBuffer } from './ops.js';
+import { NamedIds, quote, type Emitted } from './ops.js';
+import type { OpBuffer, OpStream } from './stream.js';
 
 const HEADER = ['the suggested heap size', 'the number of ids', 'the number of operations', 'the weight'];
 const ALLOC = ascii('a');
@@ -23,8 +24,8 @@ const REALLOC = ascii('r');
 const FREE = ascii('f');
 
 /** The trace's ops; returns the number of lines read. */
-export function readCsapp(lines: LineSource | Iterable<string>, source = 'CS:APP trace'): Generator<FieldOp, number> {
-  return parseLines(lineSource(lines), new CsappParser(source));
+export function readCsapp(lines: LineSource | Iterable<string>, source = 'CS:APP trace'): OpStream {
+  return parseLines(lineSource(lines), (out) => new CsappParser(source, out));
 }
 
 class CsappParser implements LineParser {
@@ -36,9 +37,13 @@ class CsappParser implements LineParser {
   private ops = 0;
   private declared = 0;
 
-  constructor(private readonly source: string) {}
+  constructor(
+    private readonly source: string,
+    private readonly out: OpBuffer,
+  ) {}
 
-  line(lines: LineSource, out: OpBuffer): void {
+  line(lines: LineSource): void {
+    const out = this.out;
     const t = this.words;
     t.splitAtWhitespace(lines.bytes, lines.start, lines.end);
     if (t.count === 0) return;
@@ -74,7 +79,8 @@ class CsappParser implements LineParser {
     out.emit(r);
   }
 
-  end(lines: number, out: OpBuffer): void {
+  end(lines: number): void {
+    const out = this.out;
     if (this.header.length < 4) {
       throw new InputError({ file: this.source, line: Math.max(1, lines), col: 1 }, `not a CS:APP trace: the file ends inside its 4-line header (${this.header.length} line(s)); check --format`);
     }

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../input/errors.js';
-import { OpBuffer, type FieldOp } from './ops.js';
+import { OpBuffer, OpStream, type OpSource } from './stream.js';
 
 export const CHUNK = 1 << 16;
 
@@ -150,32 +150,62 @@ export function lineSource(lines: LineSource | Iterable<string>): LineSource {
   return lines instanceof LineSource ? lines : new StringLines(lines);
 }
 
-/** A text format's parser: what each line, and the end of the log, adds to the op stream. */
+/** A text format's parser: what each line, and the end of the log, adds to the stream's OpBuffer. */
 export interface LineParser {
-  /** The current line of `lines`: pushes its ops to `out` (or throws: not the format). */
-  line(lines: LineSource, out: OpBuffer): void;
-  /** After the last line (`lines` of them): pushes the closing ops (or throws). */
-  end(lines: number, out: OpBuffer): void;
+  /** The current line of `lines`: adds its ops (or throws: not the format). */
+  line(lines: LineSource): void;
+  /** After the last line (`lines` of them): adds the closing ops (or throws). */
+  end(lines: number): void;
 }
 
-/**
- * A text log's ops, lazily, a line at a time; returns the number of lines. The parsing is done by
- * `parser`, outside this generator, so that each yield saves and restores only a few variables.
- */
-export function* parseLines(lines: LineSource, parser: LineParser): Generator<FieldOp, number> {
+/** A text log's ops, lazily (see OpStream); `parser` is made for the buffer its ops go to. */
+export function parseLines(lines: LineSource, parser: (out: OpBuffer) => LineParser): OpStream {
   const out = new OpBuffer();
-  try {
-    while (lines.next()) {
-      parser.line(lines, out);
-      for (let i = 0; i < out.length; i++) yield out.at(i);
-      out.clear();
-    }
-  } finally {
-    lines.close();
+  return new OpStream(out, new TextSource(lines, parser(out), out));
+}
+
+/** A text log read into an OpBuffer a batch of lines at a time. */
+class TextSource implements OpSource {
+  /** An error met mid-batch, thrown by the next fill (once the ops before it are read). */
+  private error: { thrown: unknown } | null = null;
+
+  constructor(
+    private readonly lines: LineSource,
+    private readonly parser: LineParser,
+    private readonly out: OpBuffer,
+  ) {}
+
+  get count(): number {
+    return this.lines.line;
   }
-  parser.end(lines.line, out);
-  for (let i = 0; i < out.length; i++) yield out.at(i);
-  return lines.line;
+
+  fill(want: number): boolean {
+    if (this.error !== null) throw this.error.thrown;
+    const { lines, parser, out } = this;
+    // The ops of the lines read whole: a line that throws adds none.
+    let whole = out.length;
+    try {
+      while (out.length < want) {
+        if (!lines.next()) {
+          lines.close();
+          parser.end(lines.line);
+          return false;
+        }
+        parser.line(lines);
+        whole = out.length;
+      }
+      return true;
+    } catch (e) {
+      if (whole === 0) throw e;
+      out.truncate(whole);
+      this.error = { thrown: e };
+      return true;
+    }
+  }
+
+  close(): void {
+    this.lines.close();
+  }
 }
 
 /** The lines of a file as strings, lazily (see FileLines). */

@@ -35,8 +35,9 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { decodeIter, Packr } from 'msgpackr';
 import { fileChunks } from '../input/chunks.js';
 import { InputError } from '../input/errors.js';
-import { PointerIds, type Emitted, type FieldOp } from './ops.js';
+import { FREED_MEMORY, PointerIds } from './ops.js';
 import type { PointerKey } from './pointers.js';
+import { OpBuffer, OpStream, type OpSource } from './stream.js';
 
 export const NATIVE_FORMAT = 'emu-field-log';
 export const NATIVE_VERSION = 1;
@@ -90,17 +91,72 @@ export function writeNativeLog(path: string, records: Iterable<NativeRecord>, op
 
 
 /** Reads a native log from a file, a chunk at a time. */
-export function readNativeFile(path: string): Generator<FieldOp, number> {
+export function readNativeFile(path: string): OpStream {
   return readNative(fileChunks(path, CHUNK), path);
 }
 
-/** Reads a native log from a stream of byte chunks (a file's, or a test's); returns the number of records read. */
-export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): Generator<FieldOp, number> {
-  const values = decodeIter(source, { ...OPTIONS }) as unknown as Generator<unknown>;
-  const ids = new PointerIds();
-  let index = 0;
-  let ended = false;
-  try {
+/** Reads a native log from a stream of byte chunks (a file's, or a test's); the stream returns the number of records read. */
+export function readNative(source: Iterable<Uint8Array>, name = 'native log'): OpStream {
+  const out = new OpBuffer();
+  return new OpStream(out, new NativeSource(source, name, out));
+}
+
+/** A native log decoded into an OpBuffer a batch of records at a time. */
+class NativeSource implements OpSource {
+  /** The decoded records, from the first fill on (the input is opened then). */
+  private values: Generator<unknown> | null = null;
+  private readonly ids: PointerIds;
+  /** Records read. */
+  private index = 0;
+  /** Whether the last record read was the end record. */
+  private ended = false;
+
+  constructor(
+    private readonly source: Iterable<Uint8Array>,
+    private readonly name: string,
+    private readonly out: OpBuffer,
+  ) {
+    this.ids = new PointerIds(FREED_MEMORY, out);
+  }
+
+  get count(): number {
+    return this.index;
+  }
+
+  fill(want: number): boolean {
+    const values = this.values ?? this.open();
+    const { out, ids } = this;
+    while (out.length < want) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = values.next();
+      } catch (e) {
+        out.push({ kind: 'problem', what: 'truncated', detail: `the log is cut off or damaged after record ${this.index} (${(e as Error).message}); ${ids.liveCount} block(s) were live then`, line: this.index + 1 });
+        this.close();
+        return false;
+      }
+      if (next.done) {
+        if (!this.ended) out.push({ kind: 'problem', what: 'truncated', detail: `the log ends without an { op: 'end' } record (the device stopped logging: a crash?); ${ids.liveCount} block(s) were live then`, line: this.index });
+        this.close();
+        return false;
+      }
+      this.index++;
+      const why = record(next.value, this.index, ids);
+      this.ended = why === END;
+      if (why !== '' && why !== END) out.push({ kind: 'problem', what: 'malformed', detail: why, line: this.index });
+    }
+    return true;
+  }
+
+  close(): void {
+    this.values?.return(undefined);
+  }
+
+  /** Starts decoding, and reads the header (record 1): throws when the input is no native log. */
+  private open(): Generator<unknown> {
+    const values = decodeIter(this.source, { ...OPTIONS }) as unknown as Generator<unknown>;
+    this.values = values;
+    const name = this.name;
     let first: IteratorResult<unknown>;
     try {
       first = values.next();
@@ -115,28 +171,8 @@ export function* readNative(source: Iterable<Uint8Array>, name = 'native log'): 
     if (header.version !== NATIVE_VERSION) {
       throw new InputError({ file: name, line: 1, col: 1 }, `native field log version ${String(header.version)}; this emu reads version ${NATIVE_VERSION}`);
     }
-    index = 1;
-    for (;;) {
-      let next: IteratorResult<unknown>;
-      try {
-        next = values.next();
-      } catch (e) {
-        yield { kind: 'problem', what: 'truncated', detail: `the log is cut off or damaged after record ${index} (${(e as Error).message}); ${ids.liveCount} block(s) were live then`, line: index + 1 };
-        return index;
-      }
-      if (next.done) break;
-      index++;
-      const r = record(next.value, index, ids);
-      ended = r === 'end';
-      if (r === 'end') continue;
-      if (typeof r === 'string') yield { kind: 'problem', what: 'malformed', detail: r, line: index };
-      else if (Array.isArray(r)) yield* r;
-      else yield r;
-    }
-    if (!ended) yield { kind: 'problem', what: 'truncated', detail: `the log ends without an { op: 'end' } record (the device stopped logging: a crash?); ${ids.liveCount} block(s) were live then`, line: index };
-    return index;
-  } finally {
-    values.return?.(undefined);
+    this.index = 1;
+    return values;
   }
 }
 
@@ -160,35 +196,42 @@ function timeOf(v: unknown): number | null | undefined {
   return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
 }
 
-/** One record's ops, 'end', or why it is malformed. */
-function record(value: unknown, line: number, ids: PointerIds): Emitted | string {
+/** What record() returns for the end record. */
+const END = 'end';
+
+/** Adds one record's ops to `ids.out`; returns '' when it did, END for the end record, else why the record is malformed. */
+function record(value: unknown, line: number, ids: PointerIds): string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return `record ${line} is not a map`;
   const r = value as Record<string, unknown>;
   const time = timeOf(r.time);
   if (time === undefined) return `record ${line}: time is not an integer`;
   switch (r.op) {
     case 'end':
-      return 'end';
+      return END;
     case 'alloc': {
       const ptr = address(r.ptr);
       const size = count(r.size);
       const align = r.align === undefined || r.align === null ? 0 : count(r.align);
       if (ptr === undefined || size < 0 || align < 0) return `record ${line}: alloc needs ptr and size (non-negative integers) and an optional align`;
-      return ids.alloc(ptr, size, align, line, time);
+      ids.recordAlloc(ptr, size, align, line, time);
+      return '';
     }
     case 'free': {
       const ptr = address(r.ptr);
       if (ptr === undefined) return `record ${line}: free needs ptr (a non-negative integer)`;
-      return ptr === 0 ? [] : ids.free(ptr, line, time);
+      if (ptr !== 0) ids.recordFree(ptr, line, time);
+      return '';
     }
     case 'realloc': {
       const ptr = address(r.ptr);
       const old = address(r.old);
       const size = count(r.size);
       if (ptr === undefined || old === undefined || size < 0) return `record ${line}: realloc needs ptr, old and size (non-negative integers)`;
-      if (old === 0) return ids.alloc(ptr, size, 0, line, time);
-      if (ptr === 0) return size === 0 ? ids.free(old, line, time) : ids.failedRealloc(old, size, line, time);
-      return ids.realloc(old, ptr, size, line, time);
+      if (old === 0) ids.recordAlloc(ptr, size, 0, line, time);
+      else if (ptr !== 0) ids.recordRealloc(old, ptr, size, line, time);
+      else if (size === 0) ids.recordFree(old, line, time);
+      else ids.recordFailedRealloc(old, size, line, time);
+      return '';
     }
     case 'fault': {
       if (typeof r.kind !== 'string' || r.kind.length === 0) return `record ${line}: fault needs kind (a string)`;
@@ -197,9 +240,10 @@ function record(value: unknown, line: number, ids: PointerIds): Emitted | string
         if (address(r.addr) === undefined) return `record ${line}: fault addr is not a non-negative integer`;
         addr = Number(r.addr);
       }
-      return { kind: 'fault', fault: r.kind, addr, time, line };
+      ids.out.push({ kind: 'fault', fault: r.kind, addr, time, line });
+      return '';
     }
     default:
-      return `record ${line}: unknown op ${JSON.stringify(r.op)} (expected alloc, free, realloc, fault or end)`;
+      return `record ${line}: unknown op ${JSON.stringify(r.op, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} (expected alloc, free, realloc, fault or end)`;
   }
 }

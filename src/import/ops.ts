@@ -1,7 +1,8 @@
 /**
  * The common shape of imported field logs: every reader (mtrace, android, csapp, native) yields a
  * stream of `FieldOp`s, one per log operation, in log order, each with the 1-based log line it came
- * from (for the native format: the 1-based record index, the header being record 1).
+ * from (for the native format: the 1-based record index, the header being record 1). The stream is
+ * an OpStream, which keeps the ops in columns until one is asked for (see stream.ts).
  *
  * Invariants every reader keeps, so that a replay never sees an impossible operation:
  * - an `alloc` names an id that is not live (ids are never reused: see PointerIds and NamedIds);
@@ -13,7 +14,9 @@
  */
 import { InputError } from '../input/errors.js';
 import { Scanner } from './bytes.js';
+import { IntMap } from './intmap.js';
 import { pointerHex, type PointerKey } from './pointers.js';
+import { blockId, NO_BLOCK, OpBuffer } from './stream.js';
 
 export type ProblemKind = 'unknown-free' | 'double-free' | 'unknown-realloc' | 'duplicate-alloc' | 'truncated' | 'malformed';
 
@@ -53,33 +56,6 @@ export interface ProblemCall {
 
 export type Emitted = FieldOp | FieldOp[];
 
-/**
- * The ops a log line adds, in order, for its reader to hand on. Emptied by resetting a count, not
- * by truncating the array (which would free and reallocate its storage for every line).
- */
-export class OpBuffer {
-  private readonly ops: FieldOp[] = [];
-  length = 0;
-
-  push(op: FieldOp): void {
-    this.ops[this.length++] = op;
-  }
-
-  /** An op or a list of them. */
-  emit(ops: Emitted): void {
-    if (!Array.isArray(ops)) this.push(ops);
-    else for (const op of ops) this.push(op);
-  }
-
-  at(i: number): FieldOp {
-    return this.ops[i];
-  }
-
-  clear(): void {
-    this.length = 0;
-  }
-}
-
 /** How many freed pointers PointerIds remembers to tell a double free from a free of garbage. */
 export const FREED_MEMORY = 1 << 16;
 
@@ -87,46 +63,52 @@ function problem(what: ProblemKind, detail: string, line: number, call?: Problem
   return call ? { kind: 'problem', what, detail, line, call } : { kind: 'problem', what, detail, line };
 }
 
-/** A request the host refused: an allocation (`id` null) or a realloc of block `id`. */
-function refused(id: string | null, size: number, align: number, time: number | null, line: number): FieldOp {
-  return { kind: 'failed', id, size, align, time, line };
-}
-
 /**
- * Host pointers to block ids, for logs that name blocks by address (mtrace, android, native).
+ * Host pointers to blocks, for logs that name blocks by address (mtrace, android, native). The ops
+ * go to `out`: in its columns, blocks by number (block n is `p<n>`, see blockId); problems as objects.
  *
- * - Every allocation gets a fresh id `p<n>`, n counting allocations from 1 in log order, so ids are
- *   deterministic and never reused even when the host allocator hands the same address out again.
- * - realloc keeps the id and moves it to the new pointer; the old pointer counts as freed there.
+ * - Every allocation gets a fresh block number n, counting allocations from 1 in log order, so ids
+ *   are deterministic and never reused even when the host allocator hands the same address out again.
+ * - realloc keeps the block and moves it to the new pointer; the old pointer counts as freed there.
  * - A free of a pointer that is not live is a `double-free` problem when the pointer was freed
- *   before (remembered for the last FREED_MEMORY frees, with the id it held), otherwise an
+ *   before (remembered for the last FREED_MEMORY frees, with the block it held), otherwise an
  *   `unknown-free` problem; each carries the call (a free of the freed id, or of `0x<pointer>`).
  * - A realloc of a pointer that is not live is an `unknown-realloc` problem carrying the call,
  *   followed by an `alloc` of the new block (the host did hand it out).
  * - An allocation at a pointer that is still live is memory handed out twice: the host heap was
  *   corrupt (a double free earlier let it give the same chunk again). A `duplicate-alloc` problem
- *   carrying the overlap, then a `free` of the old id (the stream's ids follow the pointer from
+ *   carrying the overlap, then a `free` of the old block (the stream's ids follow the pointer from
  *   here on), then the `alloc`.
  * Pointers are PointerKeys (numbers; hex strings beyond 2^53), so 64-bit addresses stay exact.
  * Memory: one entry per live block, plus freed pointers, which are swept (oldest first) once there
  * are more than FREED_MEMORY + max(FREED_MEMORY, live blocks).
  */
 export class PointerIds {
-  /** Pointer -> the id of its live block (a string), or the sequence number of its last free (a number). */
-  private readonly slots = new Map<PointerKey, string | number>();
-  /** The lines of the last `freedMemory` frees and the ids they freed, rings indexed by free sequence number. */
-  private readonly recent: Float64Array;
-  private readonly recentIds: string[];
+  /**
+   * Pointer -> its entry: the number of its live block (n >= 1), or once freed -1 - the sequence
+   * number of its last free (<= -1). Number keys in `entries`, wider pointers (hex strings) in `wide`.
+   */
+  private readonly entries = new IntMap();
+  private readonly wide = new Map<string, number>();
+  /** The lines of the last `freedMemory` frees and the blocks they freed, rings indexed by free sequence number. */
+  private readonly recentLines: Float64Array;
+  private readonly recentBlocks: Float64Array;
   private frees = 0;
   private live = 0;
   private freed = 0;
   private next = 1;
-  /** Who makes the calls of the line being read, when the log says (set by the reader); on every op and problem call made. */
-  caller: string | null = null;
+  /**
+   * Who makes the calls of the line being read, when the log says (set by the reader): its number
+   * in out.callerNames, -1 for none. On every op and problem call made.
+   */
+  caller = -1;
 
-  constructor(private readonly freedMemory = FREED_MEMORY) {
-    this.recent = new Float64Array(freedMemory);
-    this.recentIds = new Array<string>(freedMemory);
+  constructor(
+    private readonly freedMemory = FREED_MEMORY,
+    readonly out = new OpBuffer(),
+  ) {
+    this.recentLines = new Float64Array(freedMemory);
+    this.recentBlocks = new Float64Array(freedMemory);
   }
 
   /** Blocks live now. */
@@ -135,79 +117,105 @@ export class PointerIds {
   }
 
   /** An allocation that returned `ptr`; the null pointer (0): the host refused it. */
-  alloc(ptr: PointerKey, size: number, align: number, line: number, time: number | null): Emitted {
-    if (ptr === 0) return this.by(refused(null, size, align, time, line));
-    const id = `p${this.next++}`;
-    const op = this.by({ kind: 'alloc', id, size, align, time, line });
-    const previous = this.slots.get(ptr);
-    this.slots.set(ptr, id);
-    if (typeof previous !== 'string') {
-      if (previous === undefined) this.live++;
-      else {
-        this.live++;
-        this.freed--;
-      }
-      return op;
+  recordAlloc(ptr: PointerKey, size: number, align: number, line: number, time: number | null): void {
+    const out = this.out;
+    if (ptr === 0) {
+      out.failed(NO_BLOCK, size, align, time, line, this.caller);
+      return;
     }
-    return [
-      problem('duplicate-alloc', `the host handed out 0x${pointerHex(ptr)} (${id}, ${size} bytes) while ${previous} still holds it`, line, this.by({ kind: 'overlap', id: previous })),
-      { kind: 'free', id: previous, time, line },
-      op,
-    ];
+    const n = this.next++;
+    const previous = this.entry(ptr);
+    this.setEntry(ptr, n);
+    if (!isLive(previous)) {
+      this.live++;
+      if (previous !== undefined) this.freed--;
+    } else {
+      out.push(problem('duplicate-alloc', `the host handed out 0x${pointerHex(ptr)} (${blockId(n)}, ${size} bytes) while ${blockId(previous)} still holds it`, line, this.call('overlap', blockId(previous))));
+      out.free(previous, time, line, -1);
+    }
+    out.alloc(n, size, align, time, line, this.caller);
   }
 
-  free(ptr: PointerKey, line: number, time: number | null): FieldOp {
-    const id = this.slots.get(ptr);
-    if (typeof id !== 'string') return this.missing('free', ptr, id, line);
-    this.release(ptr, id, line);
-    return this.by({ kind: 'free', id, time, line });
-  }
-
-  /** `op` with the caller of the line, when the log gave one. */
-  private by<T extends FieldOp | ProblemCall>(op: T): T {
-    if (this.caller !== null) (op as { caller?: string }).caller = this.caller;
-    return op;
+  recordFree(ptr: PointerKey, line: number, time: number | null): void {
+    const n = this.entry(ptr);
+    if (!isLive(n)) {
+      this.out.push(this.missing('free', ptr, n, line));
+      return;
+    }
+    this.release(ptr, n, line);
+    this.out.free(n, time, line, this.caller);
   }
 
   /** realloc(old) returned `ptr` with `size` bytes. */
-  realloc(old: PointerKey, ptr: PointerKey, size: number, line: number, time: number | null): Emitted {
-    const id = this.slots.get(old);
-    if (typeof id !== 'string') {
-      const miss = this.missing('realloc', old, id, line);
-      const alloc = this.alloc(ptr, size, 0, line, time);
-      return Array.isArray(alloc) ? [miss, ...alloc] : [miss, alloc];
+  recordRealloc(old: PointerKey, ptr: PointerKey, size: number, line: number, time: number | null): void {
+    const out = this.out;
+    const n = this.entry(old);
+    if (!isLive(n)) {
+      out.push(this.missing('realloc', old, n, line));
+      this.recordAlloc(ptr, size, 0, line, time);
+      return;
     }
-    const op = this.by<FieldOp>({ kind: 'realloc', id, size, time, line });
-    if (ptr === old) return op;
-    this.release(old, id, line);
-    const previous = this.slots.get(ptr);
-    this.slots.set(ptr, id);
-    this.live++;
-    if (typeof previous === 'number') this.freed--;
-    if (typeof previous !== 'string') return op;
-    this.live--;
-    return [
-      problem('duplicate-alloc', `the host's realloc moved ${id} to 0x${pointerHex(ptr)} (${size} bytes) while ${previous} still holds it`, line, this.by({ kind: 'overlap', id: previous })),
-      { kind: 'free', id: previous, time, line },
-      op,
-    ];
+    if (ptr !== old) {
+      this.release(old, n, line);
+      const previous = this.entry(ptr);
+      this.setEntry(ptr, n);
+      if (!isLive(previous)) {
+        this.live++;
+        if (previous !== undefined) this.freed--;
+      } else {
+        out.push(problem('duplicate-alloc', `the host's realloc moved ${blockId(n)} to 0x${pointerHex(ptr)} (${size} bytes) while ${blockId(previous)} still holds it`, line, this.call('overlap', blockId(previous))));
+        out.free(previous, time, line, -1);
+      }
+    }
+    out.realloc(n, size, time, line, this.caller);
   }
 
   /** A realloc of `old` that failed: the block stays where it was (realloc(NULL) is a refused allocation). */
-  failedRealloc(old: PointerKey, size: number, line: number, time: number | null): Emitted {
-    if (old === 0) return this.by(refused(null, size, 0, time, line));
-    const id = this.slots.get(old);
-    if (typeof id === 'string') return this.by(refused(id, size, 0, time, line));
-    return [this.missing('realloc', old, id, line), this.by(refused(null, size, 0, time, line))];
+  recordFailedRealloc(old: PointerKey, size: number, line: number, time: number | null): void {
+    const out = this.out;
+    const n = old === 0 ? undefined : this.entry(old);
+    if (isLive(n)) {
+      out.failed(n, size, 0, time, line, this.caller);
+      return;
+    }
+    if (old !== 0) out.push(this.missing('realloc', old, n, line));
+    out.failed(NO_BLOCK, size, 0, time, line, this.caller);
   }
 
-  /** A free or realloc of a pointer that is not live: freed `seq`-th, or never returned (undefined). */
-  private missing(what: 'free' | 'realloc', key: PointerKey, seq: number | undefined, line: number): FieldOp {
+  /** recordAlloc's ops as objects, taken from `out` (for a PointerIds with a buffer of its own). */
+  alloc(ptr: PointerKey, size: number, align: number, line: number, time: number | null): Emitted {
+    this.recordAlloc(ptr, size, align, line, time);
+    const ops = this.takeOps();
+    return ops.length === 1 ? ops[0] : ops;
+  }
+
+  /** recordFree's op as an object (see alloc). */
+  free(ptr: PointerKey, line: number, time: number | null): FieldOp {
+    this.recordFree(ptr, line, time);
+    return this.takeOps()[0];
+  }
+
+  private takeOps(): FieldOp[] {
+    const ops = Array.from({ length: this.out.length }, (_, i) => this.out.at(i));
+    this.out.clear();
+    return ops;
+  }
+
+  /** The bad call behind a problem, by the line's caller. */
+  private call(kind: ProblemCall['kind'], id: string): ProblemCall {
+    const call: ProblemCall = { kind, id };
+    if (this.caller >= 0) call.caller = this.out.callerNames[this.caller];
+    return call;
+  }
+
+  /** A free or realloc of a pointer that is not live: its entry holds its last free, or it has none (never returned). */
+  private missing(what: 'free' | 'realloc', key: PointerKey, entry: number | undefined, line: number): FieldOp {
     const ptr = `0x${pointerHex(key)}`;
+    const seq = entry === undefined ? undefined : -1 - entry;
     // The free is still remembered when fewer than freedMemory frees came after it.
     const remembered = seq !== undefined && this.frees - seq <= this.freedMemory;
-    const freedAt = remembered ? ` line ${this.recent[seq % this.freedMemory]}` : '';
-    const call = this.by<ProblemCall>({ kind: what, id: remembered ? this.recentIds[seq % this.freedMemory] : ptr });
+    const freedAt = remembered ? ` line ${this.recentLines[seq % this.freedMemory]}` : '';
+    const call = this.call(what, remembered ? blockId(this.recentBlocks[seq % this.freedMemory]) : ptr);
     if (what === 'free') {
       return seq === undefined
         ? problem('unknown-free', `free of ${ptr}, which was never allocated in this log`, line, call)
@@ -216,12 +224,12 @@ export class PointerIds {
     return problem('unknown-realloc', seq === undefined ? `realloc of ${ptr}, which was never allocated in this log` : `realloc of ${ptr} (${call.id}), already freed at${freedAt || ' an earlier line'}`, line, call);
   }
 
-  /** Block `id` at a live pointer is freed at `line`: remembered as freed, for a while. */
-  private release(ptr: PointerKey, id: string, line: number): void {
-    const slot = this.frees % this.freedMemory;
-    this.slots.set(ptr, this.frees);
-    this.recent[slot] = line;
-    this.recentIds[slot] = id;
+  /** Block n at a live pointer is freed at `line`: remembered as freed, for a while. */
+  private release(ptr: PointerKey, n: number, line: number): void {
+    const ring = this.frees % this.freedMemory;
+    this.setEntry(ptr, -1 - this.frees);
+    this.recentLines[ring] = line;
+    this.recentBlocks[ring] = n;
     this.live--;
     this.freed++;
     this.frees++;
@@ -231,13 +239,35 @@ export class PointerIds {
   /** Forgets freed pointers older than the last `freedMemory` frees. */
   private sweep(): void {
     const cutoff = this.frees - this.freedMemory;
-    for (const [ptr, value] of this.slots) {
-      if (typeof value === 'number' && value < cutoff) {
-        this.slots.delete(ptr);
+    const stale = (entry: number) => !isLive(entry) && -1 - entry < cutoff;
+    const old: number[] = [];
+    this.entries.forEach((entry, ptr) => {
+      if (stale(entry)) old.push(ptr);
+    });
+    for (const ptr of old) this.entries.delete(ptr);
+    this.freed -= old.length;
+    for (const [ptr, entry] of this.wide) {
+      if (stale(entry)) {
+        this.wide.delete(ptr);
         this.freed--;
       }
     }
   }
+
+  /** The entry of `ptr` (see entries), undefined if it has none. */
+  private entry(ptr: PointerKey): number | undefined {
+    return typeof ptr === 'number' ? this.entries.get(ptr) : this.wide.get(ptr);
+  }
+
+  private setEntry(ptr: PointerKey, entry: number): void {
+    if (typeof ptr === 'number') this.entries.set(ptr, entry);
+    else this.wide.set(ptr, entry);
+  }
+}
+
+/** Whether a PointerIds entry is a live block's number (not a free, not absent). */
+function isLive(entry: number | undefined): entry is number {
+  return entry !== undefined && entry > 0;
 }
 
 /**

@@ -6,7 +6,7 @@ import { readCsapp } from './csapp.js';
 import { FileLines } from './lines.js';
 import { readMtrace } from './mtrace.js';
 import { readNativeFile } from './native.js';
-import type { FieldOp } from './ops.js';
+import type { OpStream } from './stream.js';
 
 export const FORMATS = ['mtrace', 'android', 'csapp', 'native'] as const;
 export type LogFormat = (typeof FORMATS)[number];
@@ -16,11 +16,12 @@ export function isLogFormat(name: string): name is LogFormat {
 }
 
 /**
- * The log's operations, lazily; the generator returns the number of lines (native: records) read: the file is read a chunk at a time as the stream is consumed.
+ * The log's operations, lazily (a Generator<FieldOp, number>: see OpStream); the generator returns
+ * the number of lines (native: records) read: the file is read a chunk at a time as the stream is consumed.
  * Throws an InputError (file:line) when the file is not the format, a UsageError for an unknown
  * format name; problems inside a log of the right format are `problem` ops.
  */
-export function readLog(path: string, format: string): Generator<FieldOp, number> {
+export function readLog(path: string, format: string): OpStream {
   if (!isLogFormat(format)) throw new UsageError(`unknown field-log format ${JSON.stringify(format)} (expected one of: ${FORMATS.join(', ')})`);
   let isFile = false;
   try {

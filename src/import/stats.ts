@@ -1,6 +1,8 @@
 /** `emu import --stats`: what a field log did, computed exactly from its op stream in one pass. */
 import { group } from '../util/text.js';
 import { PROBLEM_KINDS, type FieldOp, type ProblemKind } from './ops.js';
+import { IntMap } from './intmap.js';
+import { ALLOC_OP, blockId, FAILED_OP, FREE_OP, OpStream, REALLOC_OP } from './stream.js';
 
 export interface LiveBlock {
   id: string;
@@ -53,116 +55,176 @@ export const TOP_CALLERS = 5;
 export const LARGEST_LIVE = 5;
 
 export function computeStats(ops: Iterable<FieldOp>): ImportStats {
-  const iterator = ops[Symbol.iterator]() as Iterator<FieldOp, unknown>;
-  const live = new LiveBlocks();
-  const callers = new CallerTotals();
-  const faults = new Map<string, number>();
-  const problems = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, 0])) as Record<ProblemKind, number>;
-  const problemLines: Partial<Record<ProblemKind, number>> = {};
-  let lines = 0;
-  let allocs = 0;
-  let frees = 0;
-  let reallocs = 0;
-  let failed = 0;
-  let liveBytes = 0;
-  let peakBytes = 0;
-  let peakBytesLine = 0;
-  let peakBlocks = 0;
-  let peakBlocksLine = 0;
-  let largest = 0;
-  let largestLine = 0;
+  const tally = new Tally();
+  const lines = ops instanceof OpStream ? tally.stream(ops) : tally.objects(ops);
+  return tally.result(lines);
+}
 
-  for (;;) {
-    const step = iterator.next();
-    if (step.done) {
-      if (typeof step.value === 'number' && step.value > lines) lines = step.value;
-      break;
+/**
+ * The stats as the ops go by. A log's stream is read in its columns (blocks keyed by number), any
+ * other list of ops one object at a time (blocks keyed by id); both come to the same counting.
+ */
+class Tally {
+  private readonly live = new LiveBlocks();
+  private readonly callers = new CallerTotals();
+  private readonly faults = new Map<string, number>();
+  private readonly problems = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, 0])) as Record<ProblemKind, number>;
+  private readonly problemLines: Partial<Record<ProblemKind, number>> = {};
+  /** The highest line an op came from. */
+  private lines = 0;
+  private allocs = 0;
+  private frees = 0;
+  private reallocs = 0;
+  private failed = 0;
+  private liveBytes = 0;
+  private peakBytes = 0;
+  private peakBytesLine = 0;
+  private peakBlocks = 0;
+  private peakBlocksLine = 0;
+  private largest = 0;
+  private largestLine = 0;
+
+  /** Counts a log's stream; returns the number of lines it read. */
+  stream(stream: OpStream): number {
+    const ops = stream.ops;
+    const names = ops.callerNames;
+    for (let from = stream.take(); from >= 0; from = stream.take()) {
+      // The columns are read after each take: a batch may have grown them.
+      const { kinds, blocks, sizes, lines, callers } = ops;
+      for (let i = from; i < ops.length; i++) {
+        const line = lines[i];
+        switch (kinds[i]) {
+          case ALLOC_OP:
+            this.hold(blocks[i], sizes[i], line, this.callers.ofStream(names, callers[i]), true);
+            break;
+          case REALLOC_OP:
+            this.hold(blocks[i], sizes[i], line, this.callers.ofStream(names, callers[i]), false);
+            break;
+          case FREE_OP:
+            this.free(blocks[i]);
+            break;
+          case FAILED_OP:
+            this.refused(sizes[i], line);
+            break;
+          default:
+            this.object(ops.object(i));
+        }
+        this.after(line);
+      }
     }
-    const op = step.value;
-    if (op.line > lines) lines = op.line;
+    return stream.count;
+  }
+
+  /** Counts ops given one by one; returns what their iterator returns when it returns a number (a reader's line count), else 0. */
+  objects(ops: Iterable<FieldOp>): number {
+    const iterator = ops[Symbol.iterator]() as Iterator<FieldOp, unknown>;
+    for (;;) {
+      const step = iterator.next();
+      if (step.done) return typeof step.value === 'number' ? step.value : 0;
+      this.object(step.value);
+      this.after(step.value.line);
+    }
+  }
+
+  /** The stats, `lines` being the number of lines the log had when it says (else the highest line seen). */
+  result(lines: number): ImportStats {
+    const live = this.live;
+    return {
+      lines: Math.max(lines, this.lines),
+      allocs: this.allocs, frees: this.frees, reallocs: this.reallocs, failed: this.failed,
+      faults: Object.fromEntries([...this.faults].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      problems: this.problems,
+      problem_lines: this.problemLines,
+      peak_live_bytes: this.peakBytes,
+      peak_live_bytes_line: this.peakBytesLine,
+      peak_live_blocks: this.peakBlocks,
+      peak_live_blocks_line: this.peakBlocksLine,
+      largest_request: this.largest,
+      largest_request_line: this.largestLine,
+      live_at_end: { blocks: live.count, bytes: this.liveBytes, largest: live.largest(LARGEST_LIVE) },
+      top_callers: { by_allocations: this.callers.top((c) => c.allocations), by_peak_live_bytes: this.callers.top((c) => c.peak_live_bytes) },
+    };
+  }
+
+  /** An allocation (`allocation`) or a realloc of block `key`: a realloc replaces its block's old size. */
+  private hold(key: BlockKey, size: number, line: number, caller: number, allocation: boolean): void {
+    if (allocation) this.allocs++;
+    else this.reallocs++;
+    const old = this.live.set(key, size, line, caller);
+    if (old !== undefined) {
+      this.liveBytes -= old;
+      this.callers.release(this.live.oldCaller, old);
+    }
+    this.liveBytes += size;
+    this.callers.hold(caller, size, allocation);
+    this.request(size, line);
+  }
+
+  private free(key: BlockKey): void {
+    this.frees++;
+    const old = this.live.remove(key);
+    if (old !== undefined) {
+      this.liveBytes -= old;
+      this.callers.release(this.live.oldCaller, old);
+    }
+  }
+
+  private refused(size: number, line: number): void {
+    this.failed++;
+    this.request(size, line);
+  }
+
+  private request(size: number, line: number): void {
+    if (size > this.largest) {
+      this.largest = size;
+      this.largestLine = line;
+    }
+  }
+
+  /** An op as an object: its block, if it has one, keyed by id. */
+  private object(op: FieldOp): void {
     switch (op.kind) {
       case 'alloc':
-      case 'realloc': {
-        if (op.kind === 'alloc') allocs++;
-        else reallocs++;
-        // A realloc replaces its block's old size.
-        const caller = op.caller === undefined ? -1 : callers.of(op.caller);
-        const old = live.set(op.id, op.size, op.line, caller);
-        if (old !== undefined) {
-          liveBytes -= old;
-          callers.release(live.oldCaller, old);
-        }
-        liveBytes += op.size;
-        callers.hold(caller, op.size, op.kind === 'alloc');
-        if (op.size > largest) {
-          largest = op.size;
-          largestLine = op.line;
-        }
+      case 'realloc':
+        this.hold(op.id, op.size, op.line, op.caller === undefined ? -1 : this.callers.of(op.caller), op.kind === 'alloc');
         break;
-      }
-      case 'free': {
-        frees++;
-        const old = live.remove(op.id);
-        if (old !== undefined) {
-          liveBytes -= old;
-          callers.release(live.oldCaller, old);
-        }
+      case 'free':
+        this.free(op.id);
         break;
-      }
       case 'failed':
-        failed++;
-        if (op.size > largest) {
-          largest = op.size;
-          largestLine = op.line;
-        }
+        this.refused(op.size, op.line);
         break;
       case 'fault':
-        faults.set(op.fault, (faults.get(op.fault) ?? 0) + 1);
+        this.faults.set(op.fault, (this.faults.get(op.fault) ?? 0) + 1);
         break;
       case 'problem':
-        problems[op.what]++;
-        problemLines[op.what] ??= op.line;
+        this.problems[op.what]++;
+        this.problemLines[op.what] ??= op.line;
         break;
     }
-    if (liveBytes > peakBytes) {
-      peakBytes = liveBytes;
-      peakBytesLine = op.line;
-    }
-    if (live.count > peakBlocks) {
-      peakBlocks = live.count;
-      peakBlocksLine = op.line;
-    }
   }
 
-  const top: LiveBlock[] = [];
-  for (const block of live.blocks()) {
-    if (top.length < LARGEST_LIVE || before(block, top[top.length - 1])) {
-      top.push(block);
-      top.sort((a, b) => (before(a, b) ? -1 : 1));
-      if (top.length > LARGEST_LIVE) top.pop();
+  /** After every op: the highest line, and the peaks. */
+  private after(line: number): void {
+    if (line > this.lines) this.lines = line;
+    if (this.liveBytes > this.peakBytes) {
+      this.peakBytes = this.liveBytes;
+      this.peakBytesLine = line;
+    }
+    if (this.live.count > this.peakBlocks) {
+      this.peakBlocks = this.live.count;
+      this.peakBlocksLine = line;
     }
   }
-
-  return {
-    lines, allocs, frees, reallocs, failed,
-    faults: Object.fromEntries([...faults].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    problems,
-    problem_lines: problemLines,
-    peak_live_bytes: peakBytes,
-    peak_live_bytes_line: peakBytesLine,
-    peak_live_blocks: peakBlocks,
-    peak_live_blocks_line: peakBlocksLine,
-    largest_request: largest,
-    largest_request_line: largestLine,
-    live_at_end: { blocks: live.count, bytes: liveBytes, largest: top },
-    top_callers: { by_allocations: callers.top((c) => c.allocations), by_peak_live_bytes: callers.top((c) => c.peak_live_bytes) },
-  };
 }
 
 /** Per caller: allocations made, bytes held now and at most. Callers are numbered as first seen. */
 class CallerTotals {
   private readonly index = new Map<string, number>();
   private readonly totals: (CallerTotal & { live: number })[] = [];
+
+  /** Each stream caller number's index here (see ofStream). */
+  private readonly streamIndex: number[] = [];
 
   of(caller: string): number {
     let i = this.index.get(caller);
@@ -172,6 +234,12 @@ class CallerTotals {
       this.totals.push({ caller, allocations: 0, peak_live_bytes: 0, live: 0 });
     }
     return i;
+  }
+
+  /** The index of caller number `n` of a stream whose callers are `names` (-1: none), found by name once. */
+  ofStream(names: readonly string[], n: number): number {
+    if (n < 0) return -1;
+    return (this.streamIndex[n] ??= this.of(names[n]));
   }
 
   hold(i: number, bytes: number, allocation: boolean): void {
@@ -195,12 +263,17 @@ class CallerTotals {
   }
 }
 
+/** A block as a stream's columns name it (its number: see blockId), or as an op object does (its id). */
+type BlockKey = number | string;
+
 /**
- * The blocks live at a point of the stream, by id. Sizes and lines sit in typed arrays at a slot
+ * The blocks live at a point of the stream, by key. Sizes and lines sit in typed arrays at a slot
  * each (freed slots are reused), so that a block costs the garbage collector no object.
  */
 class LiveBlocks {
-  private readonly slots = new Map<string, number>();
+  /** Block -> its slot: numbered blocks in `numbered`, others in `named`. */
+  private readonly numbered = new IntMap();
+  private readonly named = new Map<string, number>();
   private sizes = new Float64Array(256);
   private lines = new Float64Array(256);
   /** Each block's caller number (-1: none). */
@@ -210,18 +283,19 @@ class LiveBlocks {
   oldCaller = -1;
 
   get count(): number {
-    return this.slots.size;
+    return this.numbered.size + this.named.size;
   }
 
   /** Allocates or resizes a block; returns its old size, undefined if it was not live. */
-  set(id: string, size: number, line: number, caller: number): number | undefined {
-    let slot = this.slots.get(id);
+  set(key: BlockKey, size: number, line: number, caller: number): number | undefined {
+    let slot = typeof key === 'number' ? this.numbered.get(key) : this.named.get(key);
     const old = slot === undefined ? undefined : this.sizes[slot];
     if (slot !== undefined) this.oldCaller = this.callers[slot];
     if (slot === undefined) {
-      slot = this.unused.pop() ?? this.slots.size;
+      slot = this.unused.pop() ?? this.count;
       if (slot === this.sizes.length) this.grow();
-      this.slots.set(id, slot);
+      if (typeof key === 'number') this.numbered.set(key, slot);
+      else this.named.set(key, slot);
     }
     this.sizes[slot] = size;
     this.lines[slot] = line;
@@ -230,17 +304,33 @@ class LiveBlocks {
   }
 
   /** Frees a block; returns its size, undefined if it was not live. */
-  remove(id: string): number | undefined {
-    const slot = this.slots.get(id);
+  remove(key: BlockKey): number | undefined {
+    const slot = typeof key === 'number' ? this.numbered.get(key) : this.named.get(key);
     if (slot === undefined) return undefined;
-    this.slots.delete(id);
+    if (typeof key === 'number') this.numbered.delete(key);
+    else this.named.delete(key);
     this.unused.push(slot);
     this.oldCaller = this.callers[slot];
     return this.sizes[slot];
   }
 
-  *blocks(): Generator<LiveBlock> {
-    for (const [id, slot] of this.slots) yield { id, size: this.sizes[slot], line: this.lines[slot] };
+  /** The `count` largest live blocks, in the order of `before`. */
+  largest(count: number): LiveBlock[] {
+    const top: LiveBlock[] = [];
+    const consider = (block: LiveBlock) => {
+      if (top.length < count || before(block, top[top.length - 1])) {
+        top.push(block);
+        top.sort((a, b) => (before(a, b) ? -1 : 1));
+        if (top.length > count) top.pop();
+      }
+    };
+    this.numbered.forEach((slot, n) => consider(this.block(blockId(n), slot)));
+    for (const [id, slot] of this.named) consider(this.block(id, slot));
+    return top;
+  }
+
+  private block(id: string, slot: number): LiveBlock {
+    return { id, size: this.sizes[slot], line: this.lines[slot] };
   }
 
   private grow(): void {

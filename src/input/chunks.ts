@@ -1,5 +1,16 @@
-/** A file read as a stream of buffers, so that traces and logs of any length stay flat in memory. */
-import { closeSync, openSync, readSync } from 'node:fs';
+/** Input files read whole, or as a stream of buffers so that traces and logs of any length stay flat in memory. */
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { UsageError } from './errors.js';
+
+/** A file's bytes; a folder is a usage error that names it (reading one fails with EISDIR, which names no path). */
+export function readInput(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code === 'EISDIR') throw new UsageError(`${path}: is a folder, not a file`);
+    throw e;
+  }
+}
 
 export function* fileChunks(path: string, size: number): Generator<Buffer> {
   const fd = openSync(path, 'r');

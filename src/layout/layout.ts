@@ -8,6 +8,8 @@ import { InputError } from '../input/errors.js';
 import type { Placement, Scenario } from '../scenario/types.js';
 import { DEFAULT_SECTIONS, type Region, type Target } from '../target/types.js';
 import { guardProtection, type GuardProtection } from './guards.js';
+import { alignUp } from '../util/bits.js';
+import { isRefusal, SegmentArena, type SegmentRules } from './segments.js';
 import { Space } from './space.js';
 
 export type ContainerKind = 'region' | 'partition' | 'section' | 'arena' | 'segment' | 'shared' | 'heap';
@@ -41,9 +43,18 @@ export interface LayoutFailure {
 export interface Layout {
   containers: Map<string, Container>;
   placed: Placed[];
-  /** Where each heap landed, by heap name. */
+  /** Where each heap landed, by heap name (a heap in a dynamic segment not placed yet has none). */
   heaps: Map<string, { base: number; size: number; region: Region }>;
   failure: LayoutFailure | null;
+  /** A dynamic layout's segment allocator, with the segments placed at the start (null for a static layout). */
+  dynamic: DynamicLayout | null;
+}
+
+/** What a dynamic layout hands the run: its segment allocator, the arena's region and its placement line. */
+export interface DynamicLayout {
+  segments: SegmentArena;
+  region: Region;
+  line: number;
 }
 
 const SECTION_ALIGN = 16;
@@ -56,7 +67,7 @@ class LayoutStop extends Error {
 }
 
 export function buildLayout(scenario: Scenario): Layout {
-  const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null };
+  const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null, dynamic: null };
   try {
     placeTarget(scenario.target, layout);
     placeSections(effectiveSections(scenario), layout);
@@ -83,7 +94,7 @@ export function checkTargetFits(target: Target): Target {
 
 /** Lays out a target's own sections alone: the check that they fit. */
 function layOutTarget(target: Target): LayoutFailure | null {
-  const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null };
+  const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null, dynamic: null };
   try {
     placeTarget(target, layout);
     placeSections(target.sections, layout);
@@ -166,6 +177,7 @@ function placeSections(sections: readonly { name: string; in: string; size: numb
 function placeComponents(scenario: Scenario, layout: Layout): void {
   const spec = scenario.layout;
   if (!spec) return;
+  if (spec.strategy === 'dynamic') return placeDynamic(scenario, layout);
   const protection = scenario.target.protection;
   // With an MMU a guard is whole pages, and segments start on page boundaries.
   const page = protection.kind === 'mmu' ? protection.page : 1;
@@ -200,6 +212,47 @@ function placeComponents(scenario: Scenario, layout: Layout): void {
   guardProtection(scenario.target, guards).forEach((protection, i) => (guards[i].protection = protection));
 }
 
+/** The rules a dynamic layout's segments follow: guards in whole pages on an MMU target, starts on pages. */
+export function segmentRules(scenario: Scenario, arena: { base: number; size: number }): SegmentRules {
+  const spec = scenario.layout!;
+  const protection = scenario.target.protection;
+  const page = protection.kind === 'mmu' ? protection.page : 1;
+  return { base: arena.base, size: arena.size, guard: alignUp(spec.guard, page), page, align: Math.max(spec.align, page), placement: spec.placement };
+}
+
+/**
+ * A dynamic layout at the start: the arena, then the components that start with a size and the shared
+ * regions, in that order, placed by the segment allocator (segments.ts); the guards as they stand then.
+ * Components without a size are placed by their first segment step.
+ */
+function placeDynamic(scenario: Scenario, layout: Layout): void {
+  const spec = scenario.layout!;
+  const rules = segmentRules(scenario, { base: 0, size: 0 });
+  const arena = placeIn(layout, spec.arena, 'arena', 'arena', rules.align);
+  const segments = new SegmentArena({ ...rules, base: arena.space.base, size: arena.space.size });
+  const items = [...spec.components.filter((c) => c.size > 0).map((c) => ({ ...c, what: 'segment' as const })), ...spec.shared.map((s) => ({ ...s, dma: false, what: 'shared' as const }))];
+  const lines = new Map<string, number>();
+  for (const item of spec.components) if (item.dma && !arena.region.dma) {
+    throw new LayoutStop({ kind: 'layout-invalid', line: item.line, detail: `component ${item.name} needs DMA-capable memory, but region ${arena.region.name} is not reachable by DMA` });
+  }
+  for (const item of items) {
+    const placed = segments.create(item.name, item.what, item.size);
+    if (isRefusal(placed)) throw new LayoutStop({ kind: 'layout-invalid', line: item.line, detail: `${item.what === 'shared' ? 'shared region' : 'component'} ${item.name} (${formatBytes(item.size)}) does not fit in the arena: ${placed.detail}` });
+    lines.set(item.name, item.line);
+  }
+  const guards = segments.guards();
+  const protections = guardProtection(scenario.target, guards.map((g) => ({ addr: g.start, size: g.end - g.start })));
+  const entries: Placed[] = [
+    ...segments.segments().map((s): Placed => ({ what: s.kind, name: s.name, in: 'arena', addr: s.start, size: s.size, line: lines.get(s.name)! })),
+    ...guards.map((g, i): Placed => ({ what: 'guard', name: g.name, in: 'arena', addr: g.start, size: g.end - g.start, line: lines.get(g.before ?? g.after!)!, protection: protections[i] })),
+  ].sort((a, b) => a.addr - b.addr);
+  for (const p of entries) {
+    if (p.what === 'guard') layout.placed.push(p);
+    else add(layout, p, p.what, arena.region);
+  }
+  layout.dynamic = { segments, region: arena.region, line: spec.line };
+}
+
 function overflow(name: string, size: number, arena: Container, line: number, prefix: string): LayoutStop {
   return new LayoutStop({
     kind: 'layout-invalid',
@@ -210,6 +263,8 @@ function overflow(name: string, size: number, arena: Container, line: number, pr
 
 function placeHeaps(scenario: Scenario, layout: Layout): void {
   for (const heap of scenario.heaps) {
+    // A heap in a dynamic segment not placed yet comes with its segment's first segment step.
+    if (!layout.containers.has(heap.place.in)) continue;
     const c = placeIn(layout, heap.place, heap.name, 'heap', HEAP_ALIGN);
     layout.heaps.set(heap.name, { base: c.space.base, size: c.space.size, region: c.region });
   }

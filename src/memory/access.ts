@@ -145,6 +145,12 @@ export class ProgramMemory {
 
     let canaryHit: Area | null = null;
     for (const area of this.map.overlapping(at.addr, end)) {
+      if (area.kind === 'released') {
+        // A dynamic segment given back: an MMU unmapped its pages; elsewhere the memory is still there.
+        const trapped = this.target.protection.kind === 'mmu';
+        const how = trapped ? ', its pages unmapped (page fault)' : '; nothing on this target stops the access';
+        return { finding: { kind: 'use-after-free', detected: trapped ? 'precise' : 'silent', detail: `${what}: segment ${area.name} (${hex(area.start)}..${hex(area.end - 1)}) was released at op ${area.releasedAt} (line ${area.line})${how}${blockNote(through)}` }, addr, cycles: trapped ? 0 : cost() };
+      }
       if (area.kind === 'guard') {
         if (area.protection !== 'canary') {
           return { finding: { kind: 'guard-hit', detected: 'precise', detail: `${what}: ${guardWhere(area, at.addr, end)}, trapped by the ${area.protection!.toUpperCase()}${blockNote(through)}` }, addr, cycles: 0 };
@@ -251,7 +257,7 @@ export class ProgramMemory {
 
   private metadataHit(start: number, end: number): { heap: Heap; addr: number } | null {
     for (const heap of this.heaps.values()) {
-      if (start >= heap.base + heap.size || end <= heap.base || !heap.allocator.metadataIn) continue;
+      if (start >= heap.base + heap.size || end <= heap.base || !heap.allocator.metadataIn || heap.gone) continue;
       const addr = heap.allocator.metadataIn(start, end);
       if (addr >= 0) return { heap, addr };
     }
@@ -369,6 +375,21 @@ export class ProgramMemory {
     const found: Pending[] = [];
     for (const [name, { guard, pending }] of this.dirtyCanaries) {
       if (segment && guard.end !== segment.start && guard.start !== segment.end) continue;
+      found.push(pending);
+      this.dirtyCanaries.delete(name);
+    }
+    return found;
+  }
+
+  /**
+   * Canary bands written since the last sweep that overlap [start, end): a dynamic segment's guards,
+   * checked by the segment allocator before it moves or drops them. They are re-armed.
+   */
+  sweepCanariesIn(start: number, end: number): readonly Pending[] {
+    if (this.dirtyCanaries.size === 0) return NONE;
+    const found: Pending[] = [];
+    for (const [name, { guard, pending }] of this.dirtyCanaries) {
+      if (guard.start >= end || guard.end <= start) continue;
       found.push(pending);
       this.dirtyCanaries.delete(name);
     }

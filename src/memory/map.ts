@@ -12,7 +12,8 @@ import { regionWindows, type Window } from '../target/windows.js';
 
 export interface Area {
   name: string;
-  kind: 'segment' | 'shared' | 'guard';
+  /** `released`: where a dynamic layout's segment was, until something is placed there again. */
+  kind: 'segment' | 'shared' | 'guard' | 'released';
   start: number;
   end: number;
   /** The component that owns a segment. */
@@ -21,6 +22,8 @@ export interface Area {
   rights: ReadonlyMap<string, Access>;
   protection: GuardProtection | null;
   line: number;
+  /** For a released segment: the operation that released it (its line is `line`). */
+  releasedAt?: number;
 }
 
 /** An address resolved to its region: the canonical address (the region's own base) and caching. */
@@ -34,7 +37,7 @@ export interface Resolved {
 
 export class MemoryMap {
   /** Layout areas by start address, for lookups of a range. */
-  private readonly areas: Area[];
+  private areas: Area[];
   private readonly windows: (Window & { region: Region })[] = [];
 
   constructor(
@@ -46,6 +49,19 @@ export class MemoryMap {
       // Device memory is never cached, whatever window reaches it.
       for (const w of regionWindows(region)) this.windows.push({ ...w, region, cached: w.cached && !region.device });
     }
+  }
+
+  /**
+   * A dynamic layout's areas after a segment was placed, resized or released: they appear, grow,
+   * shrink and disappear at run time, and the map is given them all again (a few, rarely).
+   */
+  setAreas(areas: readonly Area[]): void {
+    this.areas = [...areas].sort((a, b) => a.start - b.start || a.end - b.end);
+  }
+
+  /** Every layout area, lowest first. */
+  allAreas(): readonly Area[] {
+    return this.areas;
   }
 
   /** The region holding `addr` through any of its windows, or null. */

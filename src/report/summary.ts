@@ -38,6 +38,11 @@ export function formatSummary(result: RunResult): string {
       if (h.diagnostics) lines.push(`${h.name}: ` + Object.entries(h.diagnostics).map(([k, v]) => `${k} ${group(v)}`).join(', '));
     }
   }
+  const arena = summary.arena;
+  if (arena) {
+    // The dynamic layout's arena, measured as a heap is: free bytes for segment bodies, the largest range, external fragmentation.
+    lines.push('', `arena (dynamic layout, ${arena.placement}): ${formatBytes(arena.capacity)}, in use ${group(arena.in_use)} (peak ${group(arena.peak_in_use)}) with guards; free ${group(arena.free)} in ${arena.free_ranges} range(s), largest ${group(arena.largest_free)}, ext frag ${percent(arena.ext_frag_ppm)}; ${arena.segments} segment(s) live; ${group(arena.creates)} created, ${group(arena.resizes)} resized, ${group(arena.releases)} released, ${group(arena.refused)} refused`);
+  }
   if (summary.budgets.length > 0) {
     lines.push('', 'budgets: ' + summary.budgets.map((b) => `${b.crate} ${group(b.used)}/${group(b.limit)}`).join(', '));
   }

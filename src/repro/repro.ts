@@ -175,6 +175,8 @@ function stepYaml(step: Step): Record<string, unknown> {
       const args = step.args.map((a) => (a.kind === 'number' ? a.value : a.kind === 'addr' ? { addr: a.addr } : { shared: a.name, offset: a.offset }));
       return { wasm: { component: step.component, module: step.file, call: step.call, args, ...(step.heap ? { heap: step.heap } : {}) } };
     }
+    case 'segment':
+      return { segment: { component: step.component, size: step.size } };
     case 'idle':
       return { idle: step.cycles };
     case 'wait':

@@ -23,6 +23,7 @@ export type Op =
   | { kind: 'scope-enter'; line: number; heap: string; budget: number | null }
   | { kind: 'scope-exit'; line: number; heap: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
+  | { kind: 'segment'; line: number; component: string; size: number }
   | AccessStep
   | LockStep
   | { kind: 'check'; line: number }
@@ -99,23 +100,41 @@ export function* expandItems(steps: readonly Step[], streams: Streams, vars: Var
 }
 
 /**
+ * The largest size and alignment a replay asks for. A log's may go beyond them (a damaged line, a
+ * 64-bit size read as a double), which no heap could serve and no trace integer holds: such a
+ * request is noted with what the log says, and made with these, which fail the same way.
+ */
+const MAX_REQUEST = Number.MAX_SAFE_INTEGER;
+const MAX_ALIGN = 2 ** 52;
+
+/**
  * A field log as operations on one heap, streamed from the file; each keeps the log line it came from.
  * Alignments the log states are kept (rounded up to a power of two); others take the step's.
  */
 function* replay(step: Extract<Step, { kind: 'replay' }>): Generator<Op> {
   const { line, heap } = step;
+  // `align` is the alignment rounded up to a power of two, `asked` the log's.
+  const oversized = (f: { size: number; line: number }, align = 0, asked = align): Op => ({
+    kind: 'log-note',
+    line,
+    log: f.line,
+    what: 'oversized',
+    detail: `the log asks for ${f.size} bytes${align > MAX_ALIGN ? ` aligned to ${asked}` : ''}; replayed as a request of ${Math.min(f.size, MAX_REQUEST)} bytes${align > MAX_ALIGN ? ` aligned to ${MAX_ALIGN}` : ''}`,
+  });
   for (const f of readLog(step.file, step.format)) {
     switch (f.kind) {
       case 'alloc': {
         const align = f.align > 0 ? (isPow2(f.align) ? f.align : 2 ** Math.ceil(Math.log2(f.align))) : step.align;
-        yield { kind: 'alloc', line, id: f.id, heap, size: f.size, align, budget: null, mode: null, at: null, log: f.line, caller: f.caller };
+        if (f.size > MAX_REQUEST || align > MAX_ALIGN) yield oversized(f, align, f.align);
+        yield { kind: 'alloc', line, id: f.id, heap, size: Math.min(f.size, MAX_REQUEST), align: Math.min(align, MAX_ALIGN), budget: null, mode: null, at: null, log: f.line, caller: f.caller };
         break;
       }
       case 'free':
         yield { kind: 'free', line, id: f.id, log: f.line, caller: f.caller };
         break;
       case 'realloc':
-        yield { kind: 'realloc', line, id: f.id, size: f.size, log: f.line, caller: f.caller };
+        if (f.size > MAX_REQUEST) yield oversized(f);
+        yield { kind: 'realloc', line, id: f.id, size: Math.min(f.size, MAX_REQUEST), log: f.line, caller: f.caller };
         break;
       case 'failed':
         yield { kind: 'log-note', line, log: f.line, what: 'refused', detail: `the host refused ${f.size} bytes${f.id ? ` for a realloc of ${f.id}` : ''}; not replayed` };

@@ -2,6 +2,7 @@
 import { isPow2 } from '../util/bits.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { readInput } from '../input/chunks.js';
 import { FORMATS } from '../import/read.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { MODES, type AllocatorEntry } from '../alloc/allocator.js';
@@ -12,6 +13,7 @@ import { readYaml, suggest, type MapNode, type Node } from '../input/yaml.js';
 import {
   CACHE_OPS,
   FREE_ORDERS,
+  MAX_SEED,
   POLICIES,
   PRIVILEGE_MODES,
   VERIFICATION_LEVELS,
@@ -31,11 +33,12 @@ import {
 import { decodeModule, WasmFormatError, type WasmInfo } from '../wasm/decode.js';
 import { FAULT_KINDS } from '../memory/faults.js';
 import { checkTargetFits, effectiveSections } from '../layout/layout.js';
+import { PLACEMENTS } from '../layout/segments.js';
 
 const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
 
 export function loadScenario(file: string): Scenario {
-  const bytes = readFileSync(file);
+  const bytes = readInput(file);
   return parseScenario(file, bytes.toString('utf8'), createHash('sha256').update(bytes).digest('hex'));
 }
 
@@ -58,7 +61,7 @@ export function parseScenario(file: string, text: string, hash: string): Scenari
     hash,
     target,
     targetLine: targetNode.line,
-    seed: root.get('seed')?.int(0, 2 ** 32 - 1) ?? 0,
+    seed: root.get('seed')?.int(0, MAX_SEED) ?? 0,
     policy: root.get('policy')?.oneOf(POLICIES) ?? 'no_std_alloc',
     verification: root.get('verification')?.oneOf(VERIFICATION_LEVELS) ?? 'none',
     mode: root.get('mode')?.oneOf(PRIVILEGE_MODES) ?? 'user',
@@ -140,6 +143,15 @@ function readHeap(node: Node, scenario: Scenario, containers: readonly string[])
   const place = readPlacement(m.req('in'), containers);
   const size = m.get('size')?.size() ?? null;
   if (size !== null) place.size = size;
+  if (dynamicComponent(scenario, place.in)) {
+    // The heap is the segment's: it takes all of it, and follows it as it grows, shrinks or goes.
+    const inNode = m.req('in');
+    const inMap = inNode.isMap() ? inNode.map(null) : null;
+    const slice = m.key('size') ?? inMap?.key('offset') ?? inMap?.key('size');
+    if (slice) slice.fail(`heap '${name}': a heap in the dynamic segment '${place.in}' takes the whole segment and follows its size; leave out offset and size`);
+    const other = scenario.heaps.find((h) => h.place.in === place.in);
+    if (other) m.req('in').fail(`heap '${name}': the dynamic segment '${place.in}' already holds heap '${other.name}' (a dynamic segment holds one heap, which follows its size)`);
+  }
   if (place.size === 0) m.req('size').fail(`heap '${name}': size must be greater than 0`);
   const options: HeapSpec['options'] = {};
   const optNode = m.get('options');
@@ -163,6 +175,11 @@ function readHeap(node: Node, scenario: Scenario, containers: readonly string[])
   return { name, allocator, place, budget: budget?.name() ?? null, softLimit: m.get('soft_limit')?.size() ?? null, options, line: node.line };
 }
 
+/** Whether `name` is a component of a dynamic layout (placed, resized and released at run time). */
+function dynamicComponent(scenario: Scenario, name: string): boolean {
+  return scenario.layout?.strategy === 'dynamic' && scenario.layout.components.some((c) => c.name === name);
+}
+
 function checkBudgetName(node: Node, scenario: Scenario): void {
   const name = node.name();
   const names = scenario.budgets.map((b) => b.name);
@@ -170,9 +187,11 @@ function checkBudgetName(node: Node, scenario: Scenario): void {
 }
 
 function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
-  const m = node.map(['arena', 'guard', 'align', 'strategy', 'components', 'shared', 'concurrent']);
-  const strategy = m.get('strategy');
-  if (strategy && strategy.oneOf(['static', 'dynamic']) === 'dynamic') strategy.fail('layout: the dynamic strategy (segment steps) is not implemented yet; use static');
+  const m = node.map(['arena', 'guard', 'align', 'strategy', 'placement', 'components', 'shared', 'concurrent']);
+  const strategy = m.get('strategy')?.oneOf(['static', 'dynamic'] as const) ?? 'static';
+  const placementNode = m.get('placement');
+  if (placementNode && strategy === 'static') placementNode.fail(`layout.placement: only a dynamic layout (strategy: dynamic) places segments at run time`);
+  const placement = placementNode?.oneOf(PLACEMENTS) ?? 'first-fit';
   const align = m.get('align')?.size() ?? 16;
   if (!isPow2(align)) m.req('align').fail(`layout.align: ${align} is not a power of two`);
   const seen = new Set<string>();
@@ -183,7 +202,10 @@ function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
   };
   const components = m.req('components').seq().map((c) => {
     const cm = c.map(['name', 'size', 'dma']);
-    return { name: unique(cm.req('name').name(), c), size: cm.req('size').size(), dma: cm.get('dma')?.bool() ?? false, line: c.line };
+    const name = unique(cm.req('name').name(), c);
+    // A dynamic layout's component may start without a segment: its first segment step places it.
+    if (strategy === 'static' && !cm.has('size')) c.fail(`layout: component '${name}' needs a size (only a dynamic layout, strategy: dynamic, places segments at run time)`);
+    return { name, size: cm.get('size')?.size() ?? 0, dma: cm.get('dma')?.bool() ?? false, line: c.line };
   });
   const shared = (m.get('shared')?.seq() ?? []).map((s) => {
     const sm = s.map(['name', 'size', 'access', 'lock']);
@@ -193,11 +215,13 @@ function readLayout(node: Node, containers: readonly string[]): LayoutSpec {
       if (!components.some((c) => c.name === component)) am.key(component)!.fail(`shared '${sm.req('name').value}': unknown component '${component}'`);
       return { component, access: am.req(component).oneOf(['r', 'w', 'rw'] as const) };
     });
+    const size = sm.req('size').size();
+    if (size === 0 && strategy === 'dynamic') sm.req('size').fail(`shared '${sm.req('name').value}': a shared region of a dynamic layout is placed at the start and needs a size`);
     const name = unique(sm.req('name').name(), s);
-    return { name, size: sm.req('size').size(), access, lock: sm.get('lock')?.name() ?? name, line: s.line };
+    return { name, size, access, lock: sm.get('lock')?.name() ?? name, line: s.line };
   });
   const concurrent = m.get('concurrent')?.bool() ?? false;
-  return { arena: readPlacement(m.req('arena'), containers), guard: m.get('guard')?.size() ?? 0, align, components, shared, concurrent, line: node.line };
+  return { arena: readPlacement(m.req('arena'), containers), guard: m.get('guard')?.size() ?? 0, align, strategy, placement, components, shared, concurrent, line: node.line };
 }
 
 // ---- steps ----
@@ -213,10 +237,9 @@ interface StepContext {
   wasmModules: Map<string, { file: string; line: number }>;
 }
 
-const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame', 'lock', 'unlock', 'wasm'];
-const LATER_STEPS: Record<string, string> = {
-  segment: 'dynamic layouts',
-};
+const STEP_KINDS = ['alloc', 'free', 'realloc', 'scope', 'repeat', 'random', 'grow', 'segment', 'read', 'write', 'copy', 'dma', 'wait', 'cache', 'replay', 'check', 'sample', 'idle', 'frame', 'lock', 'unlock', 'wasm'];
+/** Step kinds of the design that emu does not run yet, with what they belong to (refused with a clear message). */
+const LATER_STEPS: Record<string, string> = {};
 
 function readSteps(node: Node, ctx: StepContext): Step[] {
   return node.seq().map((item) => readStep(item, ctx));
@@ -256,6 +279,17 @@ function readStep(node: Node, ctx: StepContext): Step {
       const heap = heapRef(m.req('heap'));
       if (!allocatorOf(heap, ctx.scenario).grows) m.req('heap').fail(`grow: heap '${heap}' uses ${heapSpec(heap, ctx.scenario).allocator}, which cannot grow (use a wasm heap)`);
       return { kind, line, heap, pages: m.req('pages').int() };
+    }
+    case 'segment': {
+      const m = body.map(['component', 'size']);
+      const componentNode = m.req('component');
+      const component = componentNode.name();
+      const layout = ctx.scenario.layout;
+      if (layout?.strategy !== 'dynamic') node.fail(`segment: segment steps need a dynamic layout (layout: {strategy: dynamic, ...}); ${layout ? `this scenario's layout is static (line ${layout.line})` : 'this scenario has no layout'}`);
+      if (layout.shared.some((s) => s.name === component)) componentNode.fail(`segment: '${component}' is a shared region; segment steps place, resize and release components`);
+      const names = layout.components.map((c) => c.name);
+      if (!names.includes(component)) componentNode.fail(`segment: unknown component '${component}'${suggest(component, names)} (components: ${names.join(', ')})`);
+      return { kind, line, component, size: m.req('size').size() };
     }
     case 'free': {
       if (!body.isMap()) return { kind, line, id: readId(body, ctx), heap: null };
@@ -391,6 +425,9 @@ function readWasm(body: Node, line: number, ctx: StepContext): Step {
   const components = layout?.components ?? [];
   const spec = components.find((c) => c.name === component);
   if (!spec) compNode.fail(`wasm: unknown component '${component}'${suggest(component, components.map((c) => c.name))}${components.length ? ` (components: ${components.map((c) => c.name).join(', ')})` : ' (the scenario has no layout components)'}`);
+  // Not yet: a dynamic segment is placed, grown and released at run time, and the module's instance
+  // would have to follow it (memory.grow as a segment resize, the instance gone with a release).
+  if (layout!.strategy === 'dynamic') compNode.fail(`wasm: component ${component} is in a dynamic layout; wasm steps run in static layouts only (not yet with segment steps)`);
   const modNode: Node = m.req('module');
   const module = modNode.name();
   const file = resolve(dirname(ctx.scenario.file), module);

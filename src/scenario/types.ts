@@ -1,5 +1,6 @@
 /** A scenario as validated from scenarios/NAME.yaml. Every step keeps its source line. */
 import type { AllocatorOptions } from '../alloc/allocator.js';
+import type { SegmentPlacement } from '../layout/segments.js';
 import type { Target } from '../target/types.js';
 
 export const POLICIES = ['std', 'no_std_alloc', 'no_alloc'] as const;
@@ -47,6 +48,7 @@ export interface SectionOverride {
 
 export interface ComponentSpec {
   name: string;
+  /** Bytes of its segment at the start; 0 in a dynamic layout: placed by its first `segment` step. */
   size: number;
   dma: boolean;
   line: number;
@@ -67,6 +69,10 @@ export interface LayoutSpec {
   arena: Placement;
   guard: number;
   align: number;
+  /** `static`: placed once, in order; `dynamic`: placed, resized and released at run time (segment steps). */
+  strategy: 'static' | 'dynamic';
+  /** Dynamic layouts: how a new segment's place is chosen. */
+  placement: SegmentPlacement;
   components: ComponentSpec[];
   shared: SharedSpec[];
   /** The components run at the same time (threads, tasks, cores): their accesses to shared regions can race. */
@@ -111,6 +117,8 @@ export type Step =
   | { kind: 'repeat'; line: number; times: number; variable: string; steps: Step[] }
   | { kind: 'random'; line: number; heap: string; count: number; size: SizeSpec; align: number; maxLive: number; freeOrder: FreeOrder; stream: string; drain: boolean; workload: boolean; ids: string }
   | { kind: 'grow'; line: number; heap: string; pages: number }
+  /** A dynamic layout's segment: created (it has none), resized in place, or released (size 0). */
+  | { kind: 'segment'; line: number; component: string; size: number }
   | { kind: 'read' | 'write'; line: number; at: Location; len: number; width: Width; by: string | null }
   | { kind: 'copy'; line: number; from: Location; to: Location; len: number; by: string | null }
   /** `by`: the component that started the transfer (its accesses to shared regions are that component's). */
@@ -145,6 +153,9 @@ export type DmaEnd = Location | { kind: 'region'; name: string } | { kind: 'devi
 export const CACHE_OPS = ['writeback', 'invalidate', 'writeback-invalidate'] as const;
 export type CacheOp = (typeof CACHE_OPS)[number];
 
+/** Seeds are 32-bit: a scenario's `seed:`, and every --seed and --seeds of the command line. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** An access's width in bytes, or `multiple` (load/store multiple: words, with its own alignment rule). */
 export type Width = 1 | 2 | 4 | 8 | 'multiple';
 
@@ -159,6 +170,7 @@ export interface Scenario {
   hash: string;
   target: Target;
   targetLine: number;
+  /** 0 .. MAX_SEED. */
   seed: number;
   policy: Policy;
   verification: Verification;

@@ -57,8 +57,17 @@ export function allocatorList(spec: string | undefined): string[] {
   return names.filter((name, i) => names.indexOf(name) === i);
 }
 
-/** The heap to size: the one named, or the scenario's only heap. */
+/** The heap to size: the one named, or the scenario's only heap (not one a dynamic segment sizes). */
 export function heapToSize(scenario: Scenario, name: string | undefined): HeapSpec {
+  const heap = namedHeap(scenario, name);
+  const layout = scenario.layout;
+  if (layout?.strategy === 'dynamic' && layout.components.some((c) => c.name === heap.place.in)) {
+    throw new InputError({ file: scenario.file, line: heap.line, col: 1 }, `heap '${heap.name}' lives in the dynamic segment '${heap.place.in}', whose size (set by its component and segment steps) is the heap's: emu size sizes heaps with a size of their own`);
+  }
+  return heap;
+}
+
+function namedHeap(scenario: Scenario, name: string | undefined): HeapSpec {
   const names = scenario.heaps.map((h) => h.name);
   if (name === undefined) {
     if (scenario.heaps.length === 1) return scenario.heaps[0];

@@ -2,7 +2,8 @@
 import { isPow2 } from '../util/bits.js';
 import { hex } from '../util/text.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readInput } from '../input/chunks.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type SourcePos } from '../input/errors.js';
@@ -66,7 +67,7 @@ export function configureTarget(target: Target, options: { cacheAsRam: boolean }
 }
 
 export function loadTarget(file: string): Target {
-  const bytes = readFileSync(file);
+  const bytes = readInput(file);
   return parseTarget(file, bytes.toString('utf8'), createHash('sha256').update(bytes).digest('hex'));
 }
 

@@ -4,7 +4,7 @@
  * Memory stays bounded whatever the traces' length.
  */
 import type { TraceEvent, TraceHeader } from './schema.js';
-import { readTrace } from './reader.js';
+import { readTrace, type TraceStream } from './reader.js';
 
 export interface FirstDifference {
   index: number;
@@ -34,8 +34,21 @@ export interface Comparison {
 const CONTEXT = 3;
 
 export function compareTraces(expectedPath: string, actualPath: string): Comparison {
+  // Both files are closed however the comparison ends: a damaged trace stops it with the other half read.
   const expected = readTrace(expectedPath);
-  const actual = readTrace(actualPath);
+  try {
+    const actual = readTrace(actualPath);
+    try {
+      return compareStreams(expected, actual);
+    } finally {
+      actual.close();
+    }
+  } finally {
+    expected.close();
+  }
+}
+
+function compareStreams(expected: TraceStream, actual: TraceStream): Comparison {
   const result: Comparison = { same: true, headerNotes: compareHeaders(expected.header, actual.header), first: null, metrics: [], expectedEvents: 0, actualEvents: 0 };
   const before: TraceEvent[] = [];
   let lastExpected: TraceEvent | null = null;

@@ -83,13 +83,23 @@ function packString(w: ByteWriter, value: string): void {
   w.pos += w.buf.write(value, w.pos, 'utf8');
 }
 
-/** Reads one value; throws NEED_MORE when the bytes end first, and an Error on what emu never writes. */
-export function unpackValue(r: ByteReader): unknown {
+/**
+ * Arrays and maps nest at most this deep. emu writes a few levels (a summary's heaps, their metrics);
+ * deeper is damage, refused before the stack runs out: where it ran out depended on the stack the
+ * caller had left, so `emu inspect` and `emu diff` told the same damaged trace apart.
+ */
+export const MAX_NESTING = 64;
+
+/**
+ * Reads one value (inside `depth` arrays and maps); throws NEED_MORE when the bytes end first, and an
+ * Error on what emu never writes.
+ */
+export function unpackValue(r: ByteReader, depth = 0): unknown {
   const b = r.byte();
   if (b < 0x80) return b;
   if (b >= 0xe0) return b - 0x100;
-  if (b < 0x90) return unpackMap(r, b & 0x0f);
-  if (b < 0xa0) return unpackArray(r, b & 0x0f);
+  if (b < 0x90) return unpackMap(r, b & 0x0f, depth);
+  if (b < 0xa0) return unpackArray(r, b & 0x0f, depth);
   if (b < 0xc0) return r.utf8(b & 0x1f);
   const buf = r.buf;
   switch (b) {
@@ -130,31 +140,38 @@ export function unpackValue(r: ByteReader): unknown {
     case 0xdb:
       return r.utf8(buf.readUInt32BE(r.take(4)));
     case 0xdc:
-      return unpackArray(r, buf.readUInt16BE(r.take(2)));
+      return unpackArray(r, buf.readUInt16BE(r.take(2)), depth);
     case 0xdd:
-      return unpackArray(r, buf.readUInt32BE(r.take(4)));
+      return unpackArray(r, buf.readUInt32BE(r.take(4)), depth);
     case 0xde:
-      return unpackMap(r, buf.readUInt16BE(r.take(2)));
+      return unpackMap(r, buf.readUInt16BE(r.take(2)), depth);
     case 0xdf:
-      return unpackMap(r, buf.readUInt32BE(r.take(4)));
+      return unpackMap(r, buf.readUInt32BE(r.take(4)), depth);
     default:
       throw new Error(`MessagePack byte 0x${b.toString(16)} is not in the trace's subset`);
   }
 }
 
-function unpackArray(r: ByteReader, count: number): unknown[] {
+function unpackArray(r: ByteReader, count: number, depth: number): unknown[] {
+  nest(depth);
   const items: unknown[] = [];
-  for (let i = 0; i < count; i++) items.push(unpackValue(r));
+  for (let i = 0; i < count; i++) items.push(unpackValue(r, depth + 1));
   return items;
 }
 
-function unpackMap(r: ByteReader, count: number): Record<string, unknown> {
+function unpackMap(r: ByteReader, count: number, depth: number): Record<string, unknown> {
+  nest(depth);
   const map: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
-    const key = unpackValue(r);
+    const key = unpackValue(r, depth + 1);
     if (typeof key !== 'string') throw new Error('a map key that is not a string');
     // Defined, not assigned: a key named __proto__ is data here.
-    Object.defineProperty(map, key, { value: unpackValue(r), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(map, key, { value: unpackValue(r, depth + 1), enumerable: true, writable: true, configurable: true });
   }
   return map;
+}
+
+/** Refuses an array or map inside MAX_NESTING others. */
+function nest(depth: number): void {
+  if (depth >= MAX_NESTING) throw new Error(`MessagePack arrays and maps nested deeper than ${MAX_NESTING}`);
 }

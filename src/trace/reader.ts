@@ -1,6 +1,6 @@
 /** Reads a trace file as a stream of events, a chunk at a time; memory stays bounded. */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FileError } from '../input/errors.js';
 import { ByteReader, NEED_MORE } from './bytes.js';
 import { readHeader, RecordDecoder, TraceFormatError } from './records.js';
@@ -11,6 +11,8 @@ const CHUNK = 1 << 18;
 export interface TraceStream {
   header: TraceHeader;
   events: Generator<TraceEvent>;
+  /** Stops reading: closes the file, which reading to the end (or to damage) does by itself. */
+  close(): void;
 }
 
 /** A file's bytes in a ByteReader, refilled on demand, keeping what is not yet decoded. */
@@ -23,6 +25,11 @@ class FileBytes {
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
+    // A folder opens, and only its first read fails (EISDIR, naming no path).
+    if (fstatSync(this.fd).isDirectory()) {
+      this.close();
+      throw new FileError(`${path}: is a folder, not a trace`);
+    }
     this.input.buf = Buffer.allocUnsafe(CHUNK);
   }
 
@@ -60,7 +67,7 @@ class FileBytes {
 export function readTrace(path: string): TraceStream {
   const file = new FileBytes(path);
   const header = headerOf(path, file);
-  return { header, events: events(path, file) };
+  return { header, events: events(path, file), close: () => file.close() };
 }
 
 function headerOf(path: string, file: FileBytes): TraceHeader {

@@ -242,6 +242,19 @@ export const EVENTS: readonly EventSpec[] = [
     fields: [line, name('region', 'the shared region named'), name('lock', 'the lock that guards it'), name('by', 'the component'), { name: 'released', coding: 'bool', doc: 'false when the component did not hold it (a lock-error)' }],
   },
   {
+    type: 'segment',
+    tag: 23,
+    doc: "a dynamic layout's segment created, resized in place or released (a segment step, or memory.grow of the wasm heap in it)",
+    fields: [
+      line, name('component', 'the component whose segment it is'), name('action', 'create, resize or release'),
+      { name: 'refused', coding: 'bool', optional: true, doc: 'true when it did not happen (no room in the arena, a heap that cannot follow, nothing to release)' },
+      { name: 'auto', coding: 'bool', optional: true, doc: 'true when memory.grow of the wasm heap in it resized it' },
+      addr('old_addr', 'base before (null: no segment)'), uint('old_size', 'bytes before'), addr('addr', 'base after (null: no segment)'), uint('size', 'bytes after'),
+      uint('requested', 'bytes asked for'), value('guards', "the segment's guard gaps after it: name, addr, size and protection of each"),
+      { ...heap, optional: true, doc: 'the heap in the segment' }, { name: 'heap_capacity', coding: 'uint', optional: true, doc: "the heap's bytes after" }, cycles,
+    ],
+  },
+  {
     type: 'end',
     tag: 20,
     doc: 'the last event',
