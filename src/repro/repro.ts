@@ -170,13 +170,13 @@ function stepYaml(step: Step): Record<string, unknown> {
       return { cache: { op: step.op, ...location(step.at), len: step.len } };
     case 'grow':
       return { grow: { heap: step.heap, pages: step.pages } };
+    case 'segment':
+      return { segment: { component: step.component, size: step.size } };
     case 'wasm': {
       // The module by its absolute path: the shrunk scenario may be written elsewhere.
       const args = step.args.map((a) => (a.kind === 'number' ? a.value : a.kind === 'addr' ? { addr: a.addr } : { shared: a.name, offset: a.offset }));
       return { wasm: { component: step.component, module: step.file, call: step.call, args, ...(step.heap ? { heap: step.heap } : {}) } };
     }
-    case 'segment':
-      return { segment: { component: step.component, size: step.size } };
     case 'idle':
       return { idle: step.cycles };
     case 'wait':

@@ -1,7 +1,7 @@
 /** Parses and validates a scenario file; every error names the file, line and column. */
 import { isPow2 } from '../util/bits.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readInput } from '../input/chunks.js';
 import { FORMATS } from '../import/read.js';
 import { basename, dirname, extname, resolve } from 'node:path';
@@ -499,7 +499,7 @@ function wasmInfo(file: string, node: Node, module: string): WasmInfo {
   let info = wasmInfos.get(file);
   if (!info) {
     try {
-      info = decodeModule(readFileSync(file));
+      info = decodeModule(readInput(file));
     } catch (e) {
       if (e instanceof WasmFormatError) node.fail(`wasm: ${module}: ${e.message}`);
       throw e;
