@@ -191,6 +191,18 @@ test('bad wasm steps are input errors at their line', async (t) => {
     const error = t.throws(() => runText(twoSegments('psp', 'user', steps)), { instanceOf: InputError });
     t.regex(error!.message, message);
   }
+  // A dynamic layout: not yet.
+  const dynamic = `
+target: qnx
+layout:
+  strategy: dynamic
+  arena: {in: wasm_memory, size: 1M}
+  guard: 4K
+  align: 64K
+  components: [{name: ui, size: 64K}]
+steps:
+  - wasm: {component: ui, module: ${file}, call: size}`;
+  t.regex(t.throws(() => runText(dynamic), { instanceOf: InputError })!.message, /component ui is in a dynamic layout; wasm steps run in static layouts only/);
   // From the command line: exit 2, file:line:col.
   const dir = tempDir();
   const scenario = join(dir, 'bad.yaml');

@@ -425,6 +425,9 @@ function readWasm(body: Node, line: number, ctx: StepContext): Step {
   const components = layout?.components ?? [];
   const spec = components.find((c) => c.name === component);
   if (!spec) compNode.fail(`wasm: unknown component '${component}'${suggest(component, components.map((c) => c.name))}${components.length ? ` (components: ${components.map((c) => c.name).join(', ')})` : ' (the scenario has no layout components)'}`);
+  // Not yet: a dynamic segment is placed, grown and released at run time, and the module's instance
+  // would have to follow it (memory.grow as a segment resize, the instance gone with a release).
+  if (layout!.strategy === 'dynamic') compNode.fail(`wasm: component ${component} is in a dynamic layout; wasm steps run in static layouts only (not yet with segment steps)`);
   const modNode: Node = m.req('module');
   const module = modNode.name();
   const file = resolve(dirname(ctx.scenario.file), module);
