@@ -1,6 +1,6 @@
 /** `emu run`: run scenarios, print summaries, compare with goldens. */
 import { group } from '../util/text.js';
-import { checkScenario, type CheckResult } from '../harness/check.js';
+import { checkScenario, UPDATE_IN_CI, type CheckResult } from '../harness/check.js';
 import { refuseNameClashes, scenarioName, shownPath } from '../harness/names.js';
 import { run } from '../engine/engine.js';
 import { UsageError } from '../input/errors.js';
@@ -21,6 +21,7 @@ export interface RunArgs {
 }
 
 export async function runCommand(files: string[], args: RunArgs): Promise<number> {
+  if (args.update && isCI()) throw new UsageError(UPDATE_IN_CI);
   if (args.trace && files.length > 1) throw new UsageError('--trace takes one scenario');
   if (args.trace !== undefined) checkOutputPath('--trace', args.trace);
   if (args.seeds !== undefined || args.untilFault) return seedSearch(files, args);

@@ -3,6 +3,7 @@ import { group } from '../util/text.js';
 import { folderGoldenDirs, refuseNameClashes, scenarioName, unusedGoldens, type UnusedGolden } from '../harness/names.js';
 import { discoverScenarios, runSuite, shard, type SuiteEntry } from '../harness/suite.js';
 import { UsageError } from '../input/errors.js';
+import { UPDATE_IN_CI } from '../harness/check.js';
 import { describeVerdict, toJson } from './run.js';
 import { EXIT } from './exit.js';
 import { isCI } from './options.js';
@@ -21,6 +22,7 @@ export interface TestArgs {
  * even with --update. A list of files says nothing about the rest of their folder: no such check.
  */
 export async function testCommand(paths: string[], args: TestArgs): Promise<number> {
+  if (args.update && isCI()) throw new UsageError(UPDATE_IN_CI);
   const all = discoverScenarios(paths);
   const names = all.map(scenarioName);
   refuseNameClashes(names);

@@ -15,6 +15,9 @@ import { eventsDigestOf } from '../trace/reader.js';
 import { TraceFileWriter } from '../trace/writer.js';
 import { scratchDir, settled, tempFileFor } from './temps.js';
 
+/** Why --update is refused when CI is set (before anything runs, and for each scenario checked). */
+export const UPDATE_IN_CI = 'goldens are never written in CI (CI is set); run --update on your machine and commit the result';
+
 /** `unpaired`: the golden's .md summary does not describe its .trace (missing, or another trace's digest). */
 export type GoldenStatus = 'match' | 'mismatch' | 'unpaired' | 'missing' | 'updated' | 'unchanged' | 'skipped';
 
@@ -48,7 +51,7 @@ export function goldenDirFor(scenarioFile: string): string {
 }
 
 export function checkScenario(file: string, options: CheckOptions = {}): CheckResult {
-  if (options.update && options.ci) throw new UsageError('goldens are never written in CI (CI is set); run --update on your machine and commit the result');
+  if (options.update && options.ci) throw new UsageError(UPDATE_IN_CI);
   const scenario = loadScenario(file);
   const seedOverridden = options.seed !== undefined && options.seed !== scenario.seed;
   if (options.seed !== undefined) scenario.seed = options.seed;
