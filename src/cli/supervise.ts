@@ -6,7 +6,9 @@
  * 143. Files are only ever renamed into place whole, so what is left is the old file or the new one,
  * never half of one.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { TEMPS_CHANNEL, type TempNotice } from '../harness/temps.js';
 import { EXIT } from './exit.js';
@@ -25,8 +27,14 @@ export function supervise(argv: string[]): Promise<number> {
     if ('made' in notice) temps.add(notice.made);
     else temps.delete(notice.gone);
   };
+  // Every scratch folder the command makes goes in one folder made here, before the worker starts
+  // (its TMPDIR, inherited by its own workers): a folder made just before the worker was stopped,
+  // whose notice never arrived, goes with it.
+  const scratch = mkdtempSync(join(tmpdir(), 'emu-run-'));
+  temps.add(scratch);
   const worker = new Worker(new URL('./command-worker.js', import.meta.url), {
     workerData: { argv, stderrIsTTY: process.stderr.isTTY === true, columns: process.stdout.columns },
+    env: { ...process.env, TMPDIR: scratch },
   });
   return new Promise((resolve) => {
     let code: number | undefined;
