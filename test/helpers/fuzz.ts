@@ -19,56 +19,65 @@ import { runTraceCase, shippedTraces, traceCase } from './fuzz/traces.js';
 export const KINDS = ['scenario', 'trace', 'log', 'cli'] as const;
 export type Kind = (typeof KINDS)[number];
 
-/** Outcome counts, by outcome, as a kind's cases end. */
-export type Counts = Map<string, number>;
+/** What a kind's cases came to: each outcome's count, and the slowest case (a long run's hot spot). */
+export class Stats {
+  readonly outcomes = new Map<string, number>();
+  slowest: { ms: number; input: unknown } | null = null;
+}
 
-/** Counts each case's outcome until a case fails (fast-check then shrinks it: those runs are no new cases). */
+/** Records each case's outcome and time until a case fails (fast-check then shrinks it: those runs are no new cases). */
 class Tally {
   private failed = false;
 
-  constructor(private readonly counts?: Counts) {}
+  constructor(private readonly stats?: Stats) {}
 
-  of(run: () => string): void {
+  of(input: unknown, run: () => string): void {
+    const started = performance.now();
     try {
-      this.add(run());
+      this.add(input, run(), started);
     } catch (e) {
       this.failed = true;
       throw e;
     }
   }
 
-  async ofAsync(run: () => Promise<string>): Promise<void> {
+  async ofAsync(input: unknown, run: () => Promise<string>): Promise<void> {
+    const started = performance.now();
     try {
-      this.add(await run());
+      this.add(input, await run(), started);
     } catch (e) {
       this.failed = true;
       throw e;
     }
   }
 
-  private add(outcome: string): void {
-    if (!this.failed) this.counts?.set(outcome, (this.counts.get(outcome) ?? 0) + 1);
+  private add(input: unknown, outcome: string, started: number): void {
+    const stats = this.stats;
+    if (this.failed || !stats) return;
+    stats.outcomes.set(outcome, (stats.outcomes.get(outcome) ?? 0) + 1);
+    const ms = performance.now() - started;
+    if (ms > (stats.slowest?.ms ?? -1)) stats.slowest = { ms, input };
   }
 }
 
 /**
  * The property of one kind over its cases; the seeds it needs (shipped scenarios, recorded traces)
- * are made once. Each case's outcome is counted in `counts` when given.
+ * are made once. Each case is recorded in `stats` when given.
  */
-export function fuzzProperty(kind: Kind, counts?: Counts): fc.IRawProperty<[unknown]> {
-  const tally = new Tally(counts);
+export function fuzzProperty(kind: Kind, stats?: Stats): fc.IRawProperty<[unknown]> {
+  const tally = new Tally(stats);
   switch (kind) {
     case 'scenario': {
       const seeds = scenarioSeeds();
-      return fc.property(scenarioCase, (c) => tally.of(() => runScenarioCase(c, seeds))) as fc.IRawProperty<[unknown]>;
+      return fc.property(scenarioCase, (c) => tally.of(c, () => runScenarioCase(c, seeds))) as fc.IRawProperty<[unknown]>;
     }
     case 'trace': {
       const shipped = shippedTraces();
-      return fc.property(traceCase, (c) => tally.of(() => runTraceCase(c, shipped))) as fc.IRawProperty<[unknown]>;
+      return fc.property(traceCase, (c) => tally.of(c, () => runTraceCase(c, shipped))) as fc.IRawProperty<[unknown]>;
     }
     case 'log':
-      return fc.property(logCase, (c) => tally.of(() => runLogCase(c))) as fc.IRawProperty<[unknown]>;
+      return fc.property(logCase, (c) => tally.of(c, () => runLogCase(c))) as fc.IRawProperty<[unknown]>;
     case 'cli':
-      return fc.asyncProperty(cliCase, (c) => tally.ofAsync(() => runCliCase(c))) as fc.IRawProperty<[unknown]>;
+      return fc.asyncProperty(cliCase, (c) => tally.ofAsync(c, () => runCliCase(c))) as fc.IRawProperty<[unknown]>;
   }
 }
