@@ -81,6 +81,19 @@ steps: [{idle: 5}]
   t.is(result.summary.ops, 0);
 });
 
+test('layout: a heap at an offset past its container\'s end is layout-invalid (its rest was a negative size, and the trace refused it: an internal error)', (t) => {
+  const { result, events } = runText(`
+target: psp
+layout:
+  arena: {in: user, size: 1M}
+  components: [{name: logic, size: 256K}]
+heaps: [{name: h, allocator: tlsf, in: {in: logic, offset: 0xFFFFFFFF}}]
+steps: [check]
+`);
+  t.deepEqual(result.faults.map((f) => [f.kind, f.line, f.detail]), [['layout-invalid', 6, 'heap h at offset 4294967295 starts past the end of logic (256 KiB)']]);
+  t.true(ofType(events, 'place').every((e) => (e.size as number) >= 0));
+});
+
 test('layout: a DMA component in memory DMA cannot reach is layout-invalid', (t) => {
   const { result } = runText(`
 target: psp

@@ -277,6 +277,8 @@ function placeIn(layout: Layout, place: Placement, name: string, what: 'arena' |
   let addr: number;
   let size: number;
   if (place.offset !== null) {
+    // Past the container's end, the rest would be a negative size (which a trace cannot hold).
+    if (place.offset > parent.space.size) throw new LayoutStop({ kind: 'layout-invalid', line: place.line, detail: `${label} at offset ${place.offset} starts past the end of ${place.in} (${formatBytes(parent.space.size)})` });
     size = place.size ?? parent.space.size - place.offset;
     const at = parent.space.takeAt(place.offset, size, label);
     if ('conflict' in at) throw new LayoutStop({ kind: 'layout-invalid', line: place.line, detail: `${label} at offset ${place.offset} (${formatBytes(size)}) overlaps ${at.conflict} in ${place.in}` });
