@@ -58,8 +58,17 @@ function leftovers(p: Project): string[] {
   return found;
 }
 
+/**
+ * The run has made a temporary file of its own: beside its outputs, or inside the scratch folder its
+ * supervisor makes first (an empty one only says the command has started).
+ */
+function underWay(p: Project): boolean {
+  const inScratch = readdirSync(p.tmp, { withFileTypes: true }).some((e) => !e.isDirectory() || readdirSync(join(p.tmp, e.name)).length > 0);
+  return inScratch || leftovers(p).some((path) => !path.startsWith(p.tmp));
+}
+
 /** Runs emu, sends `signal` once its first temporary file exists, and gives the exit code and stderr. */
-async function interrupt(p: Project, args: string[], signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string; sawTemp: boolean }> {
+async function interrupt(p: Project, args: string[], signal: NodeJS.Signals, ready = underWay): Promise<{ code: number | null; stderr: string; sawTemp: boolean }> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: p.dir, env: { ...process.env, CI: '', TMPDIR: p.tmp } });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -68,7 +77,7 @@ async function interrupt(p: Project, args: string[], signal: NodeJS.Signals): Pr
   let sawTemp = false;
   // Polls for the run to be under way; a run that ends first fails the test below (sawTemp false).
   for (let i = 0; i < 1200 && child.exitCode === null; i++) {
-    if (leftovers(p).length > 0) {
+    if (ready(p)) {
       sawTemp = true;
       break;
     }
@@ -106,6 +115,14 @@ test('SIGINT during emu run --trace FILE: no temporary file beside it', async (t
   t.is(r.code, 130, r.stderr);
   t.deepEqual(leftovers(p), []);
   t.false(existsSync(join(p.dir, 'out.trace')));
+});
+
+test('SIGTERM as soon as the supervisor has made its scratch folder: exit 143, the folder removed', async (t) => {
+  const p = project(t, false);
+  const r = await interrupt(p, ['run', p.file], 'SIGTERM', (q) => readdirSync(q.tmp).length > 0);
+  t.true(r.sawTemp, r.stderr);
+  t.is(r.code, 143, r.stderr);
+  t.deepEqual(leftovers(p), []);
 });
 
 test('SIGTERM during emu test --jobs 2: exit 143, nothing left behind', async (t) => {

@@ -27,18 +27,10 @@ export function supervise(argv: string[]): Promise<number> {
     if ('made' in notice) temps.add(notice.made);
     else temps.delete(notice.gone);
   };
-  // Every scratch folder the command makes goes in one folder made here, before the worker starts
-  // (its TMPDIR, inherited by its own workers): a folder made just before the worker was stopped,
-  // whose notice never arrived, goes with it.
-  const scratch = mkdtempSync(join(tmpdir(), 'emu-run-'));
-  temps.add(scratch);
-  const worker = new Worker(new URL('./command-worker.js', import.meta.url), {
-    workerData: { argv, stderrIsTTY: process.stderr.isTTY === true, columns: process.stdout.columns },
-    env: { ...process.env, TMPDIR: scratch },
-  });
   return new Promise((resolve) => {
     let code: number | undefined;
     let stopping = false;
+    let worker: Worker | undefined;
     // `emu test | head`: a closed pipe ends the process (main.ts) with the worker still running.
     const onExit = () => removeAll(temps);
     process.on('exit', onExit);
@@ -51,7 +43,7 @@ export function supervise(argv: string[]): Promise<number> {
     const interrupt = (signal: keyof typeof SIGNAL_EXIT) => {
       if (stopping) return;
       stopping = true;
-      void worker.terminate().then(async () => {
+      void (worker?.terminate() ?? Promise.resolve()).then(async () => {
         // Notices sent just before the worker stopped may still be on their way.
         await new Promise((r) => setImmediate(r));
         removeAll(temps);
@@ -59,7 +51,17 @@ export function supervise(argv: string[]): Promise<number> {
         finish(SIGNAL_EXIT[signal]);
       });
     };
+    // The handlers come before anything is written: a signal sent once the first folder shows finds them.
     for (const signal of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) process.on(signal, () => interrupt(signal));
+    // Every scratch folder the command makes goes in one folder made here, before the worker starts
+    // (its TMPDIR, inherited by its own workers): a folder made just before the worker was stopped,
+    // whose notice never arrived, goes with it.
+    const scratch = mkdtempSync(join(tmpdir(), 'emu-run-'));
+    temps.add(scratch);
+    worker = new Worker(new URL('./command-worker.js', import.meta.url), {
+      workerData: { argv, stderrIsTTY: process.stderr.isTTY === true, columns: process.stdout.columns },
+      env: { ...process.env, TMPDIR: scratch },
+    });
     worker.on('message', (message: { code: number }) => (code = message.code));
     worker.on('error', (error) => {
       process.stderr.write(`emu: internal error: ${error?.stack ?? String(error)}\n`);
