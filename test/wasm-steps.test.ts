@@ -6,22 +6,13 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { InputError } from '../src/input/errors.js';
 import { run } from '../src/engine/engine.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import { EventCollector } from '../src/trace/writer.js';
 import type { TraceEvent } from '../src/trace/schema.js';
 import { emu, ofType, REPO, runText, tempDir } from './helpers/scenario.js';
-
-const tools = import(pathToFileURL(join(REPO, 'wasm/build.mjs')).href) as Promise<{ compileWat(name: string, text: string): Promise<Uint8Array> }>;
-
-/** Compiles WAT into a file of a temporary folder; its absolute path. */
-async function module(name: string, wat: string): Promise<string> {
-  const file = join(tempDir(), `${name}.wasm`);
-  writeFileSync(file, await (await tools).compileWat(`${name}.wat`, wat));
-  return file;
-}
+import { module, POKE } from './helpers/wasm.js';
 
 function runFile(file: string): TraceEvent[] {
   const collector = new EventCollector();
@@ -44,22 +35,6 @@ ${extra}
 steps:
 ${steps}`;
 }
-
-const POKE = `(module (memory 1)
-  (func (export "poke") (param $a i32) (i32.store (local.get $a) (i32.const 7)))
-  (func (export "peek") (param $a i32) (result i32) (i32.load (local.get $a)))
-  (func (export "peek_any") (param $a i32) (result i32) (i32.load align=1 (local.get $a)))
-  (func (export "sum") (param $n i32) (result i32) (local $i i32) (local $s i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $s (i32.add (local.get $s) (i32.load offset=0x100 (i32.shl (local.get $i) (i32.const 2)))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
-    (local.get $s))
-  (func (export "fill") (param $n i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store offset=0x100 (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
-  (func (export "grow") (param $n i32) (result i32) (memory.grow (local.get $n)))
-  (func (export "size") (result i32) (memory.size)))`;
 
 test('an off-by-one past the segment: precise on QNX naming function and byte offset, delayed on the PSP', (t) => {
   const bytes = readFileSync(join(REPO, 'wasm/overflow.wasm'));
@@ -191,18 +166,6 @@ test('bad wasm steps are input errors at their line', async (t) => {
     const error = t.throws(() => runText(twoSegments('psp', 'user', steps)), { instanceOf: InputError });
     t.regex(error!.message, message);
   }
-  // A dynamic layout: not yet.
-  const dynamic = `
-target: qnx
-layout:
-  strategy: dynamic
-  arena: {in: wasm_memory, size: 1M}
-  guard: 4K
-  align: 64K
-  components: [{name: ui, size: 64K}]
-steps:
-  - wasm: {component: ui, module: ${file}, call: size}`;
-  t.regex(t.throws(() => runText(dynamic), { instanceOf: InputError })!.message, /component ui is in a dynamic layout; wasm steps run in static layouts only/);
   // From the command line: exit 2, file:line:col.
   const dir = tempDir();
   const scenario = join(dir, 'bad.yaml');

@@ -385,6 +385,7 @@ class Engine {
     this.wasm ??= new WasmComponents({
       memory: this.memory,
       layout: this.layout,
+      dynamic: this.dynamic,
       op: () => this.op,
       now: () => this.clock,
       advance: (cycles) => {

@@ -86,6 +86,8 @@ export class DynamicSegments {
   private readonly componentByHeap = new Map<string, string>();
   /** Why the last request of a heap's segment for room was refused (memory.grow's -1), by heap. */
   private readonly refusals = new Map<Heap, string>();
+  /** Bytes of memory the wasm module running in a component's segment has (from the segment's start). */
+  private readonly moduleBytes = new Map<string, number>();
   private readonly rights = new Map<string, ReadonlyMap<string, Access>>();
   /** The scenario line of the operation running (for a segment grown by memory.grow inside it). */
   private line = 0;
@@ -143,6 +145,8 @@ export class DynamicSegments {
         return this.absent(op.heap, op);
       case 'scope-exit':
         return this.absent(op.heap, op) || this.scopeLost(op);
+      case 'wasm':
+        return this.noModuleSegment(op);
       case 'free':
       case 'realloc': {
         const block = this.host.blocks.get(op.id) ?? this.host.blocks.freedBlock(op.id);
@@ -225,6 +229,14 @@ export class DynamicSegments {
   private resize(op: Extract<Op, { kind: 'segment' }>, segment: Segment): void {
     const oldSize = segment.size;
     const before = this.footprint(segment);
+    const moduleBytes = this.moduleBytes.get(op.component) ?? 0;
+    if (op.size < moduleBytes) {
+      // A module's linear memory never shrinks (WebAssembly has no memory.shrink).
+      this.event(op, 'resize', segment.start, oldSize, { refused: true, requested: op.size });
+      this.refused++;
+      this.host.fault('layout-invalid', op.line, 'precise', null, op.component, `segment ${op.component} is not resized from ${formatBytes(oldSize)} to ${formatBytes(op.size)}: the wasm module running in it has ${formatBytes(moduleBytes)} of memory, which never shrinks`);
+      return;
+    }
     if (op.size > oldSize) {
       const grown = this.segments.resize(op.component, op.size);
       if (isRefusal(grown)) {
@@ -265,6 +277,7 @@ export class DynamicSegments {
     const heap = this.heapIn(op.component);
     this.segments.release(op.component);
     this.released.set(op.component, { op: this.host.op, line: op.line });
+    this.moduleBytes.delete(op.component);
     if (heap) this.dropBlocks(heap);
     this.releasedAreas.push({ name: op.component, kind: 'released', start, end: start + size, owner: op.component, rights: new Map(), protection: null, line: op.line, releasedAt: this.host.op });
     this.releases++;
@@ -288,25 +301,54 @@ export class DynamicSegments {
   private request(component: string, size: number): boolean {
     const segment = this.segments.get(component)!;
     const heap = this.heapIn(component)!;
-    const have = this.heapRange(segment).size;
-    if (size <= have) return true;
+    if (size <= this.heapRange(segment).size) return true;
+    const refusal = this.growInPlace(segment, heap.base + size - segment.start, () => heap.resize(this.heapRange(segment).size));
+    if (refusal !== null) this.refusals.set(heap, refusal);
+    return refusal === null;
+  }
+
+  /** The live segment of `component` (a new object after a release and a create), or null. */
+  segmentOf(component: string): Segment | null {
+    return this.segments.get(component) ?? null;
+  }
+
+  /** A wasm module runs in `component`'s segment with `bytes` of memory: a shrink below them is refused. */
+  holdModule(component: string, bytes: number): void {
+    this.moduleBytes.set(component, bytes);
+  }
+
+  /**
+   * memory.grow of the wasm module in `component` needs `bytes` of memory from the segment's start:
+   * the segment grows in place if it must (a segment event, `auto`). Null when the memory is there,
+   * else why the segment cannot grow (memory.grow then returns -1).
+   */
+  growModule(component: string, bytes: number): string | null {
+    const segment = this.segments.get(component)!;
+    const refusal = bytes <= segment.size ? null : this.growInPlace(segment, bytes, () => {});
+    if (refusal === null) this.holdModule(component, bytes);
+    return refusal;
+  }
+
+  /**
+   * A segment grown in place to `wanted` bytes for a memory.grow (an `auto` resize event), what lives
+   * in it following (`follow`) before the event; why not, or null.
+   */
+  private growInPlace(segment: Segment, wanted: number, follow: () => void): string | null {
     const oldSize = segment.size;
     const before = this.footprint(segment);
-    const wanted = heap.base + size - segment.start;
-    const op = { kind: 'segment' as const, line: this.line, component, size: wanted };
-    const grown = this.segments.resize(component, wanted);
+    const op = { line: this.line, component: segment.name };
+    const grown = this.segments.resize(segment.name, wanted);
     if (isRefusal(grown)) {
       this.event(op, 'resize', segment.start, oldSize, { refused: true, auto: true, requested: wanted });
       this.refused++;
-      this.refusals.set(heap, grown.detail);
-      return false;
+      return grown.detail;
     }
-    heap.resize(this.heapRange(segment).size);
+    follow();
     this.sweep(union(before, this.footprint(segment)), op.line);
     this.resizes++;
     this.updateMap();
     this.event(op, 'resize', segment.start, oldSize, { auto: true, requested: wanted });
-    return true;
+    return null;
   }
 
   // ---- helpers ----
@@ -324,6 +366,16 @@ export class DynamicSegments {
     // The program holds a null pointer for the id, as after a failed allocation.
     const heap = this.host.heaps.get(name);
     if (op.kind === 'alloc' && heap) this.host.blocks.setFailed(op.id, { heap, addr: -1, size: op.size, crate: null, scope: 0, op: this.host.op, line: op.line, logLine: null });
+    return true;
+  }
+
+  /** A wasm call in a component whose segment is not there: a fault, and the call does not happen. */
+  private noModuleSegment(op: Extract<Op, { kind: 'wasm' }>): boolean {
+    if (this.segments.get(op.component)) return false;
+    const gone = this.released.get(op.component);
+    const what = `wasm call ${op.call} of ${op.module}`;
+    if (gone) this.host.fault('use-after-free', op.line, this.trapped(), null, null, `${what}: segment ${op.component} was released at op ${gone.op} (line ${gone.line}), its module instance with it${this.how()}`);
+    else this.host.fault('unmapped', op.line, this.trapped(), null, null, `${what}: segment ${op.component} has not been created (no segment step has placed it)`);
     return true;
   }
 

@@ -25,6 +25,8 @@ import type { ProgramMemory, Through } from '../memory/access.js';
 import type { Detected, FaultKind } from '../memory/faults.js';
 import type { Width } from '../scenario/types.js';
 import type { Op } from '../scenario/expand.js';
+import type { Segment } from '../layout/segments.js';
+import type { DynamicSegments } from './segments.js';
 
 type WasmOp = Extract<Op, { kind: 'wasm' }>;
 
@@ -32,6 +34,8 @@ type WasmOp = Extract<Op, { kind: 'wasm' }>;
 export interface WasmHost {
   readonly memory: ProgramMemory;
   readonly layout: Layout;
+  /** A dynamic layout's segments (null in a static layout): memory.grow grows the module's segment. */
+  readonly dynamic: DynamicSegments | null;
   /** The operation running and the clock. */
   op(): number;
   now(): number;
@@ -58,6 +62,8 @@ interface Running {
   compiled: RebaseResult;
   instance: WebAssembly.Instance;
   segmentBase: number;
+  /** In a dynamic layout, the segment it was made in: a segment released and created again is another, with a new instance. */
+  segment: Segment | null;
   pages: number;
   heap: string | null;
   /** Blocks the module holds: address to id. */
@@ -77,7 +83,8 @@ export class WasmComponents {
   constructor(private readonly host: WasmHost) {}
 
   call(op: WasmOp): void {
-    const run = this.running.get(op.component) ?? this.instantiate(op);
+    const run = this.instanceFor(op);
+    if (!run) return;
     const fn = run.instance.exports[op.call] as (...args: unknown[]) => unknown;
     const args = op.args.map((a, i) => {
       const n = a.kind === 'number' ? a.value : this.moduleAddress(run, a.kind === 'addr' ? a.addr : this.sharedBase(a.name) + a.offset);
@@ -114,18 +121,42 @@ export class WasmComponents {
     return (addr - run.segmentBase) | 0;
   }
 
-  private instantiate(op: WasmOp): Running {
-    const placed = this.host.layout.placed;
-    const arenaPlaced = placed.find((p) => p.what === 'arena')!;
-    const segment = placed.find((p) => p.what === 'segment' && p.name === op.component)!;
+  /** The component's instance: made at its first call, and again in a dynamic segment created anew. */
+  private instanceFor(op: WasmOp): Running | null {
+    const run = this.running.get(op.component);
+    if (run && (!this.host.dynamic || this.host.dynamic.segmentOf(op.component) === run.segment)) return run;
+    return this.instantiate(op);
+  }
+
+  /** The segment the component's module goes in: placed by the layout, or a dynamic one as it is now (room to the arena's end to grow). */
+  private segmentFor(component: string): { base: number; size: number; room: number; segment: Segment | null } {
+    if (this.host.dynamic) {
+      const segment = this.host.dynamic.segmentOf(component)!;
+      return { base: segment.start, size: segment.size, room: this.arena!.base + this.arena!.size - segment.start, segment };
+    }
+    const placed = this.host.layout.placed.find((p) => p.what === 'segment' && p.name === component)!;
+    return { base: placed.addr, size: placed.size, room: placed.size, segment: null };
+  }
+
+  private instantiate(op: WasmOp): Running | null {
+    const arenaPlaced = this.host.layout.placed.find((p) => p.what === 'arena')!;
     if (!this.arena) {
       const pages = Math.ceil(arenaPlaced.size / PAGE);
       this.arena = { base: arenaPlaced.addr, size: arenaPlaced.size, memory: new WebAssembly.Memory({ initial: pages, maximum: pages }) };
     }
-    const place: Placement = { component: op.component, arenaBase: arenaPlaced.addr, arenaSize: arenaPlaced.size, segmentBase: segment.addr, segmentSize: segment.size };
+    const segment = this.segmentFor(op.component);
+    const place: Placement = { component: op.component, arenaBase: arenaPlaced.addr, arenaSize: arenaPlaced.size, segmentBase: segment.base, segmentSize: segment.room };
     const compiled = rebaseSync(readFileSync(op.file), place, true);
+    if (compiled.initialPages * PAGE > segment.size) {
+      // Only in a dynamic layout (the scenario's checks hold a static segment to it): the segment was made or resized smaller.
+      this.host.fault('layout-invalid', op.line, 'precise', `wasm call ${op.call}: ${op.module}'s memory starts at ${compiled.initialPages} pages (${compiled.initialPages * PAGE} bytes), more than segment ${op.component}'s ${segment.size} bytes; the module is not instantiated`, null);
+      return null;
+    }
+    this.host.dynamic?.holdModule(op.component, compiled.initialPages * PAGE);
+    // A new instance's memory reads as zeros (a segment created again over an old one's bytes too).
+    this.zero(segment.base, 0, compiled.initialPages);
     const run: Running = {
-      component: op.component, module: op.module, compiled, instance: null as unknown as WebAssembly.Instance, segmentBase: segment.addr, pages: compiled.initialPages, heap: op.heap, blocks: new Map(), serial: 0,
+      component: op.component, module: op.module, compiled, instance: null as unknown as WebAssembly.Instance, segmentBase: segment.base, segment: segment.segment, pages: compiled.initialPages, heap: op.heap, blocks: new Map(), serial: 0,
       where: compiled.sites.map((site) => ` (wasm ${op.module}, function ${site.function}, ${site.op} at byte offset ${offsetHex(site.offset)})`),
       at: compiled.sites.map((site) => ({ function: site.function, offset: site.offset })),
     };
@@ -196,20 +227,36 @@ export class WasmComponents {
   }
 
   /**
-   * memory.grow: the segment's pages grow within the segment (the dynamic layout will grow the
-   * segment itself here); -1 past it, with a grow-failed fault.
+   * memory.grow: in a static layout the module's pages grow within its segment; in a dynamic one the
+   * segment grows in place when the pages need it (as a wasm heap's memory.grow does). -1 when the
+   * module's maximum, the segment or the next segment's guard stops it, with a grow-failed fault.
    */
   private grow(run: Running, pages: number): number {
     const old = run.pages;
+    const dynamic = this.host.dynamic;
+    const what = `memory.grow(${pages}) by ${run.module} returned -1`;
+    let refusal: string | null = null;
     if (old + pages > run.compiled.maxPages) {
-      const state = this.current!;
-      this.host.fault('grow-failed', state.line, 'precise', `memory.grow(${pages}) by ${run.module} returned -1: segment ${run.component} holds ${run.compiled.maxPages} pages and ${old} are in use`, null);
+      refusal = dynamic
+        ? `${what}: ${old} pages are in use and the module may have ${run.compiled.maxPages} (its maximum, or the arena's end)`
+        : `${what}: segment ${run.component} holds ${run.compiled.maxPages} pages and ${old} are in use`;
+    } else if (dynamic) {
+      const blocked = dynamic.growModule(run.component, (old + pages) * PAGE);
+      if (blocked !== null) refusal = `${what}: ${old} pages are in use; segment ${run.component} cannot grow in place: ${blocked}`;
+    }
+    if (refusal !== null) {
+      this.host.fault('grow-failed', this.current!.line, 'precise', refusal, null);
       return -1;
     }
     run.pages += pages;
     // New pages read as zeros, as WebAssembly promises.
-    new Uint8Array(this.arena!.memory.buffer, run.segmentBase - this.arena!.base + old * PAGE, pages * PAGE).fill(0);
+    this.zero(run.segmentBase, old, pages);
     return old;
+  }
+
+  /** Zeros `pages` pages of a module's memory from page `from`. */
+  private zero(segmentBase: number, from: number, pages: number): void {
+    new Uint8Array(this.arena!.memory.buffer, segmentBase - this.arena!.base + from * PAGE, pages * PAGE).fill(0);
   }
 
   private malloc(run: Running, size: number): number {

@@ -425,9 +425,6 @@ function readWasm(body: Node, line: number, ctx: StepContext): Step {
   const components = layout?.components ?? [];
   const spec = components.find((c) => c.name === component);
   if (!spec) compNode.fail(`wasm: unknown component '${component}'${suggest(component, components.map((c) => c.name))}${components.length ? ` (components: ${components.map((c) => c.name).join(', ')})` : ' (the scenario has no layout components)'}`);
-  // Not yet: a dynamic segment is placed, grown and released at run time, and the module's instance
-  // would have to follow it (memory.grow as a segment resize, the instance gone with a release).
-  if (layout!.strategy === 'dynamic') compNode.fail(`wasm: component ${component} is in a dynamic layout; wasm steps run in static layouts only (not yet with segment steps)`);
   const modNode: Node = m.req('module');
   const module = modNode.name();
   const file = resolve(dirname(ctx.scenario.file), module);
@@ -437,7 +434,8 @@ function readWasm(body: Node, line: number, ctx: StepContext): Step {
   ctx.wasmModules.set(component, earlier ?? { file, line });
   const info = wasmInfo(file, modNode, module);
   if (!info.memory) modNode.fail(`wasm: ${module} has no memory: there is nothing to place in segment ${component}`);
-  if (info.memory.initial * 65536 > spec.size) modNode.fail(`wasm: ${module}'s memory starts at ${info.memory.initial} pages (${info.memory.initial * 65536} bytes), more than component ${component}'s ${spec.size} bytes`);
+  // A dynamic segment's size changes with segment steps: it is checked when the module is instantiated.
+  if (layout!.strategy !== 'dynamic' && info.memory.initial * 65536 > spec.size) modNode.fail(`wasm: ${module}'s memory starts at ${info.memory.initial} pages (${info.memory.initial * 65536} bytes), more than component ${component}'s ${spec.size} bytes`);
   let allocates = false;
   for (const imp of info.imports) {
     if (imp.kind === 'memory') continue;
