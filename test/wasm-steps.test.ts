@@ -49,7 +49,7 @@ test('an off-by-one past the segment: precise on QNX naming function and byte of
 
   const psp = runFile(join(REPO, 'scenarios/wasm-overflow-psp.yaml'));
   const [canary] = ofType(psp, 'fault');
-  t.like(canary, { kind: 'canary-corrupt', detected: 'delayed', line: 28, cause_op: 3, cause_line: 27 });
+  t.like(canary, { kind: 'canary-corrupt', detected: 'delayed', line: 28, cause_op: 3, cause_line: 27, wasm_function: 'fill', wasm_offset: 0x49 });
   t.regex(canary.detail as string, /function fill, i32\.store at byte offset 0x49\) \(op 3, line 27\) overwrote the canary band guard:net/);
   t.like(ofType(psp, 'wasm')[1], { result: 85344, stores: 65 }); // nothing stopped it
 });

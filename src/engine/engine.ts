@@ -19,7 +19,7 @@ import { TargetCycleModel, VERIFICATION_PERCENT, type CycleModel } from '../timi
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/schema.js';
 import type { TraceSink } from '../trace/writer.js';
 import { BlockTable, type LiveBlock } from './blocks.js';
-import { ProgramMemory, type Pending, type Through } from '../memory/access.js';
+import { ProgramMemory, type InstructionAt, type Pending, type Through } from '../memory/access.js';
 import type { Detected, FaultKind } from '../memory/faults.js';
 import { WasmComponents } from './wasm.js';
 import { LockTable } from '../sync/locks.js';
@@ -146,7 +146,7 @@ class Engine {
   /** The modules of `wasm` steps, one instance per component, made at the first call. */
   private wasm: WasmComponents | null = null;
   /** The wasm instruction being checked, named in the faults it raises. */
-  private wasmAt: { function: string; offset: number } | null = null;
+  private wasmAt: InstructionAt | null = null;
   /** The locks guarding the shared regions, and who holds them. */
   private readonly locks: LockTable;
   /** Where the layout's components run at the same time: the lockset of each shared region (Eraser). */
@@ -391,14 +391,7 @@ class Engine {
       advance: (cycles) => {
         this.clock += cycles;
       },
-      fault: (kind, line, detected, detail, at) => {
-        this.wasmAt = at;
-        try {
-          this.fault(kind, line, detected, null, null, detail);
-        } finally {
-          this.wasmAt = null;
-        }
-      },
+      fault: (kind, line, detected, detail, at) => this.naming(at, () => this.fault(kind, line, detected, null, null, detail)),
       malloc: (heap, id, size, line) => {
         this.alloc({ kind: 'alloc', line, id, heap, size, align: 0, budget: null, mode: null, at: null });
         return this.blocks.get(id)?.addr ?? -1;
@@ -406,13 +399,7 @@ class Engine {
       free: (heap, id, line) => this.free({ kind: 'free', line, id, heap }),
       record: (fields) => this.record('wasm', fields),
       shared: (addr, len, write, by, line, at) => {
-        if (!this.races) return;
-        this.wasmAt = at;
-        try {
-          this.sharedAccess(addr, len, write, write ? 'write' : 'read', by, line, null);
-        } finally {
-          this.wasmAt = null;
-        }
+        if (this.races) this.naming(at, () => this.sharedAccess(addr, len, write, write ? 'write' : 'read', by, line, null));
       },
     });
     this.wasm.call(op);
@@ -813,10 +800,20 @@ class Engine {
     if (this.options.stopAtFirstFault) throw new Halt();
   }
 
-  /** Harm found now that an earlier write did: reported at this line, naming the write. */
+  /** Harm found now that an earlier write did: reported at this line, naming the write (and its wasm instruction). */
   private reportHarm(found: readonly Pending[], kind: 'canary-corrupt' | 'heap-corrupt', detected: Detected, line: number, heap: string | null): number {
-    for (const p of found) this.fault(kind, line, detected, heap, null, p.detail, { op: p.op, line: p.line });
+    for (const p of found) this.naming(p.at, () => this.fault(kind, line, detected, heap, null, p.detail, { op: p.op, line: p.line }));
     return found.length;
+  }
+
+  /** Runs `report` with its faults naming the wasm instruction `at` (none when null). */
+  private naming(at: InstructionAt | null, report: () => void): void {
+    this.wasmAt = at;
+    try {
+      report();
+    } finally {
+      this.wasmAt = null;
+    }
   }
 
   /** At the end: harm no check ever read would never have been noticed on the target. */

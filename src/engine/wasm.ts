@@ -21,7 +21,7 @@ import { rebaseSync } from '../wasm/binaryen-sync.js';
 import { offsetHex } from '../wasm/decode.js';
 import { PAGE, type Placement, type RebaseResult } from '../wasm/rebase.js';
 import type { Layout } from '../layout/layout.js';
-import type { ProgramMemory, Through } from '../memory/access.js';
+import type { InstructionAt, ProgramMemory, Through } from '../memory/access.js';
 import type { Detected, FaultKind } from '../memory/faults.js';
 import type { Width } from '../scenario/types.js';
 import type { Op } from '../scenario/expand.js';
@@ -42,13 +42,13 @@ export interface WasmHost {
   /** Advances the clock by an access's cycles. */
   advance(cycles: number): void;
   /** Records a fault at the wasm instruction `at` (null outside one). */
-  fault(kind: FaultKind, line: number, detected: Detected, detail: string, at: { function: string; offset: number } | null): void;
+  fault(kind: FaultKind, line: number, detected: Detected, detail: string, at: InstructionAt | null): void;
   /** malloc on an emu heap for the module: the block's address, or -1. */
   malloc(heap: string, id: string, size: number, line: number): number;
   free(heap: string, id: string, line: number): void;
   record(fields: Record<string, unknown>): void;
   /** An access that happened, by the component: the shared regions it reaches check their locksets. */
-  shared(addr: number, len: number, write: boolean, by: string, line: number, at: { function: string; offset: number }): void;
+  shared(addr: number, len: number, write: boolean, by: string, line: number, at: InstructionAt): void;
 }
 
 /** A precise fault: the target traps, so the call stops here. */
@@ -71,7 +71,7 @@ interface Running {
   serial: number;
   /** Per site, made once: where it is (for fault details) and the fault event's fields. */
   where: string[];
-  at: { function: string; offset: number }[];
+  at: InstructionAt[];
 }
 
 export class WasmComponents {
@@ -217,7 +217,7 @@ export class WasmComponents {
       this.host.fault('access-violation', state.line, 'precise', detail, at);
       throw new Trap(`access-violation at ${at.function}+${offsetHex(at.offset)}`);
     }
-    const result = this.host.memory.access(write, addr, len, width, run.component, NOWHERE, this.host.op(), state.line, this.host.now(), where);
+    const result = this.host.memory.access(write, addr, len, width, run.component, NOWHERE, this.host.op(), state.line, this.host.now(), where, at);
     this.host.advance(result.cycles);
     state.cycles += result.cycles;
     const finding = result.finding;

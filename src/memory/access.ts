@@ -24,6 +24,12 @@ export interface Finding {
   detail: string;
 }
 
+/** The wasm instruction that made an access (function and byte offset in its module). */
+export interface InstructionAt {
+  function: string;
+  offset: number;
+}
+
 /** A harm done now and found later: a canary band or allocator metadata overwritten. */
 export interface Pending {
   /** The guard's name, or the heap's. */
@@ -33,6 +39,8 @@ export interface Pending {
   op: number;
   line: number;
   detail: string;
+  /** The wasm instruction that wrote, named again when the harm is found. */
+  at: InstructionAt | null;
 }
 
 /** What an access reaches through: a live block, a freed one, or a raw address. */
@@ -111,9 +119,10 @@ export class ProgramMemory {
 
   /**
    * A CPU read or write of `len` bytes at `addr`, `width` bytes at a time, by component `by`, at cycle
-   * `now`; `site` says where in a program the access is (a wasm instruction), for every detail.
+   * `now`; `site` says where in a program the access is (a wasm instruction), for every detail, and
+   * `instruction` which one it is, for harm found later.
    */
-  access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number, now: number, site = ''): AccessResult {
+  access(write: boolean, addr: number, len: number, width: Width, by: string | null, through: Through, op: number, line: number, now: number, site = '', instruction: InstructionAt | null = null): AccessResult {
     const verb = write ? 'write' : 'read';
     if (through.id !== null && !through.block) {
       return { finding: { kind: 'out-of-bounds', detected: 'silent', detail: `${verb} through id ${through.id}, which names no block (a wild pointer)` }, addr, cycles: 0 };
@@ -165,10 +174,10 @@ export class ProgramMemory {
       }
     }
 
-    const finding = this.blockFinding(what, write, at.addr, end, through, canaryHit, op, line);
+    const finding = this.blockFinding(what, write, at.addr, end, through, canaryHit, op, line, instruction);
     if (canaryHit && !this.dirtyCanaries.has(canaryHit.name)) {
       const detail = `${what} (op ${op}, line ${line}) overwrote the canary band ${canaryHit.name} at ${hex(canaryHit.start)}..${hex(canaryHit.end - 1)}${blockNote(through)}`;
-      this.dirtyCanaries.set(canaryHit.name, { guard: canaryHit, pending: { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail } });
+      this.dirtyCanaries.set(canaryHit.name, { guard: canaryHit, pending: { where: canaryHit.name, addr: Math.max(at.addr, canaryHit.start), op, line, detail, at: instruction } });
     }
     // The access happens first (its lines fill the cache), then coherency reads the lines' states.
     const cycles = cost();
@@ -225,7 +234,7 @@ export class ProgramMemory {
   }
 
   /** Bounds, lifetime and allocator metadata: what the block an access goes through says about it. */
-  private blockFinding(what: string, write: boolean, start: number, end: number, through: Through, canaryHit: Area | null, op: number, line: number): Finding | null {
+  private blockFinding(what: string, write: boolean, start: number, end: number, through: Through, canaryHit: Area | null, op: number, line: number, instruction: InstructionAt | null): Finding | null {
     const b = through.block;
     if (through.freed && b) {
       // One cause, one fault: a write that also lands on the free block's allocator links says so here.
@@ -245,7 +254,7 @@ export class ProgramMemory {
       const harmed = this.metadataHit(outside.start, outside.end);
       if (harmed) {
         const list = this.corruptions.get(harmed.heap) ?? [];
-        list.push({ where: harmed.heap.name, addr: harmed.addr, op, line, detail: `${what} (op ${op}, line ${line}) overwrote ${harmed.heap.name}'s allocator metadata at ${hex(harmed.addr)}${blockNote(through)}` });
+        list.push({ where: harmed.heap.name, addr: harmed.addr, op, line, detail: `${what} (op ${op}, line ${line}) overwrote ${harmed.heap.name}'s allocator metadata at ${hex(harmed.addr)}${blockNote(through)}`, at: instruction });
         this.corruptions.set(harmed.heap, list);
         return null;
       }
