@@ -75,6 +75,8 @@ function traced(result: RebaseResult, arena: WebAssembly.Memory, pages: { n: num
   const exports = instantiate(result.binary, {
     emu: {
       arena,
+      // Instrumented, the active data segments are the host's to write, at their rebased offsets.
+      init: () => result.data.forEach((d) => new Uint8Array(arena.buffer).set(d.bytes, d.arenaOffset)),
       access: (ptr: number, site: number) => {
         seen.push({ site, offset: result.sites[site].offset, arena: (ptr >>> 0) + result.sites[site].staticOffset });
         return ptr;
@@ -87,7 +89,7 @@ function traced(result: RebaseResult, arena: WebAssembly.Memory, pages: { n: num
       memory_grow: (n: number) => (pages.n + n > pages.max ? -1 : ((pages.n += n), pages.n - n)),
     },
   });
-  return { exports, seen };
+  return { exports, seen, data: result.data };
 }
 
 test('rebasing gives a valid module; every memory instruction is in the relocation table, at its opcode', async (t) => {
@@ -142,6 +144,10 @@ test('each access lands at the segment offset plus its original address, instruc
   }
   // The original addresses are what the module asked for: mix(1000) stores at 1000 + 8 first.
   t.deepEqual([before.seen[0].arena, after.seen[0].arena], [1008, 1008 + 0x34000]);
+  // The data segment, written by the host: at its offset (40) plus the shift, pointing at its offset constant.
+  const dataOffset = rebased.relocations.find((r) => r.change === 'data-offset')!.offset;
+  t.deepEqual(rebased.data.map((d) => [d.index, d.at, d.arenaOffset]), [[0, dataOffset, 40 + 0x34000]]);
+  t.deepEqual(before.data.map((d) => d.arenaOffset), [40]);
 });
 
 test("a module's results are the same before and after rebasing, and its memory is the segment's bytes", async (t) => {

@@ -13,6 +13,7 @@ import { EventCollector } from '../src/trace/writer.js';
 import type { TraceEvent } from '../src/trace/schema.js';
 import { emu, ofType, REPO, runText, tempDir } from './helpers/scenario.js';
 import { module, POKE } from './helpers/wasm.js';
+import { decodeModule } from '../src/wasm/decode.js';
 
 function runFile(file: string): TraceEvent[] {
   const collector = new EventCollector();
@@ -199,4 +200,46 @@ ${steps}`;
   - wasm: {component: b, module: ${file}, call: poke, args: [{shared: ring}]}
   - unlock: {region: ring, by: b}`)).events, 'fault');
   t.deepEqual(locked, []);
+});
+
+test('data segments are written at instantiation through the memory model: checked, timed, counted in the first call', async (t) => {
+  // A start function copies the data's first word to 0x200: it runs after the data is written.
+  const file = await module('data', `(module (memory 1)
+    (data (i32.const 0x100) "\\01\\02\\03\\04\\05\\06\\07\\08\\09\\0a\\0b\\0c\\0d\\0e\\0f\\10")
+    (func $init (i32.store (i32.const 0x200) (i32.load (i32.const 0x100))))
+    (start $init)
+    (func (export "peek") (param $a i32) (result i32) (i32.load (local.get $a))))`);
+  const base = 0x08d84000; // ui's segment on the PSP
+  const wasm = runText(twoSegments('psp', 'user', `  - wasm: {component: ui, module: ${file}, call: peek, args: [0x10c]}
+  - wasm: {component: ui, module: ${file}, call: peek, args: [0x200]}`)).events;
+  const [first, second] = ofType(wasm, 'wasm');
+  // The data (one 16-byte write), the start function's load and store, the call's load.
+  t.like(first, { result: 0x100f0e0d, stores: 2, loads: 2, bytes: 16 + 4 + 4 + 4 });
+  t.like(second, { result: 0x04030201, stores: 0, loads: 1, bytes: 4 });
+  const steps = runText(twoSegments('psp', 'user', `  - write: {addr: ${base + 0x100}, len: 16, width: 1, by: ui}
+  - read: {addr: ${base + 0x100}, len: 4, width: 4, by: ui}
+  - write: {addr: ${base + 0x200}, len: 4, width: 4, by: ui}
+  - read: {addr: ${base + 0x10c}, len: 4, width: 4, by: ui}`)).events;
+  t.is(first.cycles, ofType(steps, 'access').reduce((sum, e) => sum + (e.cycles as number), 0));
+  t.true((first.cycles as number) > 0);
+});
+
+test('a data segment past the segment: a guard-hit that stops the instantiation on QNX, a canary found later on the PSP', async (t) => {
+  const file = await module('spill', `(module (memory 1)
+    (data (i32.const 0xfff8) "0123456789abcdef")
+    (func (export "peek") (param $a i32) (result i32) (i32.load (local.get $a))))`);
+  const at = decodeModule(readFileSync(file)).data[0].offset!.at;
+  const steps = `  - wasm: {component: ui, module: ${file}, call: peek, args: [0xfff8]}
+  - wasm: {component: ui, module: ${file}, call: peek, args: [0xfff8]}
+  - check`;
+  const qnx = runText(twoSegments('qnx', 'wasm_memory', steps)).events;
+  const faults = ofType(qnx, 'fault');
+  t.deepEqual(faults.map((f) => [f.kind, f.detected, f.line, f.wasm_function, f.wasm_offset]), [['guard-hit', 'precise', 12, null, at], ['guard-hit', 'precise', 13, null, at]]);
+  t.regex(faults[0].detail as string, new RegExp(`^write of 16 bytes at 0x8580FFF8 \\(wasm .*spill\\.wasm, data segment 0 at byte offset 0x${at.toString(16)}, written at instantiation\\): 8 bytes into the guard guard:net`));
+  // Not instantiated: each call tries again, and stops at the same write.
+  t.deepEqual(ofType(qnx, 'wasm').map((e) => [e.result, e.trap, e.stores]), [[null, `guard-hit at data segment at 0x${at.toString(16)}`, 0], [null, `guard-hit at data segment at 0x${at.toString(16)}`, 0]]);
+  const psp = runText(twoSegments('psp', 'user', steps)).events;
+  t.like(ofType(psp, 'wasm')[0], { result: 0x33323130, stores: 1, bytes: 20 });
+  const [canary] = ofType(psp, 'fault');
+  t.like(canary, { kind: 'canary-corrupt', detected: 'delayed', line: 14, cause_line: 12, wasm_function: null, wasm_offset: at });
 });

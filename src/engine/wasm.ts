@@ -78,23 +78,25 @@ export class WasmComponents {
   private arena: { base: number; size: number; memory: WebAssembly.Memory } | null = null;
   private readonly running = new Map<string, Running>();
   /** The call in progress. */
-  private current: { run: Running; line: number; loads: number; stores: number; bytes: number; cycles: number } | null = null;
+  private current: { run: Running | null; line: number; loads: number; stores: number; bytes: number; cycles: number } | null = null;
 
   constructor(private readonly host: WasmHost) {}
 
+  /** A call; the component's first (or, in a dynamic segment created anew, next) also instantiates it: its data segments and start function count in the call's event. */
   call(op: WasmOp): void {
-    const run = this.instanceFor(op);
-    if (!run) return;
-    const fn = run.instance.exports[op.call] as (...args: unknown[]) => unknown;
+    const segmentBase = this.segmentFor(op.component).base;
     const args = op.args.map((a, i) => {
-      const n = a.kind === 'number' ? a.value : this.moduleAddress(run, a.kind === 'addr' ? a.addr : this.sharedBase(a.name) + a.offset);
+      const n = a.kind === 'number' ? a.value : this.moduleAddress(segmentBase, a.kind === 'addr' ? a.addr : this.sharedBase(a.name) + a.offset);
       return op.types[i] === 'i64' ? BigInt(n) : n;
     });
-    const state = (this.current = { run, line: op.line, loads: 0, stores: 0, bytes: 0, cycles: 0 });
+    const state: NonNullable<WasmComponents['current']> = (this.current = { run: null, line: op.line, loads: 0, stores: 0, bytes: 0, cycles: 0 });
     let result: unknown = null;
     let trap: string | null = null;
     try {
-      result = fn(...args);
+      const run = this.instanceFor(op);
+      if (!run) return;
+      state.run = run;
+      result = (run.instance.exports[op.call] as (...args: unknown[]) => unknown)(...args);
     } catch (e) {
       if (e instanceof Trap) trap = e.message;
       else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) trap = `WebAssembly trap: ${e.message}`;
@@ -117,8 +119,8 @@ export class WasmComponents {
   }
 
   /** An address of the target as the module sees it: an offset from its segment's base, in 32 bits. */
-  private moduleAddress(run: Running, addr: number): number {
-    return (addr - run.segmentBase) | 0;
+  private moduleAddress(segmentBase: number, addr: number): number {
+    return (addr - segmentBase) | 0;
   }
 
   /** The component's instance: made at its first call, and again in a dynamic segment created anew. */
@@ -132,20 +134,28 @@ export class WasmComponents {
   private segmentFor(component: string): { base: number; size: number; room: number; segment: Segment | null } {
     if (this.host.dynamic) {
       const segment = this.host.dynamic.segmentOf(component)!;
-      return { base: segment.start, size: segment.size, room: this.arena!.base + this.arena!.size - segment.start, segment };
+      const arena = this.arenaMemory();
+      return { base: segment.start, size: segment.size, room: arena.base + arena.size - segment.start, segment };
     }
     const placed = this.host.layout.placed.find((p) => p.what === 'segment' && p.name === component)!;
     return { base: placed.addr, size: placed.size, room: placed.size, segment: null };
   }
 
-  private instantiate(op: WasmOp): Running | null {
-    const arenaPlaced = this.host.layout.placed.find((p) => p.what === 'arena')!;
+  /** The one WebAssembly memory that stands for the arena, made at the first call. */
+  private arenaMemory(): NonNullable<WasmComponents['arena']> {
     if (!this.arena) {
-      const pages = Math.ceil(arenaPlaced.size / PAGE);
-      this.arena = { base: arenaPlaced.addr, size: arenaPlaced.size, memory: new WebAssembly.Memory({ initial: pages, maximum: pages }) };
+      const placed = this.host.layout.placed.find((p) => p.what === 'arena')!;
+      const pages = Math.ceil(placed.size / PAGE);
+      this.arena = { base: placed.addr, size: placed.size, memory: new WebAssembly.Memory({ initial: pages, maximum: pages }) };
     }
+    return this.arena;
+  }
+
+  /** A new instance: its memory zeroed, its data segments written through emu's checks, its start function run (any may trap). */
+  private instantiate(op: WasmOp): Running | null {
+    const arena = this.arenaMemory();
     const segment = this.segmentFor(op.component);
-    const place: Placement = { component: op.component, arenaBase: arenaPlaced.addr, arenaSize: arenaPlaced.size, segmentBase: segment.base, segmentSize: segment.room };
+    const place: Placement = { component: op.component, arenaBase: arena.base, arenaSize: arena.size, segmentBase: segment.base, segmentSize: segment.room };
     const compiled = rebaseSync(readFileSync(op.file), place, true);
     if (compiled.initialPages * PAGE > segment.size) {
       // Only in a dynamic layout (the scenario's checks hold a static segment to it): the segment was made or resized smaller.
@@ -160,9 +170,11 @@ export class WasmComponents {
       where: compiled.sites.map((site) => ` (wasm ${op.module}, function ${site.function}, ${site.op} at byte offset ${offsetHex(site.offset)})`),
       at: compiled.sites.map((site) => ({ function: site.function, offset: site.offset })),
     };
+    this.current!.run = run;
     const imports = {
       emu: {
-        arena: this.arena.memory,
+        arena: arena.memory,
+        init: () => this.writeData(run),
         access: (ptr: number, site: number) => this.access(ptr, site),
         bulk: (dest: number, src: number, len: number, site: number) => this.bulk(dest, src, len, site),
         memory_size: () => run.pages,
@@ -180,9 +192,10 @@ export class WasmComponents {
 
   private access(ptr: number, siteIndex: number): number {
     const state = this.current!;
-    const site = state.run.compiled.sites[siteIndex];
+    const run = state.run!;
+    const site = run.compiled.sites[siteIndex];
     const write = site.kind === 'store';
-    this.check(state.run, siteIndex, (ptr >>> 0) + site.staticOffset, site.bytes, Math.min(site.bytes, site.align) as Width, write);
+    this.check(run, run.at[siteIndex], run.where[siteIndex], (ptr >>> 0) + site.staticOffset, site.bytes, Math.min(site.bytes, site.align) as Width, write);
     if (write) state.stores++;
     else state.loads++;
     state.bytes += site.bytes;
@@ -192,37 +205,53 @@ export class WasmComponents {
   /** memory.fill and memory.init write `len` bytes; memory.copy reads them, then writes them (as a `copy` step). */
   private bulk(dest: number, src: number, len: number, siteIndex: number): void {
     const state = this.current!;
-    const site = state.run.compiled.sites[siteIndex];
+    const run = state.run!;
+    const site = run.compiled.sites[siteIndex];
     len >>>= 0;
     if (len === 0) return;
     if (site.kind === 'copy') {
-      this.check(state.run, siteIndex, src >>> 0, len, 1, false);
+      this.check(run, run.at[siteIndex], run.where[siteIndex], src >>> 0, len, 1, false);
       state.loads++;
       state.bytes += len;
     }
-    this.check(state.run, siteIndex, dest >>> 0, len, 1, true);
+    this.check(run, run.at[siteIndex], run.where[siteIndex], dest >>> 0, len, 1, true);
     state.stores++;
     state.bytes += len;
   }
 
-  /** One access at an offset in the arena, by the component, through emu's checks and timing. */
-  private check(run: Running, siteIndex: number, arenaOffset: number, len: number, width: Width, write: boolean): void {
+  /**
+   * The module's active data segments, in order, at instantiation: each a write of its bytes by the
+   * component (as memory.init's), checked and timed; a precise fault stops the instantiation there.
+   */
+  private writeData(run: Running): void {
     const state = this.current!;
     const arena = this.arena!;
-    const at = run.at[siteIndex];
-    const where = run.where[siteIndex];
+    for (const d of run.compiled.data) {
+      if (d.bytes.length === 0) continue;
+      const at = { function: null, offset: d.at };
+      this.check(run, at, ` (wasm ${run.module}, data segment ${d.index} at byte offset ${offsetHex(d.at)}, written at instantiation)`, d.arenaOffset, d.bytes.length, 1, true);
+      new Uint8Array(arena.memory.buffer).set(d.bytes, d.arenaOffset);
+      state.stores++;
+      state.bytes += d.bytes.length;
+    }
+  }
+
+  /** One access at an offset in the arena, by the component, through emu's checks and timing. */
+  private check(run: Running, at: InstructionAt, where: string, arenaOffset: number, len: number, width: Width, write: boolean): void {
+    const state = this.current!;
+    const arena = this.arena!;
     const addr = arena.base + arenaOffset;
     if (arenaOffset + len > arena.size) {
       const detail = `${write ? 'write' : 'read'} of ${len} bytes at ${hex(addr)}${where} by ${run.component}: outside the arena (${hex(arena.base)}..${hex(arena.base + arena.size - 1)}), the only memory a module reaches; the call stops`;
       this.host.fault('access-violation', state.line, 'precise', detail, at);
-      throw new Trap(`access-violation at ${at.function}+${offsetHex(at.offset)}`);
+      throw new Trap(`access-violation at ${label(at)}`);
     }
     const result = this.host.memory.access(write, addr, len, width, run.component, NOWHERE, this.host.op(), state.line, this.host.now(), where, at);
     this.host.advance(result.cycles);
     state.cycles += result.cycles;
     const finding = result.finding;
     if (finding) this.host.fault(finding.kind, state.line, finding.detected, finding.detail, at);
-    if (finding?.detected === 'precise') throw new Trap(`${finding.kind} at ${at.function}+${offsetHex(at.offset)}`);
+    if (finding?.detected === 'precise') throw new Trap(`${finding.kind} at ${label(at)}`);
     this.host.shared(addr, len, write, run.component, state.line, at);
   }
 
@@ -264,7 +293,7 @@ export class WasmComponents {
     const addr = this.host.malloc(run.heap!, id, size, this.current!.line);
     if (addr < 0) return 0;
     run.blocks.set(addr, id);
-    return this.moduleAddress(run, addr);
+    return this.moduleAddress(run.segmentBase, addr);
   }
 
   private free(run: Running, ptr: number): void {
@@ -274,4 +303,9 @@ export class WasmComponents {
     const id = run.blocks.get(addr) ?? `${run.component}.free@${hex(addr)}`;
     this.host.free(run.heap!, id, this.current!.line);
   }
+}
+
+/** An instruction as a trap names it: `fill+0x49`, or `data segment at 0x1e` (written at instantiation). */
+function label(at: InstructionAt): string {
+  return at.function === null ? `data segment at ${offsetHex(at.offset)}` : `${at.function}+${offsetHex(at.offset)}`;
 }

@@ -24,9 +24,9 @@ export interface Finding {
   detail: string;
 }
 
-/** The wasm instruction that made an access (function and byte offset in its module). */
+/** The wasm instruction that made an access (function and byte offset in its module; no function for a data segment written at instantiation). */
 export interface InstructionAt {
-  function: string;
+  function: string | null;
   offset: number;
 }
 

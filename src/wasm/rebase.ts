@@ -19,7 +19,10 @@
  *
  * With `instrument`, the module is also prepared for emu's memory model: every access first calls
  * an import of emu's with its site (an index into `sites`), after its operands are evaluated and
- * before it happens, so emu checks and times it and may stop the call there (a trap).
+ * before it happens, so emu checks and times it and may stop the call there (a trap). Its active data
+ * segments become passive, written by emu (`data`) through the same checks: a start function of
+ * emu's calls `emu.init` at instantiation, drops them (as an active segment is dropped once written)
+ * and then runs the module's own start function, if any.
  */
 import type BinaryenModule from 'binaryen';
 import { decodeModule, offsetHex, type FunctionInfo, type MemOp, type WasmInfo } from './decode.js';
@@ -74,10 +77,21 @@ export interface Site {
   staticOffset: number;
 }
 
+/** An active data segment emu writes at instantiation (instrumented): where, and its bytes. */
+export interface DataInit {
+  index: number;
+  /** Byte offset of its offset constant in the input module (where a fault points). */
+  at: number;
+  arenaOffset: number;
+  bytes: Uint8Array;
+}
+
 export interface RebaseResult {
   binary: Uint8Array;
   relocations: Relocation[];
   sites: Site[];
+  /** Instrumented: the active data segments, in order (none otherwise: the engine writes them). */
+  data: DataInit[];
   info: WasmInfo;
   shift: number;
   /** The module's own pages at the start, and the most it may have in the segment. */
@@ -98,6 +112,8 @@ const HOOKS = {
   bulk: '__emu_bulk',
   size: '__emu_memory_size',
   grow: '__emu_memory_grow',
+  init: '__emu_init',
+  start: '__emu_start',
 };
 
 export function rebaseModule(binaryen: Binaryen, bytes: Uint8Array, place: Placement, options: { instrument?: boolean } = {}): RebaseResult {
@@ -121,9 +137,9 @@ export function rebaseModule(binaryen: Binaryen, bytes: Uint8Array, place: Place
     const sites: Site[] = [];
     const rw = new Rewriter(binaryen, mod, info, shift, maxPages, relocations, sites, options.instrument ?? false);
     rw.run();
-    rw.rebaseMemory(place);
+    const data = rw.rebaseMemory(place);
     if (!mod.validate()) throw new Error('the rebased module does not validate (an emu bug)');
-    return { binary: mod.emitBinary(), relocations, sites, info, shift, initialPages: info.memory.initial, maxPages };
+    return { binary: mod.emitBinary(), relocations, sites, data, info, shift, initialPages: info.memory.initial, maxPages };
   } finally {
     mod.dispose();
   }
@@ -422,13 +438,17 @@ class Rewriter {
     );
   }
 
-  /** The module's memory becomes the arena, imported as emu.arena; active data segments move by the shift. */
-  rebaseMemory(place: Placement): void {
+  /**
+   * The module's memory becomes the arena, imported as emu.arena; active data segments move by the
+   * shift. Instrumented, they are emu's to write: the ones it writes, in order.
+   */
+  rebaseMemory(place: Placement): DataInit[] {
     const b = this.b;
     const m = this.mod;
     const exported = this.info.exports.find((e) => e.kind === 'memory')?.name ?? null;
     if (exported) m.removeExport(exported);
-    const segments = [];
+    const segments: { name: string; data: Uint8Array; offset: Ref; passive: boolean }[] = [];
+    const written: DataInit[] = [];
     for (let i = 0, n = m.getNumDataSegments(); i < n; i++) {
       const seg = m.getDataSegmentInfo(m.getDataSegmentByIndex(i)) as unknown as { name: string; offset: number | null; data: ArrayBuffer; passive: boolean };
       const decoded = this.info.data[i];
@@ -438,11 +458,27 @@ class Rewriter {
         offset = from + this.shift;
         this.relocations.push({ function: null, function_index: null, offset: decoded.offset!.at, instruction: `data segment ${i}`, address: 'constant', change: 'data-offset', from, to: offset });
       }
-      segments.push({ name: seg.name, data: new Uint8Array(seg.data), offset: seg.passive ? 0 : m.i32.const(offset | 0), passive: seg.passive });
+      const data = new Uint8Array(seg.data);
+      if (this.instrument && !seg.passive) written.push({ index: i, at: decoded.offset!.at, arenaOffset: offset, bytes: data });
+      const passive = seg.passive || this.instrument;
+      segments.push({ name: seg.name, data, offset: passive ? 0 : m.i32.const(offset | 0), passive });
     }
     const pages = Math.ceil(place.arenaSize / PAGE);
     m.setMemory(pages, pages, exported, segments, false, false, MEMORY);
     m.addMemoryImport(MEMORY, 'emu', 'arena', false);
+    if (written.length > 0) this.addStart(written.map((d) => segments[d.index].name));
+    return written;
+  }
+
+  /** Instantiation: emu writes the data segments, they are dropped, then the module's own start function runs. */
+  private addStart(dropped: string[]): void {
+    const b = this.b;
+    const m = this.mod;
+    m.addFunctionImport(HOOKS.init, 'emu', 'init', b.none, b.none);
+    const own = m.getStart() as Ref;
+    const body = [m.call(HOOKS.init, [], b.none), ...dropped.map((name) => m.data.drop(name))];
+    if (own) body.push(m.call(b.getFunctionInfo(own).name, [], b.none));
+    m.setStart(m.addFunction(HOOKS.start, b.none, b.none, [], m.block(null, body, b.none)));
   }
 }
 
