@@ -243,3 +243,33 @@ test('a data segment past the segment: a guard-hit that stops the instantiation 
   const [canary] = ofType(psp, 'fault');
   t.like(canary, { kind: 'canary-corrupt', detected: 'delayed', line: 14, cause_line: 12, wasm_function: null, wasm_offset: at });
 });
+
+test('a trap that is not a memory fault is a wasm-trap fault, precise, naming its function; the run goes on', async (t) => {
+  const file = await module('traps', `(module (memory 1)
+    (func $boom (export "boom") (unreachable))
+    (func $ratio (export "ratio") (param $a i32) (param $b i32) (result i32) (i32.div_s (local.get $a) (local.get $b)))
+    (func $deep (export "deep") (param $n i32) (result i32) (i32.add (call $deep (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
+    (func (export "outer") (call $boom)))`);
+  const events = runText(twoSegments('qnx', 'wasm_memory', `  - wasm: {component: ui, module: ${file}, call: ratio, args: [7, 2]}
+  - wasm: {component: ui, module: ${file}, call: boom}
+  - wasm: {component: ui, module: ${file}, call: ratio, args: [7, 0]}
+  - wasm: {component: ui, module: ${file}, call: ratio, args: [-2147483648, -1]}
+  - wasm: {component: ui, module: ${file}, call: outer}
+  - wasm: {component: ui, module: ${file}, call: deep, args: [0]}`)).events;
+  const faults = ofType(events, 'fault');
+  t.deepEqual(faults.map((f) => [f.kind, f.detected, f.line, f.wasm_function, 'wasm_offset' in f]), [
+    ['wasm-trap', 'precise', 13, 'boom', false],
+    ['wasm-trap', 'precise', 14, 'ratio', false],
+    ['wasm-trap', 'precise', 15, 'ratio', false],
+    ['wasm-trap', 'precise', 16, 'boom', false], // where it happened, not the export called
+    ['wasm-trap', 'precise', 17, 'deep', false],
+  ]);
+  t.is(faults[0].detail, `WebAssembly trap in ${file}, function boom: unreachable; the call stops`);
+  t.regex(faults[1].detail as string, /function ratio: divide by zero; the call stops$/);
+  t.regex(faults[2].detail as string, /function ratio: divide result unrepresentable; the call stops$/);
+  t.regex(faults[4].detail as string, /function deep: Maximum call stack size exceeded; the call stops$/);
+  t.deepEqual(ofType(events, 'wasm').map((e) => [e.result, e.trap ?? null]), [
+    [3, null], [null, 'WebAssembly trap: unreachable'], [null, 'WebAssembly trap: divide by zero'],
+    [null, 'WebAssembly trap: divide result unrepresentable'], [null, 'WebAssembly trap: unreachable'], [null, 'WebAssembly trap: Maximum call stack size exceeded'],
+  ]);
+});

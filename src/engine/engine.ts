@@ -795,7 +795,10 @@ class Engine {
     if (cause) Object.assign(fields, { cause_op: cause.op, cause_line: cause.line });
     if (this.logLine !== null) fields.log_line = this.logLine;
     if (this.caller !== null) fields.caller = this.caller;
-    if (this.wasmAt) Object.assign(fields, { wasm_function: this.wasmAt.function, wasm_offset: this.wasmAt.offset });
+    if (this.wasmAt) {
+      fields.wasm_function = this.wasmAt.function;
+      if (this.wasmAt.offset !== null) fields.wasm_offset = this.wasmAt.offset;
+    }
     this.record('fault', fields);
     if (this.options.stopAtFirstFault) throw new Halt();
   }

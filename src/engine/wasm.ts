@@ -99,7 +99,7 @@ export class WasmComponents {
       result = (run.instance.exports[op.call] as (...args: unknown[]) => unknown)(...args);
     } catch (e) {
       if (e instanceof Trap) trap = e.message;
-      else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) trap = `WebAssembly trap: ${e.message}`;
+      else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) trap = this.trapped(e, state.run, op);
       else throw e;
     } finally {
       this.current = null;
@@ -112,6 +112,18 @@ export class WasmComponents {
     };
     if (trap !== null) fields.trap = trap;
     this.host.record(fields);
+  }
+
+  /**
+   * A trap that is not a memory fault (unreachable, division by zero, an integer overflow, a failed
+   * conversion, an indirect call's mismatch, the call stack exhausted): a `wasm-trap` fault, precise
+   * (the call stops), naming the function it happened in. Its text for the event.
+   */
+  private trapped(error: Error, run: Running | null, op: WasmOp): string {
+    const fn = trapFunction(error, run);
+    const where = fn === null ? '' : `, function ${fn}`;
+    this.host.fault('wasm-trap', op.line, 'precise', `WebAssembly trap in ${op.module}${where}: ${error.message}; the call stops`, fn === null ? null : { function: fn, offset: null });
+    return `WebAssembly trap: ${error.message}`;
   }
 
   private sharedBase(name: string): number {
@@ -305,7 +317,20 @@ export class WasmComponents {
   }
 }
 
-/** An instruction as a trap names it: `fill+0x49`, or `data segment at 0x1e` (written at instantiation). */
+/** An access as a trap names it: `fill+0x49`, or `data segment at 0x1e` (written at instantiation). */
 function label(at: InstructionAt): string {
-  return at.function === null ? `data segment at ${offsetHex(at.offset)}` : `${at.function}+${offsetHex(at.offset)}`;
+  return at.function === null ? `data segment at ${offsetHex(at.offset!)}` : `${at.function}+${offsetHex(at.offset!)}`;
+}
+
+/**
+ * The function a WebAssembly trap happened in, from the engine's stack (its top wasm frame, by index
+ * in the rebased module, whose defined functions are the original's in order after emu's imports).
+ * The byte offset there is the rebased module's, not the original's: it is not given.
+ */
+function trapFunction(error: Error, run: Running | null): string | null {
+  const frame = /wasm-function\[(\d+)\]/.exec(error.stack ?? '');
+  if (!frame || !run) return null;
+  const info = run.compiled.info;
+  const index = Number(frame[1]) - run.compiled.importedFunctions + info.importedFunctions;
+  return index < info.functions.length ? info.functions[index].name : null;
 }

@@ -24,10 +24,13 @@ export interface Finding {
   detail: string;
 }
 
-/** The wasm instruction that made an access (function and byte offset in its module; no function for a data segment written at instantiation). */
+/**
+ * The wasm instruction that made an access or trapped: function and byte offset in its module (no
+ * function for a data segment written at instantiation, no offset for a trap that is not an access).
+ */
 export interface InstructionAt {
   function: string | null;
-  offset: number;
+  offset: number | null;
 }
 
 /** A harm done now and found later: a canary band or allocator metadata overwritten. */

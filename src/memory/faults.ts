@@ -4,6 +4,7 @@ export const FAULT_KINDS = [
   'canary-corrupt', 'out-of-bounds', 'use-after-free', 'double-free', 'invalid-free', 'misaligned',
   'access-violation', 'unmapped', 'heap-corrupt', 'dma-region', 'dma-align', 'dma-length', 'dma-stale',
   'grow-failed', 'deadline-miss', 'margin-violated', 'leak', 'panic', 'data-race', 'lock-error',
+  'wasm-trap',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -214,7 +214,7 @@ export const EVENTS: readonly EventSpec[] = [
       line, name('kind', 'fault kind'), name('detected', 'precise, delayed or silent'), heap, id, { name: 'detail', coding: 'text', doc: 'what happened, with the numbers' },
       { name: 'cause_op', coding: 'uint', optional: true, doc: 'operation that did the harm' }, { name: 'cause_line', coding: 'delta', register: 'line', optional: true, doc: 'its scenario line' }, logLine, caller,
       { name: 'wasm_function', coding: 'name?', optional: true, doc: 'the wasm function whose instruction faulted (in a wasm step), or whose write did harm found later (with cause_op); null for a data segment written at instantiation' },
-      { name: 'wasm_offset', coding: 'uint', optional: true, doc: "that instruction's byte offset in the module (a data segment's: its offset constant's)" },
+      { name: 'wasm_offset', coding: 'uint', optional: true, doc: "that instruction's byte offset in the module (a data segment's: its offset constant's; absent for a wasm-trap)" },
     ],
   },
   {

@@ -94,6 +94,8 @@ export interface RebaseResult {
   data: DataInit[];
   info: WasmInfo;
   shift: number;
+  /** Functions the rebased module imports (the input's and emu's hooks): its defined functions are the input's, in order, after them. */
+  importedFunctions: number;
   /** The module's own pages at the start, and the most it may have in the segment. */
   initialPages: number;
   maxPages: number;
@@ -139,7 +141,7 @@ export function rebaseModule(binaryen: Binaryen, bytes: Uint8Array, place: Place
     rw.run();
     const data = rw.rebaseMemory(place);
     if (!mod.validate()) throw new Error('the rebased module does not validate (an emu bug)');
-    return { binary: mod.emitBinary(), relocations, sites, data, info, shift, initialPages: info.memory.initial, maxPages };
+    return { binary: mod.emitBinary(), relocations, sites, data, info, shift, importedFunctions: importedFunctions(binaryen, mod), initialPages: info.memory.initial, maxPages };
   } finally {
     mod.dispose();
   }
@@ -483,6 +485,13 @@ class Rewriter {
 }
 
 const MEMORY = '0';
+
+/** Functions a module imports: the binary numbers them first. */
+function importedFunctions(b: Binaryen, mod: Module): number {
+  let n = 0;
+  for (let i = 0, count = mod.getNumFunctions(); i < count; i++) if (b.getFunctionInfo(mod.getFunctionByIndex(i)).module) n++;
+  return n;
+}
 
 /**
  * What decode.ts reads, and nothing that changes how Binaryen writes a module (its compact
