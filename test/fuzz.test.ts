@@ -52,4 +52,7 @@ test('cli: a good command line passes, a bad option value is a usage error', asy
   t.is(await runCliCase({ command: 0, positionals: [0, 0, 0], positionalCount: -1, complete: false, options: [], strays: [], child: false }), 'exit 0');
   // --seed -1.
   t.is(await runCliCase({ command: 0, positionals: [0, 0, 0], positionalCount: -1, complete: false, options: [{ option: 1, value: 5, form: 0 }], strays: [], child: false }), 'exit 2');
+  // emu rebase wasm/overflow.wasm --scenario wasm/layout.yaml --component ui -o out.wasm; then the module that decodes but does not validate.
+  t.is(await runCliCase({ command: 8, positionals: [0, 0, 0], positionalCount: -1, complete: true, options: [], strays: [], child: false }), 'exit 0');
+  t.is(await runCliCase({ command: 8, positionals: [3, 0, 0], positionalCount: -1, complete: true, options: [], strays: [], child: true }), 'child exit 2');
 });

@@ -217,4 +217,20 @@ test('emu rebase: bad input exits 2 with a clear message', async (t) => {
   const s = emu(['rebase', simd, '--scenario', 'scenarios/psp-game.yaml', '--component', 'physics']);
   t.is(s.status, 2);
   t.regex(s.stderr, /SIMD instructions are not supported/);
+  // Decodes, but does not validate (i32.add with nothing on the stack): the engine's own check says so.
+  const invalid = join(dir, 'invalid.wasm');
+  writeFileSync(invalid, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 5, 3, 1, 0, 1, 10, 5, 1, 3, 0, 0x6a, 0x0b]));
+  const v = emu(['rebase', invalid, '--scenario', 'scenarios/psp-game.yaml', '--component', 'physics', '-o', join(dir, 'out.wasm')]);
+  t.is(v.status, 2);
+  t.regex(v.stderr, /invalid\.wasm: not a valid WebAssembly module: Compiling function #0 failed: not enough arguments on the stack for i32\.add/);
+  // Outputs that cannot be written, and an option given twice: usage errors, before any work.
+  const twice = emu(['rebase', 'wasm/physics.wasm', '--scenario', 'scenarios/psp-game.yaml', '--scenario', 'scenarios/psp-game.yaml', '--component', 'physics']);
+  t.is(twice.status, 2);
+  t.regex(twice.stderr, /--scenario is given 2 times; give it once/);
+  const folder = emu(['rebase', 'wasm/physics.wasm', '--scenario', 'scenarios/psp-game.yaml', '--component', 'physics', '-o', dir]);
+  t.is(folder.status, 2);
+  t.regex(folder.stderr, /-o .*: is a folder; give a file name/);
+  const nowhere = emu(['rebase', 'wasm/physics.wasm', '--scenario', 'scenarios/psp-game.yaml', '--component', 'physics', '-o', join(dir, 'out.wasm'), '--relocations', join(dir, 'no', 'r.json')]);
+  t.is(nowhere.status, 2);
+  t.regex(nowhere.stderr, /--relocations .*r\.json: cannot write there: folder .*no does not exist/);
 });

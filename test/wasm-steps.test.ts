@@ -151,9 +151,12 @@ test('bad wasm steps are input errors at their line', async (t) => {
   const importer = await module('imp', '(module (import "env" "clock" (func (result i32))) (memory 1) (func (export "f")))');
   const allocating = await module('alloc', '(module (import "env" "emu_malloc" (func (param i32) (result i32))) (memory 1) (func (export "f")))');
   const notWasm = join(REPO, 'package.json');
+  const invalid = join(tempDir(), 'invalid.wasm');
+  writeFileSync(invalid, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 5, 3, 1, 0, 1, 10, 5, 1, 3, 0, 0x6a, 0x0b]));
   const cases: [string, RegExp][] = [
     [`  - wasm: {component: ui, module: ${notWasm}, call: f}`, /wasm: .*package\.json: not a WebAssembly module: it does not start with the magic bytes/],
     [`  - wasm: {component: ui, module: ${noMemory}, call: f}`, /has no memory: there is nothing to place in segment ui/],
+    [`  - wasm: {component: ui, module: ${invalid}, call: f}`, /invalid\.wasm: not a valid WebAssembly module: Compiling function #0 failed/],
     [`  - wasm: {component: ui, module: ${file}, call: pook, args: [1]}`, /exports no function 'pook' \(its functions: poke, peek, peek_any, sum, fill, grow, size\)/],
     [`  - wasm: {component: ui, module: ${file}, call: poke}`, /wasm: poke takes 1 argument \(i32\), given 0/],
     [`  - wasm: {component: ui, module: ${file}, call: size, args: [1, 2]}`, /wasm: size takes 0 arguments \(none\), given 2/],

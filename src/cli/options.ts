@@ -36,7 +36,7 @@ export function checkOutputPath(flag: string, path: string): void {
 }
 
 /** Writes an output file; a failure is reported as a failed write of that file (exit 2), not a read. */
-export function writeOutput(path: string, content: string): void {
+export function writeOutput(path: string, content: string | Uint8Array): void {
   const tmp = tempFileFor(path);
   try {
     // Under a temporary name, renamed into place: an interrupt never leaves half a file.

@@ -30,7 +30,7 @@ import {
   type WasmArg,
   type WasmValue,
 } from './types.js';
-import { decodeModule, WasmFormatError, type WasmInfo } from '../wasm/decode.js';
+import { readModule, WasmFormatError, type WasmInfo } from '../wasm/decode.js';
 import { FAULT_KINDS } from '../memory/faults.js';
 import { checkTargetFits, effectiveSections } from '../layout/layout.js';
 import { PLACEMENTS } from '../layout/segments.js';
@@ -497,7 +497,7 @@ function wasmInfo(file: string, node: Node, module: string): WasmInfo {
   let info = wasmInfos.get(file);
   if (!info) {
     try {
-      info = decodeModule(readInput(file));
+      info = readModule(readInput(file));
     } catch (e) {
       if (e instanceof WasmFormatError) node.fail(`wasm: ${module}: ${e.message}`);
       throw e;

@@ -280,6 +280,21 @@ export function decodeModule(bytes: Uint8Array): WasmInfo {
   return info;
 }
 
+/**
+ * Reads a module as decodeModule does, then has the engine validate it: a module that decodes may
+ * still be invalid (a type mismatch in a body), which Binaryen would abort on.
+ */
+export function readModule(bytes: Uint8Array): WasmInfo {
+  const info = decodeModule(bytes);
+  try {
+    new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    if (e instanceof WebAssembly.CompileError) throw new WasmFormatError(`not a valid WebAssembly module: ${e.message.replace(/^WebAssembly\.Module\(\): /, '')}`);
+    throw e;
+  }
+  return info;
+}
+
 function vec<T>(r: Reader, item: () => T): T[] {
   const out: T[] = [];
   for (let n = r.u32(); n > 0; n--) out.push(item());

@@ -17,7 +17,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main, reportError } from '../../../src/cli/commands.js';
 import { checkScenario } from '../../../src/harness/check.js';
-import { captured, CLI, withScratch } from './common.js';
+import { captured, CLI, REPO, withScratch } from './common.js';
 import { someOf } from './mutate.js';
 
 const SMALL = `target: bare-metal
@@ -37,10 +37,42 @@ steps:
   - random: {heap: main, count: 12, size: {uniform: [64, 512]}, max_live: 4, free_order: fifo}
 `;
 
+/** For `emu rebase`: a static layout with components ui and net, a dynamic one where ghost has no segment yet. */
+const LAYOUT = `target: psp
+layout:
+  arena: {in: user, size: 1M}
+  guard: 4K
+  components: [{name: ui, size: 64K}, {name: net, size: 128K}]
+steps: [check]
+`;
+const DYNAMIC = `target: qnx
+layout:
+  strategy: dynamic
+  arena: {in: wasm_memory, size: 1M}
+  guard: 4K
+  align: 64K
+  components: [{name: ui, size: 64K}, {name: ghost}]
+steps: [check]
+`;
+
+/** Hand-made modules (sections under 128 bytes): good for the decoder, bad for the rest. */
+const HEADER = [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
+const section = (id: number, bytes: number[]) => [id, bytes.length, ...bytes];
+const text = (s: string) => [s.length, ...Buffer.from(s)];
+const MODULES: Record<string, number[]> = {
+  'nomem.wasm': HEADER,
+  // Its memory starts at 100 pages: more than any segment here.
+  'big.wasm': [...HEADER, ...section(5, [1, 0, 100])],
+  // Decodes, but does not validate: i32.add with nothing on the stack.
+  'invalid.wasm': [...HEADER, ...section(1, [1, 0x60, 0, 0]), ...section(3, [1, 0]), ...section(5, [1, 0, 1]), ...section(10, [1, 3, 0, 0x6a, 0x0b])],
+  // A data segment at an imported global's offset, which emu does not rebase.
+  'global-data.wasm': [...HEADER, ...section(2, [1, ...text('env'), ...text('g'), 3, 0x7f, 0]), ...section(5, [1, 0, 1]), ...section(11, [1, 0, 0x23, 0, 0x0b, 2, 0x41, 0x42])],
+};
+
 const LOG = '= Start\n@ ./prog:[0x401000] + 0x10010 0x20\n@ ./prog:[0x401100] + 0x10050 0x40\n@ ./prog:[0x401100] - 0x10010\n= End\n';
 
 /** The scratch project a command line runs on: scenarios with a golden, a log, traces, a folder. */
-function project(dir: string): void {
+export function project(dir: string): void {
   mkdirSync(join(dir, 'scenarios'));
   mkdirSync(join(dir, 'folder'));
   writeFileSync(join(dir, 'scenarios', 'small.yaml'), SMALL);
@@ -51,6 +83,14 @@ function project(dir: string): void {
   writeFileSync(join(dir, 'cut.trace'), trace.subarray(0, trace.length - 5));
   writeFileSync(join(dir, 'field.mtrace'), LOG);
   copyFileSync(join(dir, 'scenarios', 'oom.yaml'), join(dir, 'loose.yml'));
+  // emu rebase's, in a folder of their own (emu test of scenarios/ must not run them).
+  mkdirSync(join(dir, 'wasm'));
+  writeFileSync(join(dir, 'wasm', 'layout.yaml'), LAYOUT);
+  writeFileSync(join(dir, 'wasm', 'dynamic.yaml'), DYNAMIC);
+  const overflow = readFileSync(join(REPO, 'wasm', 'overflow.wasm'));
+  writeFileSync(join(dir, 'wasm', 'overflow.wasm'), overflow);
+  writeFileSync(join(dir, 'wasm', 'cut.wasm'), overflow.subarray(0, overflow.length - 9));
+  for (const [name, bytes] of Object.entries(MODULES)) writeFileSync(join(dir, 'wasm', name), Uint8Array.from(bytes));
 }
 
 /** A value of an option or a positional: text as typed, or a path in the project (`@name`). */
@@ -76,6 +116,10 @@ const ALLOCATORS = ['first-fit', 'tlsf,buddy', 'nope', '', ',', 'first-fit,first
 const HEAPS = ['main', 'nope', '', 'first-fit'];
 const PLACES = ['sram', '.wrt_instances', 'nope', ''];
 const REPORTERS = ['text', 'json', 'junit', 'xml', ''];
+const MODULE_FILES = [at('wasm/overflow.wasm'), at('wasm/nomem.wasm'), at('wasm/big.wasm'), at('wasm/invalid.wasm'), at('wasm/global-data.wasm'), at('wasm/cut.wasm'), at('field.mtrace'), at('missing.wasm'), at('folder')];
+const LAYOUTS = [at('wasm/layout.yaml'), at('wasm/dynamic.yaml'), at('scenarios/small.yaml'), at('field.mtrace'), at('missing.yaml'), at('folder'), at('wasm/overflow.wasm')];
+const COMPONENTS = ['ui', 'net', 'ghost', 'nope', ''];
+const WASM_OUTPUTS = [at('out.wasm'), at('out.json'), at('folder'), at('nowhere/x.wasm'), at('wasm/overflow.wasm'), ''];
 /** Boolean options: present, negated, or given a value. */
 const FLAG = null;
 
@@ -125,6 +169,12 @@ const COMMANDS: CommandSpec[] = [
     name: 'size',
     positionals: [INPUTS],
     options: [{ name: 'allocators', values: ALLOCATORS }, { name: 'heap', values: HEAPS }, { name: 'target', values: TARGETS }, { name: 'in', values: PLACES }, { name: 'format', values: FORMATS }, flag('json'), { name: 'jobs', values: NUMBERS }],
+  },
+  {
+    name: 'rebase',
+    positionals: [MODULE_FILES],
+    complete: { scenario: at('wasm/layout.yaml'), component: 'ui' },
+    options: [{ name: 'scenario', values: LAYOUTS }, { name: 'component', values: COMPONENTS }, { name: 'o', values: WASM_OUTPUTS }, { name: 'out', values: WASM_OUTPUTS }, { name: 'relocations', values: WASM_OUTPUTS }],
   },
 ];
 
@@ -190,6 +240,8 @@ export function argvOf(c: CliCase, dir: string): string[] {
     else written = [name, value];
     options.set(option.name, written);
   }
+  // emu rebase writes MODULE.COMPONENT.wasm in the working folder unless told where: in-process, the repository.
+  if (spec.name === 'rebase' && !options.has('o') && !options.has('out')) options.set('o', ['-o', path(at('out.wasm'))]);
   const argv = [spec.name, ...positionals, ...[...options.values()].flat()];
   for (const s of c.strays) argv.splice(1 + (s.at % argv.length), 0, pick(STRAYS, s.stray));
   return argv;
