@@ -174,7 +174,6 @@ export class WasmComponents {
       this.host.fault('layout-invalid', op.line, 'precise', `wasm call ${op.call}: ${op.module}'s memory starts at ${compiled.initialPages} pages (${compiled.initialPages * PAGE} bytes), more than segment ${op.component}'s ${segment.size} bytes; the module is not instantiated`, null);
       return null;
     }
-    this.host.dynamic?.holdModule(op.component, compiled.initialPages * PAGE);
     // A new instance's memory reads as zeros (a segment created again over an old one's bytes too).
     this.zero(segment.base, 0, compiled.initialPages);
     const run: Running = {
@@ -199,6 +198,7 @@ export class WasmComponents {
     };
     run.instance = new WebAssembly.Instance(new WebAssembly.Module(compiled.binary as Uint8Array<ArrayBuffer>), imports);
     this.running.set(op.component, run);
+    this.host.dynamic?.holdModule(op.component, run.pages * PAGE);
     return run;
   }
 
@@ -207,7 +207,7 @@ export class WasmComponents {
     const run = state.run!;
     const site = run.compiled.sites[siteIndex];
     const write = site.kind === 'store';
-    this.check(run, run.at[siteIndex], run.where[siteIndex], (ptr >>> 0) + site.staticOffset, site.bytes, Math.min(site.bytes, site.align) as Width, write);
+    this.checkSite(run, siteIndex, (ptr >>> 0) + site.staticOffset, site.bytes, Math.min(site.bytes, site.align) as Width, write);
     if (write) state.stores++;
     else state.loads++;
     state.bytes += site.bytes;
@@ -222,11 +222,11 @@ export class WasmComponents {
     len >>>= 0;
     if (len === 0) return;
     if (site.kind === 'copy') {
-      this.check(run, run.at[siteIndex], run.where[siteIndex], src >>> 0, len, 1, false);
+      this.checkSite(run, siteIndex, src >>> 0, len, 1, false);
       state.loads++;
       state.bytes += len;
     }
-    this.check(run, run.at[siteIndex], run.where[siteIndex], dest >>> 0, len, 1, true);
+    this.checkSite(run, siteIndex, dest >>> 0, len, 1, true);
     state.stores++;
     state.bytes += len;
   }
@@ -246,6 +246,11 @@ export class WasmComponents {
       state.stores++;
       state.bytes += d.bytes.length;
     }
+  }
+
+  /** An access by the instruction of site `siteIndex`. */
+  private checkSite(run: Running, siteIndex: number, arenaOffset: number, len: number, width: Width, write: boolean): void {
+    this.check(run, run.at[siteIndex], run.where[siteIndex], arenaOffset, len, width, write);
   }
 
   /** One access at an offset in the arena, by the component, through emu's checks and timing. */
