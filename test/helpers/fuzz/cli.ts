@@ -13,8 +13,8 @@
  */
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { main, reportError } from '../../../src/cli/commands.js';
 import { checkScenario } from '../../../src/harness/check.js';
 import { captured, CLI, withScratch } from './common.js';
@@ -40,7 +40,7 @@ steps:
 const LOG = '= Start\n@ ./prog:[0x401000] + 0x10010 0x20\n@ ./prog:[0x401100] + 0x10050 0x40\n@ ./prog:[0x401100] - 0x10010\n= End\n';
 
 /** The scratch project a command line runs on: scenarios with a golden, a log, traces, a folder. */
-function project(dir: string): void {
+function makeProject(dir: string): void {
   mkdirSync(join(dir, 'scenarios'));
   mkdirSync(join(dir, 'folder'));
   writeFileSync(join(dir, 'scenarios', 'small.yaml'), SMALL);
@@ -51,6 +51,25 @@ function project(dir: string): void {
   writeFileSync(join(dir, 'cut.trace'), trace.subarray(0, trace.length - 5));
   writeFileSync(join(dir, 'field.mtrace'), LOG);
   copyFileSync(join(dir, 'scenarios', 'oom.yaml'), join(dir, 'loose.yml'));
+}
+
+/** The project's files by relative path (null for a folder), made once: recording its golden every case was most of a case's time. */
+let template: Map<string, Buffer | null> | undefined;
+
+function project(dir: string): void {
+  template ??= withScratch((scratch) => {
+    makeProject(scratch);
+    const files = new Map<string, Buffer | null>();
+    for (const entry of readdirSync(scratch, { recursive: true, withFileTypes: true }).sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
+      const path = join(entry.parentPath, entry.name);
+      files.set(relative(scratch, path), entry.isDirectory() ? null : readFileSync(path));
+    }
+    return files;
+  });
+  for (const [path, bytes] of template) {
+    if (bytes === null) mkdirSync(join(dir, path), { recursive: true });
+    else writeFileSync(join(dir, path), bytes);
+  }
 }
 
 /** A value of an option or a positional: text as typed, or a path in the project (`@name`). */
