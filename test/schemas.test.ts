@@ -13,8 +13,11 @@ import { parse } from 'yaml';
 import { ALLOCATORS } from '../src/alloc/registry.js';
 import { InputError } from '../src/input/errors.js';
 import { FAULT_KINDS } from '../src/memory/faults.js';
+import { readLog } from '../src/import/read.js';
+import { importedScenarioText } from '../src/import/scenario.js';
+import { computeStats } from '../src/import/stats.js';
 import { parseScenario } from '../src/scenario/parse.js';
-import { parseTarget } from '../src/target/load.js';
+import { loadTarget, parseTarget } from '../src/target/load.js';
 import { REGION_KINDS } from '../src/target/types.js';
 import { REPO } from './helpers/fuzz/common.js';
 import { mutateText, textMutation } from './helpers/fuzz/mutate.js';
@@ -96,6 +99,14 @@ test('the unbroken scenario and a $schema key are valid, for the schema and the 
   const target = `$schema: ../schemas/target.schema.json\n${readFileSync(psp, 'utf8')}`;
   t.deepEqual(errorsOf(validateTarget, target), []);
   t.is(parseTarget(psp, target, 'test').name, 'psp');
+});
+
+test('a scenario emu import writes is valid against the schema', (t) => {
+  const log = join(REPO, 'test', 'fixtures', 'double-free.mtrace');
+  const stats = computeStats(readLog(log, 'mtrace'));
+  const text = importedScenarioText({ log, format: 'mtrace', allocator: 'dlmalloc', target: loadTarget(join(REPO, 'targets', 'qnx.yaml')), logPath: 'double-free.mtrace', stats });
+  t.regex(text, /replay: \{file: "double-free.mtrace", format: mtrace, heap: main\}/);
+  t.deepEqual(errorsOf(validateScenario, text), []);
 });
 
 const TARGET = readFileSync(join(REPO, 'targets', 'bare-metal.yaml'), 'utf8');
