@@ -3,9 +3,8 @@
  * here is the function the command line itself uses, re-exported; nothing is wrapped, so the API
  * and `emu` cannot disagree. Everything else under src/ is internal and may change.
  *
- * Errors: bad input throws InputError (with `pos`: file, line, column; `String(e)` is
- * `file:line:col: message`), a file emu cannot use (a damaged trace, a missing log) FileError or
- * UsageError. Anything else is a bug in emu.
+ * Errors: bad input throws InputError (its `pos` gives the file, line and column), a file emu
+ * cannot use (a damaged trace, a missing log) FileError or UsageError. Anything else is a bug in emu.
  */
 
 // Load and validate a scenario (its target included): throws InputError at the first problem.

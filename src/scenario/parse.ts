@@ -45,7 +45,7 @@ export function loadScenario(file: string): Scenario {
 
 export function parseScenario(file: string, text: string, hash: string): Scenario {
   const root = readYaml(file, text).map(TOP_KEYS);
-  root.get('$schema')?.str();
+  root.get('$schema')?.str(); // a string if given; nothing else reads it
   const targetNode: Node = root.req('target');
   const targetRef = targetNode.name();
   const targetFile = resolveTarget(targetRef, dirname(file));

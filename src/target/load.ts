@@ -76,7 +76,7 @@ const TOP_KEYS = ['$schema', 'name', 'description', 'cpu', 'protection', 'cache'
 
 export function parseTarget(file: string, text: string, hash: string): Target {
   const root = readYaml(file, text).map(TOP_KEYS);
-  root.get('$schema')?.str();
+  root.get('$schema')?.str(); // a string if given; nothing else reads it
   const nameNode = root.req('name');
   const name = nameNode.name();
   const stem = basename(file, extname(file));
