@@ -110,7 +110,7 @@ let refused = '';
 try {
   loadScenario('demo/broken.yaml');
 } catch (e) {
-  if (e instanceof InputError) refused = `${e.pos.file}:${e.pos.line}:${e.pos.col}: ${e.message}`;
+  if (e instanceof InputError) refused = [e.pos.file, e.pos.line, e.pos.col, ' ' + e.message].join(':');
 }
 console.log(JSON.stringify({ target: scenario.target.name, events: result.events, collected: collector.events.length, read: read.length, kinds, golden: check.golden, allocs: stats.allocs, frees: stats.frees, known: FAULT_KINDS.includes('double-free'), refused, wrong: typeof wrong, typeOnly: typeof typeOnly }));
 `;
