@@ -172,3 +172,21 @@ test('whatever the target loader accepts, the schema accepts (mutated shipped ta
   const accepted = acceptedIsValid(targetFiles, (file, text) => parseTarget(file, text, 'fuzz'), validateTarget, 17);
   t.true(accepted >= 30, `only ${accepted} mutated targets were accepted: the check saw too few`);
 });
+
+/** Every property name anywhere in a schema. */
+function keysOf(schema: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(schema)) for (const item of schema) keysOf(item, into);
+  else if (schema !== null && typeof schema === 'object') {
+    const properties = (schema as { properties?: unknown }).properties;
+    if (properties !== null && typeof properties === 'object') for (const key of Object.keys(properties)) into.add(key);
+    for (const value of Object.values(schema)) keysOf(value, into);
+  }
+  return into;
+}
+
+test('docs/scenario-format.md names every key of both schemas', (t) => {
+  const doc = readFileSync(join(REPO, 'docs', 'scenario-format.md'), 'utf8');
+  const keys = [...keysOf(schemaOf('scenario')), ...keysOf(schemaOf('target'))];
+  t.true(keys.length > 100);
+  t.deepEqual(keys.filter((key) => !new RegExp(`(^|[^a-z_])${key.replace('$', '\\$')}([^a-z_]|$)`, 'm').test(doc)), []);
+});
