@@ -1,9 +1,11 @@
 /**
  * `emu test --reporter junit`: the JUnit XML that CI servers read, valid against the common Ant and
- * Jenkins JUnit schemas (Ant's JUnit.xsd, Jenkins' junit-10.xsd): testsuites, one testsuite with its
- * counts, time, timestamp, hostname, id and package, its properties and system-out/system-err; each
- * scenario a testcase (classname: its folder) with a failure (golden or expectations) or an error (bad
- * input). This file is the one output that holds wall-clock times; it is no golden and no trace.
+ * Jenkins JUnit schemas (Ant's JUnit.xsd, Jenkins xunit's junit-10.xsd): testsuites (name, counts and
+ * time only: junit-10 allows no more), one testsuite with its counts, skipped, time, timestamp (Ant's
+ * pattern), hostname, id and package, its properties and system-out/system-err (Ant requires them);
+ * each scenario a testcase (classname: its folder, and its file, which Jenkins, GitLab and pytest's
+ * reports carry) with a failure (golden or expectations) or an error (bad input). This file is the one
+ * output that holds wall-clock times; it is no golden and no trace.
  */
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -50,7 +52,8 @@ export function failureOf(c: CheckResult): FailureKind {
 export function junitReport({ entries, unused, started, seconds, shard }: SuiteRun): string {
   const failures = entries.filter((e) => 'check' in e && !e.check.passed).length + unused.length;
   const errors = entries.filter((e) => 'inputError' in e).length;
-  const counts = `tests="${entries.length + unused.length}" failures="${failures}" errors="${errors}" skipped="0" time="${secondsText(seconds)}" timestamp="${timestamp(started)}"`;
+  const counts = `tests="${entries.length + unused.length}" failures="${failures}" errors="${errors}"`;
+  const time = `time="${secondsText(seconds)}"`;
   const cases = entries.map(testcase);
   for (const u of unused) {
     const failure = element('failure', { message: unusedMessage(u), type: 'unused-golden' }, 'emu deletes no golden: if a scenario was renamed, remove or rename its old goldens with it');
@@ -59,8 +62,8 @@ export function junitReport({ entries, unused, started, seconds, shard }: SuiteR
   const properties = shard ? `    <properties>\n      <property name="shard" value="${xml(shard)}"/>\n    </properties>` : '    <properties/>';
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="emu" ${counts}>`,
-    `  <testsuite name="emu" id="0" package="emu" hostname="${xml(hostname() || 'localhost')}" ${counts}>`,
+    `<testsuites name="emu" ${counts} ${time}>`,
+    `  <testsuite name="emu" id="0" package="emu" hostname="${xml(hostname() || 'localhost')}" ${counts} skipped="0" ${time} timestamp="${timestamp(started)}">`,
     properties,
     ...cases,
     '    <system-out/>',

@@ -136,7 +136,12 @@ export async function runSuite(files: string[], options: CheckOptions, jobs: num
     onEntry(index, entry);
   };
   if (jobs <= 1 || files.length <= 1) {
-    files.forEach((f, index) => settle(index, checkEntry(f, options)));
+    for (const [index, file] of files.entries()) {
+      settle(index, checkEntry(file, options));
+      // A turn of the event loop: what `onEntry` printed leaves now (from a worker thread, stdout is
+      // only passed on between tasks), not with the rest at the end.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     return results;
   }
   let next = 0;
