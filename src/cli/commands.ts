@@ -91,8 +91,9 @@ export async function main(argv: string[]): Promise<number> {
           .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'rewrite the goldens that differ (never in CI)' })
           .option('jobs', { alias: 'j', type: 'string', default: '1', describe: 'scenarios run in parallel' })
           .option('shard', { type: 'string', describe: 'run only shard K of N, as K/N' })
-          .option('reporter', { type: 'string', array: true, default: ['text'], describe: 'text, json or junit, to stdout or with =FILE to a file; give it several times for several reports' })),
-      async (args) => done(await testCommand(args.paths as string[], { update: args.update, shard: args.shard, jobs: jobsOption(args.jobs), reporters: parseReporters(args.reporter) })),
+          // Not an array option: that would take the paths after it (`--reporter json scenarios`) as reporters.
+          .option('reporter', { type: 'string', default: 'text', describe: 'text, json or junit, to stdout or with =FILE to a file; give it several times for several reports' })),
+      async (args) => done(await testCommand(args.paths as string[], { update: args.update, shard: args.shard, jobs: jobsOption(args.jobs), reporters: parseReporters([args.reporter].flat()) })),
     )
     .command(
       'inspect <trace>',
@@ -189,7 +190,7 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-/** The arguments that take several values: the positionals, and what follows `--`; every option takes one. */
+/** The arguments that take several values: the positionals, --reporter, and what follows `--`; every other option takes one. */
 const VARIADIC = new Set(['_', 'scenario', 'paths', 'reporter', '--']);
 
 /**
