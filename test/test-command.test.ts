@@ -4,7 +4,7 @@
  * common JUnit schemas for a passing, a failing, a mismatching, an unrecorded and a bad scenario.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, emu, tempDir } from './helpers/scenario.js';
@@ -112,6 +112,18 @@ test.serial('emu test streams: the first scenario\'s line is out while a later o
   t.notRegex(first.text, /b-slow|passed/);
   t.is(await done, 0);
   t.regex(stdout, /^ok +a .*\nok +b-slow .*\n\n2 passed, 0 failed\n$/);
+});
+
+test('on a terminal, a [done/total] count goes to stderr and is wiped; stdout, a file here, has none', (t) => {
+  const dir = project({ 'a.yaml': scenario(100), 'b.yaml': scenario(200), 'c.yaml': scenario(300) });
+  // script(1) (util-linux, in every Debian) gives the command a terminal: stderr is it, stdout a file.
+  const r = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} test > out.txt`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '' } });
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /\r\x1b\[K\[1\/3\] scenarios done.*\r\x1b\[K\[2\/3\] scenarios done\r\x1b\[K$/s);
+  t.regex(readFileSync(join(dir, 'out.txt'), 'utf8'), /^ok +a .*\nok +b .*\nok +c .*\n\n3 passed, 0 failed\n$/);
+  // In CI, no count even on a terminal.
+  const ci = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} test > out.txt`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  t.is(ci.stdout, '');
 });
 
 test('emu test finds scenarios in subfolders (.yaml and .yml, not golden/), takes globs, and lists unused goldens of subfolders', (t) => {
