@@ -220,7 +220,7 @@ export type CliOutcome = `exit ${0 | 1 | 2}` | `child exit ${0 | 1 | 2}`;
 function checked(code: number | null, stderr: string, argv: string[], where: string): 0 | 1 | 2 {
   if (code !== 0 && code !== 1 && code !== 2) throw new Error(`${where}: exit ${code} for emu ${JSON.stringify(argv)}\n${stderr}`);
   if (/internal error|\n\s+at /.test(stderr)) throw new Error(`${where}: a stack trace for emu ${JSON.stringify(argv)}\n${stderr}`);
-  if (code === 2 && !/^emu: \S/m.test(stderr)) throw new Error(`${where}: exit 2 without a message for emu ${JSON.stringify(argv)}: ${JSON.stringify(stderr)}`);
+  if (code === 2 && !/^(emu: \S|\S.*:\d+:\d+: error: \S)/m.test(stderr)) throw new Error(`${where}: exit 2 without a message for emu ${JSON.stringify(argv)}: ${JSON.stringify(stderr)}`);
   return code;
 }
 
