@@ -320,7 +320,7 @@ test('emu run: a segment step on a static layout exits 2 with file:line:col and 
   writeFileSync(file, 'target: psp\nlayout:\n  arena: {in: user, size: 1M}\n  components: [{name: c, size: 64K}]\nsteps:\n  - segment: {component: c, size: 0}\n');
   const r = emu(['run', file], { cwd: dir });
   t.is(r.status, 2);
-  t.regex(r.stderr, new RegExp(`${file}:6:5: segment: segment steps need a dynamic layout`));
+  t.regex(r.stderr, new RegExp(`${file}:6:5: error: segment: segment steps need a dynamic layout`));
   t.notRegex(r.stderr, /at .*\.js/);
 });
 
@@ -351,7 +351,7 @@ test('the summary prints the arena; emu size refuses a heap its dynamic segment 
   t.regex(run.stdout, /arena \(dynamic layout, first-fit\): 1 MiB, in use 217,088 \(peak 409,600\) with guards; free 831,488 in 2 range\(s\), largest 638,976, ext frag 23\.15%; 2 segment\(s\) live; 0 created, 0 resized, 1 released, 0 refused/);
   const size = emu(['size', file, '--heap', 'l'], { cwd: dir });
   t.is(size.status, 2);
-  t.regex(size.stderr, new RegExp(`${file}:16:1: heap 'l' lives in the dynamic segment 'logic', whose size \\(set by its component and segment steps\\) is the heap's`));
+  t.regex(size.stderr, new RegExp(`${file}:16:1: error: heap 'l' lives in the dynamic segment 'logic', whose size \\(set by its component and segment steps\\) is the heap's`));
 });
 
 test('a heap released inside a scope, or a null id reallocated on a released heap: faults, never a crash', (t) => {

@@ -132,10 +132,10 @@ test('emu test: text, json and junit reporters, sharding and parallel jobs', (t)
   t.is(text.status, 0, text.stdout + text.stderr);
   t.regex(text.stdout, new RegExp(`${shipped.length} passed, 0 failed`));
   const json = JSON.parse(emu(['test', '--reporter', 'json', '--shard', '1/3']).stdout);
-  t.is(json.length, Math.ceil(shipped.length / 3));
-  t.true(json.every((r: { passed: boolean }) => r.passed));
+  t.is(json.scenarios.length, Math.ceil(shipped.length / 3));
+  t.true(json.scenarios.every((r: { passed: boolean }) => r.passed));
   const junit = emu(['test', '--reporter', 'junit', 'scenarios/psx-default-sections.yaml']);
-  t.regex(junit.stdout, /<testsuite name="emu" tests="1" failures="0">/);
+  t.regex(junit.stdout, /<testsuite name="emu" id="0" package="emu" hostname="[^"]+" tests="1" failures="0" errors="0" skipped="0" time="\d+\.\d{3}" timestamp="[-\dT:]{19}">/);
   t.is(emu(['test', '--shard', '4/3']).status, 2);
 });
 
@@ -144,7 +144,7 @@ test('emu test: a failing scenario fails the suite and a bad one is an input err
   writeFileSync(join(dir, 'scenarios', 'broken.yaml'), 'target: nowhere\nsteps: []\n');
   const r = emu(['test', join(dir, 'scenarios')]);
   t.is(r.status, 2);
-  t.regex(r.stdout, /ERROR .*broken\.yaml:1:9: unknown target 'nowhere'/);
+  t.regex(r.stdout, /ERROR .*broken\.yaml:1:9: error: unknown target 'nowhere'/);
   t.regex(r.stdout, /ok +small/);
   writeFileSync(scenario, readFileSync(scenario, 'utf8').replace('size: 100', 'size: 101'));
   const r2 = emu(['test', scenario]);

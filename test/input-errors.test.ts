@@ -1,5 +1,5 @@
 /**
- * Malformed inputs: `emu run` must exit 2 and print `emu: FILE:LINE:COL: MESSAGE` on stderr, with no
+ * Malformed inputs: `emu run` must exit 2 and print `FILE:LINE:COL: error: MESSAGE` on stderr, with no
  * stack trace (DESIGN.md, "Command line"). Every case writes its own files into a fresh temporary
  * folder and runs the built CLI there, so the cases are independent and safe to run in parallel.
  *
@@ -64,11 +64,11 @@ function runEmu(t: ExecutionContext, files: Record<string, string>, flags: strin
   return { dir, scenario, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Exit 2, `emu: FILE:LINE:COL: ` first on stderr, the key phrase, and no stack trace. */
+/** Exit 2, `FILE:LINE:COL: error: ` first on stderr (as compilers print it), the key phrase, and no stack trace. */
 function assertInputError(t: ExecutionContext, r: Run, file: string, line: number, col: number, phrase: string | RegExp): void {
   const detail = `stderr was:\n${r.stderr}`;
   t.is(r.status, 2, detail);
-  t.true(r.stderr.startsWith(`emu: ${file}:${line}:${col}: `), `expected prefix 'emu: ${file}:${line}:${col}: '; ${detail}`);
+  t.true(r.stderr.startsWith(`${file}:${line}:${col}: error: `), `expected prefix '${file}:${line}:${col}: error: '; ${detail}`);
   if (typeof phrase === 'string') t.true(r.stderr.includes(phrase), `expected ${JSON.stringify(phrase)}; ${detail}`);
   else t.regex(r.stderr, phrase, detail);
   t.false(r.stderr.includes('    at '), `stack trace on stderr; ${detail}`);

@@ -243,7 +243,7 @@ function badScenario(text: string): { status: number | null; stderr: string; fil
 function inputError(t: import('ava').ExecutionContext, text: string, line: number, col: number, phrase: string | RegExp): void {
   const r = badScenario(text);
   t.is(r.status, 2, r.stderr);
-  t.true(r.stderr.startsWith(`emu: ${r.file}:${line}:${col}: `), r.stderr);
+  t.true(r.stderr.startsWith(`${r.file}:${line}:${col}: error: `), r.stderr);
   if (typeof phrase === 'string') t.true(r.stderr.includes(phrase), r.stderr);
   else t.regex(r.stderr, phrase);
   t.false(r.stderr.includes('    at '), r.stderr);

@@ -83,14 +83,15 @@ test('unused goldens: a whole-folder emu test lists them in every reporter and e
   t.regex(text.stdout, /^ok +new .*\nok +small .*\n\nunused golden: golden\/old\.md \(no scenario named old\)\nunused golden: golden\/old\.trace \(no scenario named old\)\n +emu deletes no golden/m);
   t.regex(text.stdout, /^2 passed, 0 failed, 2 unused goldens$/m);
   const json = JSON.parse(emu(['test', '--reporter', 'json'], { cwd: dir }).stdout);
-  t.deepEqual(json.slice(2), [
-    { unused_golden: 'golden/old.md', scenario: 'old', passed: false, message: 'unused golden: golden/old.md (no scenario named old)' },
-    { unused_golden: 'golden/old.trace', scenario: 'old', passed: false, message: 'unused golden: golden/old.trace (no scenario named old)' },
+  t.deepEqual(json.unused_goldens, [
+    { path: 'golden/old.md', scenario: 'old', message: 'unused golden: golden/old.md (no scenario named old)' },
+    { path: 'golden/old.trace', scenario: 'old', message: 'unused golden: golden/old.trace (no scenario named old)' },
   ]);
+  t.deepEqual(json.counts, { scenarios: 2, passed: 2, failed: 0, errors: 0, unused_goldens: 2 });
   const junit = emu(['test', '--reporter', 'junit'], { cwd: dir });
   t.is(junit.status, 1);
-  t.regex(junit.stdout, /<testsuite name="emu" tests="4" failures="2">/);
-  t.regex(junit.stdout, /<testcase classname="emu\.goldens" name="golden\/old\.trace" file="golden\/old\.trace">\n +<failure message="unused golden">unused golden: golden\/old\.trace \(no scenario named old\)<\/failure>/);
+  t.regex(junit.stdout, /<testsuite name="emu" id="0" package="emu" hostname="[^"]+" tests="4" failures="2" errors="0" skipped="0" /);
+  t.regex(junit.stdout, /<testcase classname="golden" name="golden\/old\.trace" file="golden\/old\.trace" time="0\.000">\n +<failure message="unused golden: golden\/old\.trace \(no scenario named old\)" type="unused-golden">emu deletes no golden/);
   // --update records what differs and deletes nothing; the stray goldens still fail the suite.
   const update = emu(['test', '--update'], { cwd: dir });
   t.is(update.status, 1);

@@ -116,7 +116,7 @@ test('emu import: an unknown allocator or a file that is not the format is an in
   writeFileSync(join(dir, 'notes.txt'), Array.from({ length: 30 }, (_, i) => `note ${i}`).join('\n'));
   const wrong = emu(['import', join(dir, 'notes.txt'), '--format', 'mtrace', '--stats']);
   t.is(wrong.status, 2);
-  t.regex(wrong.stderr, /notes\.txt:\d+:1: not a glibc mtrace log/);
+  t.regex(wrong.stderr, /notes\.txt:\d+:1: error: not a glibc mtrace log/);
   t.false(wrong.stderr.includes('    at '));
 });
 

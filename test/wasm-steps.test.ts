@@ -176,7 +176,7 @@ test('bad wasm steps are input errors at their line', async (t) => {
   writeFileSync(scenario, twoSegments('psp', 'user', `  - wasm: {component: ui, module: ${file}, call: poke}`));
   const r = emu(['run', scenario]);
   t.is(r.status, 2);
-  t.regex(r.stderr, /bad\.yaml:12:\d+: wasm: poke takes 1 argument \(i32\), given 0/);
+  t.regex(r.stderr, /bad\.yaml:12:\d+: error: wasm: poke takes 1 argument \(i32\), given 0/);
 });
 
 test("concurrent components: a module's unlocked write to a shared region is a data-race naming its instruction", async (t) => {

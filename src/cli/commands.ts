@@ -9,6 +9,7 @@ import { FileError, InputError, UsageError } from '../input/errors.js';
 import { EXIT } from './exit.js';
 import { diffCommand, inspectCommand } from './trace-commands.js';
 import { FORMATS } from '../import/read.js';
+import { closest } from '../input/yaml.js';
 import { importCommand } from './import.js';
 import { mapCommand } from './map.js';
 import { rebaseCommand } from './rebase.js';
@@ -17,13 +18,49 @@ import { runCommand } from './run.js';
 import { sizeCommand } from './size.js';
 import { defaultAllocators } from '../size/search.js';
 import { testCommand } from './test.js';
-import { wholeNumber } from './options.js';
+import { parseReporters, wholeNumber } from './options.js';
 import { MAX_SEED } from '../scenario/types.js';
 
 const seedOption = (typed: string | undefined) => wholeNumber('--seed', typed, 0, MAX_SEED);
 const jobsOption = (typed: string) => wholeNumber('--jobs', typed, 1)!;
 
+/** The commands, as `emu --help` lists them (an unknown one is matched against these). */
+const COMMANDS = ['run', 'test', 'inspect', 'diff', 'map', 'import', 'repro', 'size', 'rebase'];
+
+/** The options of the command being parsed (with their aliases), known once its builder has run. */
+let commandOptions: { key: Record<string, unknown> } | null = null;
+
+/** Records the options a command's builder declared, for the suggestion when a flag is mistyped. */
+function learned<Y>(y: Y): Y {
+  commandOptions = (y as { getOptions(): { key: Record<string, unknown> } }).getOptions();
+  return y;
+}
+
+/**
+ * yargs says `Unknown argument: updat`; emu names the flag as typed and the nearest one the command
+ * has (`unknown option --updat; did you mean --update?`), or the nearest command.
+ */
+function unknownWithSuggestion(message: string, argv: string[]): string | null {
+  const m = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!m) return null;
+  const parts = m[1].split(', ').map((name) => {
+    const typed = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}` || a.startsWith(`-${name}=`));
+    if (typed !== undefined) {
+      const flag = typed.split('=')[0];
+      const nearest = closest(name, Object.keys(commandOptions?.key ?? {}));
+      return `unknown option ${flag}${nearest ? `; did you mean ${nearest.length === 1 ? '-' : '--'}${nearest}?` : ''}`;
+    }
+    if (commandOptions === null && name === argv[0]) {
+      const nearest = closest(name, COMMANDS);
+      return `unknown command ${name}${nearest ? `; did you mean ${nearest}?` : ''} (commands: ${COMMANDS.join(', ')})`;
+    }
+    return `unexpected argument ${name}`;
+  });
+  return parts.join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
+  commandOptions = null;
   let code: number = EXIT.pass;
   const done = (c: number) => {
     code = c;
@@ -34,54 +71,55 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'run <scenario..>',
       'run scenarios, print their summaries and compare them with their goldens',
-      (y) =>
+      (y) => learned(
         y
           .positional('scenario', { type: 'string', array: true, demandOption: true, describe: 'scenario files' })
-          .option('update', { type: 'boolean', default: false, describe: 'write the golden trace and summary (never in CI)' })
+          .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'write the golden trace and summary (never in CI)' })
           .option('seed', { type: 'string', describe: 'override the scenario seed (the golden is then not compared)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
-          .option('trace', { type: 'string', describe: 'also write the trace to this file (one scenario only)' })
+          .option('trace', { alias: 'o', type: 'string', describe: 'also write the trace to this file (one scenario only)' })
           .option('seeds', { type: 'string', describe: 'run one scenario under seeds A..B instead (no golden)' })
-          .option('until-fault', { type: 'boolean', default: false, describe: 'with --seeds: stop at the first seed that faults and print the command that replays it' }),
+          .option('until-fault', { type: 'boolean', default: false, describe: 'with --seeds: stop at the first seed that faults and print the command that replays it' })),
       async (args) => done(await runCommand(args.scenario as string[], { ...args, seed: seedOption(args.seed), untilFault: args['until-fault'] })),
     )
     .command(
       'test [paths..]',
       'run every scenario against its golden (the CI command)',
-      (y) =>
+      (y) => learned(
         y
-          .positional('paths', { type: 'string', array: true, default: ['scenarios'], describe: 'scenario files or folders' })
-          .option('update', { type: 'boolean', default: false, describe: 'rewrite the goldens that differ (never in CI)' })
-          .option('jobs', { type: 'string', default: '1', describe: 'scenarios run in parallel' })
+          .positional('paths', { type: 'string', array: true, default: ['scenarios'], describe: 'scenario files, folders (searched recursively for .yaml and .yml) or globs' })
+          .option('update', { alias: 'u', type: 'boolean', default: false, describe: 'rewrite the goldens that differ (never in CI)' })
+          .option('jobs', { alias: 'j', type: 'string', default: '1', describe: 'scenarios run in parallel' })
           .option('shard', { type: 'string', describe: 'run only shard K of N, as K/N' })
-          .option('reporter', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const }),
-      async (args) => done(await testCommand(args.paths as string[], { ...args, jobs: jobsOption(args.jobs) })),
+          // Not an array option: that would take the paths after it (`--reporter json scenarios`) as reporters.
+          .option('reporter', { type: 'string', default: 'text', describe: 'text, json or junit, to stdout or with =FILE to a file; give it several times for several reports' })),
+      async (args) => done(await testCommand(args.paths as string[], { update: args.update, shard: args.shard, jobs: jobsOption(args.jobs), reporters: parseReporters([args.reporter].flat()) })),
     )
     .command(
       'inspect <trace>',
       'decode a trace',
-      (y) => y.positional('trace', { type: 'string', demandOption: true }).option('ndjson', { type: 'boolean', default: false, describe: 'one JSON event a line' }),
+      (y) => learned(y.positional('trace', { type: 'string', demandOption: true }).option('ndjson', { type: 'boolean', default: false, describe: 'one JSON event a line' })),
       (args) => done(inspectCommand(args.trace, args.ndjson)),
     )
     .command(
       'diff <a> <b>',
       'compare two traces: the first differing event and the changed metrics',
-      (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+      (y) => learned(y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true })),
       (args) => done(diffCommand(args.a, args.b)),
     )
     .command(
       'map <input>',
       'print the memory map of a target, or the layout of a scenario',
-      (y) =>
+      (y) => learned(
         y
           .positional('input', { type: 'string', demandOption: true, describe: 'a target name or file, or a scenario file' })
-          .option('pack', { type: 'boolean', default: false, describe: "suggest an order and alignment of a static layout's components that wastes fewer bytes (the scenario is not changed)" }),
+          .option('pack', { type: 'boolean', default: false, describe: "suggest an order and alignment of a static layout's components that wastes fewer bytes (the scenario is not changed)" })),
       (args) => done(mapCommand(args.input, args.pack)),
     )
     .command(
       'import <log>',
       'read a field allocation log: its statistics, or a scenario that replays it',
-      (y) =>
+      (y) => learned(
         y
           .positional('log', { type: 'string', demandOption: true, describe: 'the log file' })
           .option('format', { type: 'string', demandOption: true, choices: FORMATS, describe: 'the log format' })
@@ -89,14 +127,14 @@ export async function main(argv: string[]): Promise<number> {
           .option('target', { type: 'string', describe: 'the target to replay on' })
           .option('heap', { type: 'string', describe: 'the allocator to replay with' })
           .option('in', { type: 'string', describe: 'where the heap goes (a section, partition or region)' })
-          .option('out', { type: 'string', describe: 'the scenario file to write (default: beside the log)' })
-          .option('force', { type: 'boolean', default: false, describe: 'replace an existing scenario file' }),
+          .option('out', { alias: 'o', type: 'string', describe: 'the scenario file to write (default: beside the log)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an existing scenario file' })),
       (args) => done(importCommand({ log: args.log, format: args.format, stats: args.stats, target: args.target, heap: args.heap, in: args.in, out: args.out, force: args.force })),
     )
     .command(
       'repro <input>',
       'replay a scenario or a field log to its first fault; --shrink writes the smallest scenario that still gives it',
-      (y) =>
+      (y) => learned(
         y
           .positional('input', { type: 'string', demandOption: true, describe: 'a scenario file, or a field log (with --format, --target, --heap)' })
           .option('format', { type: 'string', choices: FORMATS, describe: 'the log format' })
@@ -104,14 +142,14 @@ export async function main(argv: string[]): Promise<number> {
           .option('heap', { type: 'string', describe: 'the allocator to replay the log with' })
           .option('shrink', { type: 'boolean', default: false, describe: 'shrink to the fewest operations with the same fault, as a scenario with its golden' })
           .option('seed', { type: 'string', describe: "run the scenario under this seed instead of its own (as emu run --seed; the shrunk scenario keeps it)" })
-          .option('out', { type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
-          .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' }),
+          .option('out', { alias: 'o', type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' })),
       (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, seed: seedOption(args.seed), out: args.out, force: args.force })),
     )
     .command(
       'size <input>',
       'the smallest size of a heap on which a scenario or field log runs with no memory fault on it, for each allocator',
-      (y) =>
+      (y) => learned(
         y
           .positional('input', { type: 'string', demandOption: true, describe: 'a scenario file, or a field log (with --format and --target)' })
           .option('allocators', { type: 'string', describe: `allocators to size with, as a,b,... (default: the general-purpose ones that free blocks and serve any size with default options: ${defaultAllocators().join(', ')})` })
@@ -120,39 +158,40 @@ export async function main(argv: string[]): Promise<number> {
           .option('in', { type: 'string', describe: "where the log's heap goes (a section, partition or region)" })
           .option('format', { type: 'string', choices: FORMATS, describe: 'the log format' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
-          .option('jobs', { type: 'string', default: '1', describe: 'allocators sized in parallel (worker threads); the results do not depend on it' }),
+          .option('jobs', { alias: 'j', type: 'string', default: '1', describe: 'allocators sized in parallel (worker threads); the results do not depend on it' })),
       async (args) => done(await sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: jobsOption(args.jobs) })),
     )
     .command(
       'rebase <module>',
       "rewrite a WebAssembly module so that its memory is a component's segment of the scenario's arena",
-      (y) =>
+      (y) => learned(
         y
           .positional('module', { type: 'string', demandOption: true, describe: 'the .wasm file' })
           .option('scenario', { type: 'string', demandOption: true, describe: 'the scenario whose layout places the component' })
           .option('component', { type: 'string', demandOption: true, describe: "the component whose segment becomes the module's memory" })
           .option('o', { alias: 'out', type: 'string', describe: 'the rebased module (default: MODULE.COMPONENT.wasm here)' })
-          .option('relocations', { type: 'string', describe: 'also write the relocation table (JSON) here' }),
+          .option('relocations', { type: 'string', describe: 'also write the relocation table (JSON) here' })),
       async (args) => done(await rebaseCommand(args.module, { scenario: args.scenario, component: args.component, out: args.o, relocations: args.relocations })),
     )
-    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro, size or rebase')
+    .demandCommand(1, `name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS[COMMANDS.length - 1]}`)
     .middleware(refuseRepeatedOptions, true)
     .strict()
     .help()
+    .alias('h', 'help')
     .version(false)
     // --help prints and returns: the command may run in the supervisor's worker or in a test's process,
     // where process.exit would end that thread with no exit code sent (main.ts reported exit 3).
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      throw error ?? new UsageError(unknownWithSuggestion(message, argv) ?? message);
     })
     .parseAsync();
   return code;
 }
 
-/** The arguments that take several values: the positionals, and what follows `--`; every option takes one. */
-const VARIADIC = new Set(['_', 'scenario', 'paths', '--']);
+/** The arguments that take several values: the positionals, --reporter, and what follows `--`; every other option takes one. */
+const VARIADIC = new Set(['_', 'scenario', 'paths', 'reporter', '--']);
 
 /**
  * yargs makes an option given twice an array, which no command expects (`--trace a --trace b` reached
@@ -170,7 +209,7 @@ const FILE_ERRORS: Record<string, string> = { ENOENT: 'no such file or directory
 /** Prints what went wrong and gives the exit code: bad input and usage are 2 (no stack trace), the rest 3. */
 export function reportError(error: unknown): number {
   if (error instanceof InputError) {
-    process.stderr.write(`emu: ${error.toString()}\n`);
+    process.stderr.write(`${error.diagnostic()}\n`);
     return EXIT.input;
   }
   if (error instanceof NameClash) {

@@ -6,6 +6,7 @@ import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { dirname, resolve } from 'node:path';
 import { settled, tempFileFor } from '../harness/temps.js';
 import { UsageError } from '../input/errors.js';
+import { closest } from '../input/yaml.js';
 
 /**
  * A whole-number option from its text (yargs would turn `abc` into NaN and lose what was typed).
@@ -50,4 +51,36 @@ export function writeOutput(path: string, content: string | Uint8Array): void {
   } finally {
     settled(tmp);
   }
+}
+
+export const REPORTER_KINDS = ['text', 'json', 'junit'] as const;
+
+/** One report of `emu test`: its kind, and the file it goes to (null: stdout). */
+export interface Reporter {
+  kind: (typeof REPORTER_KINDS)[number];
+  file: string | null;
+}
+
+/**
+ * `--reporter KIND[=FILE]`, given once or more. One report at most goes to stdout, each file takes one
+ * report, and every file can be written: all of it checked before anything runs.
+ */
+export function parseReporters(specs: readonly string[]): Reporter[] {
+  const reporters = specs.map((spec): Reporter => {
+    const [kind, ...rest] = spec.split('=');
+    const file = rest.length > 0 ? rest.join('=') : null;
+    if (!(REPORTER_KINDS as readonly string[]).includes(kind)) {
+      const nearest = closest(kind, REPORTER_KINDS);
+      throw new UsageError(`--reporter ${spec}: unknown reporter ${JSON.stringify(kind)}${nearest ? `; did you mean ${nearest}?` : ''} (reporters: ${REPORTER_KINDS.join(', ')}, each optionally =FILE)`);
+    }
+    if (file === '') throw new UsageError(`--reporter ${spec}: give a file name after '='`);
+    if (file !== null) checkOutputPath(`--reporter ${kind}`, file);
+    return { kind: kind as Reporter['kind'], file };
+  });
+  const toStdout = reporters.filter((r) => r.file === null);
+  if (toStdout.length > 1) throw new UsageError(`--reporter: ${toStdout.map((r) => r.kind).join(' and ')} would both go to stdout; give all but one a file (KIND=FILE)`);
+  const files = reporters.filter((r) => r.file !== null).map((r) => resolve(r.file!));
+  const twice = files.find((f, i) => files.indexOf(f) !== i);
+  if (twice !== undefined) throw new UsageError(`--reporter: two reports would go to ${twice}; give each its own file`);
+  return reporters;
 }

@@ -33,7 +33,7 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
     results.push(result);
     if (!args.json) process.stdout.write(formatSummary(result.result) + describeVerdict(result) + '\n' + (files.length > 1 ? '\n' : ''));
   }
-  if (args.json) process.stdout.write(JSON.stringify(results.map(toJson), null, 2) + '\n');
+  if (args.json) process.stdout.write(JSON.stringify({ format: 'emu-run', version: RUN_REPORT_VERSION, scenarios: results.map(toJson) }, null, 2) + '\n');
   return results.every((r) => r.passed) ? EXIT.pass : EXIT.fail;
 }
 
@@ -105,6 +105,10 @@ export function describeVerdict(r: CheckResult): string {
   return lines.join('\n');
 }
 
+/** The version of `emu run --json`'s report (format `emu-run`); a change of its shape changes it. */
+export const RUN_REPORT_VERSION = 1;
+
+/** A scenario's result in the JSON reports (emu run --json, emu test --reporter json): snake_case keys. */
 export function toJson(r: CheckResult): object {
   return {
     scenario: r.name,
@@ -116,6 +120,6 @@ export function toJson(r: CheckResult): object {
     changed_metrics: r.comparison?.metrics ?? [],
     expectation_failures: r.expectationFailures,
     summary: r.result.summary,
-    faults: r.result.faults,
+    faults: r.result.faults.map(({ logLine, ...fault }) => ({ ...fault, log_line: logLine })),
   };
 }

@@ -3,7 +3,7 @@
  * or else its file name. Two scenarios of one run that would share a golden are refused before
  * anything runs, and a whole-folder `emu test` lists the goldens no scenario of the folder uses.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { InputError, UsageError } from '../input/errors.js';
 import { readYaml } from '../input/yaml.js';
@@ -71,6 +71,11 @@ export interface UnusedGolden {
   name: string;
 }
 
+/** How an unused golden is reported, in every report. */
+export function unusedMessage(u: UnusedGolden): string {
+  return `unused golden: ${u.path} (no scenario named ${u.name})`;
+}
+
 /**
  * Files in the golden folders (golden/NAME.trace and golden/NAME.md, NAME possibly with folders in it)
  * that no scenario of `scenarios` would write. Nothing is deleted: a stray golden is most likely a
@@ -90,9 +95,14 @@ export function unusedGoldens(goldenDirs: string[], scenarios: ScenarioName[]): 
   return unused.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** The golden folders of the folders among `paths` (a file given alone says nothing of its folder). */
-export function folderGoldenDirs(paths: string[]): string[] {
-  return paths.filter((p) => statSync(p).isDirectory()).map((dir) => goldenDirFor(join(dir, 'scenario.yaml')));
+/**
+ * The golden folders of the folders among `paths` and of their subfolders that hold scenarios (`files`,
+ * as found): a file given alone, or by a glob, says nothing of its folder.
+ */
+export function folderGoldenDirs(paths: string[], files: string[]): string[] {
+  const folders = paths.filter((p) => existsSync(p) && statSync(p).isDirectory()).map((p) => resolve(p));
+  const below = files.filter((f) => folders.some((folder) => resolve(f).startsWith(folder + sep)));
+  return [...folders.map((dir) => goldenDirFor(join(dir, 'scenario.yaml'))), ...below.map(goldenDirFor)];
 }
 
 /** Every file below `dir` (none when it does not exist). */

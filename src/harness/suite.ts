@@ -1,29 +1,94 @@
 /** Runs a set of scenarios, in this thread or spread over worker threads. */
-import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InputError, UsageError } from '../input/errors.js';
 import { checkScenario, type CheckOptions, type CheckResult } from './check.js';
 
-export type SuiteEntry = { file: string; check: CheckResult } | { file: string; inputError: string };
+/** A scenario's result, with the wall time its check took (for the JUnit report only: never in a trace). */
+export type SuiteEntry = ({ file: string; check: CheckResult } | { file: string; inputError: string }) & { seconds: number };
+
+/** The shown name of a scenario's result: its name, or its file when it could not be read. */
+export function entryName(e: SuiteEntry): string {
+  return 'check' in e ? e.check.name : e.file;
+}
+
+/** What a folder's walk takes as scenarios, and the folders it does not enter. */
+const SCENARIO_FILE = /\.ya?ml$/;
+const NOT_ENTERED = new Set(['golden', 'node_modules']);
 
 /**
- * Scenario files under the given paths, in a fixed (byte-wise) order. A file reached twice (a folder
- * and a file in it) is run once: two runs of it in parallel would race for its golden.
+ * Scenario files under the given paths, in a fixed (byte-wise) order: a folder's .yaml and .yml files
+ * and its subfolders' (not golden/, node_modules/ or hidden ones), a file as given, and the files a
+ * glob matches (quoted, such as 'scenarios/**', so that emu expands it rather than the shell). A file reached
+ * twice (a folder and a file in it) is run once: two runs of it in parallel would race for its golden.
  */
 export function discoverScenarios(paths: string[]): string[] {
   const files: string[] = [];
   for (const path of paths) {
-    if (statSync(path).isDirectory()) {
-      for (const name of readdirSync(path)) {
-        const full = join(path, name);
-        if (name.endsWith('.yaml') && statSync(full).isFile()) files.push(full);
-      }
+    if (isGlob(path) && !existsSync(path)) {
+      const matched = expandGlob(path);
+      if (matched.length === 0) throw new UsageError(`no file matches ${path}`);
+      files.push(...matched);
+    } else if (statSync(path).isDirectory()) {
+      files.push(...walk(path).filter((f) => SCENARIO_FILE.test(f)));
     } else {
       files.push(path);
     }
   }
-  return onceEach(files, (f) => f).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return onceEach(files, (f) => f).sort(byteOrder);
+}
+
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Every file below a folder, skipping golden/, node_modules/ and hidden folders. */
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    const stat = statSync(full);
+    if (stat.isDirectory()) return NOT_ENTERED.has(name) || name.startsWith('.') ? [] : walk(full);
+    return stat.isFile() ? [full] : [];
+  });
+}
+
+function isGlob(path: string): boolean {
+  return /[*?[{]/.test(path);
+}
+
+/** The files a glob matches: `**` any folders, `*` and `?` within a name, `{a,b}` either, `[...]` a class. */
+export function expandGlob(pattern: string): string[] {
+  const parts = pattern.split('/');
+  const firstMagic = parts.findIndex(isGlob);
+  const base = parts.slice(0, firstMagic).join('/');
+  const root = base === '' ? (pattern.startsWith('/') ? '/' : '.') : base;
+  if (!existsSync(root) || !statSync(root).isDirectory()) return [];
+  const matcher = globRegExp(parts.slice(firstMagic).join('/'));
+  return walk(root)
+    .filter((file) => matcher.test(relative(root, file).split(sep).join('/')))
+    .map((file) => (base === '' && !pattern.startsWith('/') ? relative('.', file) : file));
+}
+
+function globRegExp(glob: string): RegExp {
+  let out = '';
+  let braces = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (glob.startsWith('**/', i)) [out, i] = [out + '(?:.*/)?', i + 2];
+    else if (glob.startsWith('**', i)) [out, i] = [out + '.*', i + 1];
+    else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else if (c === '{') [out, braces] = [out + '(?:', braces + 1];
+    else if (c === '}' && braces > 0) [out, braces] = [out + ')', braces - 1];
+    else if (c === ',' && braces > 0) out += '|';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) out += '\\[';
+      else [out, i] = [out + '[' + glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']', end];
+    } else out += c.replace(/[.+^$()|\\{}]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
 }
 
 /** The items whose file (as resolved) has not come before, in order. */
@@ -48,18 +113,37 @@ export function shard(files: string[], spec: string | undefined): string[] {
 
 /** Runs one scenario; a bad input file is a result of its own, not the end of the suite. */
 export function checkEntry(file: string, options: CheckOptions): SuiteEntry {
+  const start = performance.now();
+  const seconds = () => (performance.now() - start) / 1000;
   try {
-    return { file, check: checkScenario(file, options) };
+    const check = checkScenario(file, options);
+    return { file, check, seconds: seconds() };
   } catch (e) {
-    if (e instanceof InputError) return { file, inputError: e.toString() };
-    if (e instanceof UsageError) return { file, inputError: e.message };
+    if (e instanceof InputError) return { file, inputError: e.diagnostic(), seconds: seconds() };
+    if (e instanceof UsageError) return { file, inputError: e.message, seconds: seconds() };
     throw e;
   }
 }
 
-export async function runSuite(files: string[], options: CheckOptions, jobs: number): Promise<SuiteEntry[]> {
-  if (jobs <= 1 || files.length <= 1) return files.map((f) => checkEntry(f, options));
+/**
+ * Runs the scenarios, `jobs` at a time in worker threads. `onEntry` hears of each result as it comes
+ * (in the order they finish with several jobs); the list returned is in the order of `files`.
+ */
+export async function runSuite(files: string[], options: CheckOptions, jobs: number, onEntry: (index: number, entry: SuiteEntry) => void = () => {}): Promise<SuiteEntry[]> {
   const results: SuiteEntry[] = new Array(files.length);
+  const settle = (index: number, entry: SuiteEntry) => {
+    results[index] = entry;
+    onEntry(index, entry);
+  };
+  if (jobs <= 1 || files.length <= 1) {
+    for (const [index, file] of files.entries()) {
+      settle(index, checkEntry(file, options));
+      // A turn of the event loop: what `onEntry` printed leaves now (from a worker thread, stdout is
+      // only passed on between tasks), not with the rest at the end.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return results;
+  }
   let next = 0;
   const workerUrl = new URL('./worker.js', import.meta.url);
   const lane = () =>
@@ -77,7 +161,7 @@ export async function runSuite(files: string[], options: CheckOptions, jobs: num
             reject(new Error(entry.internalError));
             return;
           }
-          results[index] = entry;
+          settle(index, entry);
           feed();
         });
         worker.postMessage({ file: files[index], options });

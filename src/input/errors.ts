@@ -7,7 +7,7 @@ export interface SourcePos {
 
 /**
  * Bad input: a scenario, target or trace that cannot be used as written.
- * The CLI prints it as `file:line:col: message` and exits 2, without a stack trace.
+ * The CLI prints it as `file:line:col: error: message` and exits 2, without a stack trace.
  */
 export class InputError extends Error {
   constructor(
@@ -20,6 +20,11 @@ export class InputError extends Error {
 
   override toString(): string {
     return `${this.pos.file}:${this.pos.line}:${this.pos.col}: ${this.message}`;
+  }
+
+  /** As compilers print it, which editors and CI problem matchers link to the file: `file:line:col: error: message`. */
+  diagnostic(): string {
+    return `${this.pos.file}:${this.pos.line}:${this.pos.col}: error: ${this.message}`;
   }
 }
 

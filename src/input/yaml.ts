@@ -204,13 +204,19 @@ export class MapNode {
 
 /** " (did you mean 'x'?)" for a near miss, by edit distance. */
 export function suggest(word: string, choices: readonly string[]): string {
+  const best = closest(word, choices);
+  return best !== null ? ` (did you mean '${best}'?)` : '';
+}
+
+/** The choice nearest to a mistyped word, when it is near enough to be what was meant; else null. */
+export function closest(word: string, choices: readonly string[]): string | null {
   let best = '';
   let bestDistance = Infinity;
   for (const c of choices) {
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean '${best}'?)` : '';
+  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
 }
 
 /** Edits between two words, a swap of neighbouring letters counting as one (typos like 'tlfs'). */

@@ -1,6 +1,6 @@
 /** Renders a trace comparison for a terminal or a pull request. */
 import { group } from '../util/text.js';
-import type { Comparison } from '../trace/compare.js';
+import type { Comparison, FirstDifference } from '../trace/compare.js';
 import { formatEvent, formatValue } from './format.js';
 
 const METRICS_SHOWN = 12;
@@ -10,8 +10,7 @@ export function formatComparison(c: Comparison, expectedName: string, actualName
   for (const note of c.headerNotes) lines.push(`  note: ${note}`);
   if (c.first) {
     const f = c.first;
-    const at = f.expected ?? f.actual!;
-    lines.push(`  first difference at event ${group(f.index)} (op ${group(at.op)}${typeof at.line === 'number' ? `, scenario line ${at.line}` : ''}): ${f.fields.join(', ')}`);
+    lines.push(`  ${describeFirstDifference(f)}`);
     for (const e of f.before) lines.push(`      ${formatEvent(e)}`);
     lines.push(`    - ${expectedName}: ${f.expected ? formatEvent(f.expected) : '(trace ends)'}`);
     lines.push(`    + ${actualName}: ${f.actual ? formatEvent(f.actual) : '(trace ends)'}`);
@@ -25,6 +24,12 @@ export function formatComparison(c: Comparison, expectedName: string, actualName
     if (c.metrics.length > METRICS_SHOWN) lines.push(`    ... ${c.metrics.length - METRICS_SHOWN} more`);
   }
   return lines.join('\n');
+}
+
+/** The first differing event: its index, operation and scenario line, and the fields that differ. */
+export function describeFirstDifference(f: FirstDifference): string {
+  const at = f.expected ?? f.actual!;
+  return `first difference at event ${group(f.index)} (op ${group(at.op)}${typeof at.line === 'number' ? `, scenario line ${at.line}` : ''}): ${f.fields.join(', ')}`;
 }
 
 function show(metric: string, value: unknown): string {

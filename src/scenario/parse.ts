@@ -35,7 +35,8 @@ import { FAULT_KINDS } from '../memory/faults.js';
 import { checkTargetFits, effectiveSections } from '../layout/layout.js';
 import { PLACEMENTS } from '../layout/segments.js';
 
-const TOP_KEYS = ['name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
+/** `$schema` names the JSON Schema an editor checks the file against (schemas/); emu ignores it. */
+const TOP_KEYS = ['$schema', 'name', 'description', 'target', 'seed', 'policy', 'verification', 'mode', 'cache_as_ram', 'sections', 'heaps', 'layout', 'budgets', 'leak_check', 'trace', 'steps', 'expect'];
 
 export function loadScenario(file: string): Scenario {
   const bytes = readInput(file);
@@ -44,6 +45,7 @@ export function loadScenario(file: string): Scenario {
 
 export function parseScenario(file: string, text: string, hash: string): Scenario {
   const root = readYaml(file, text).map(TOP_KEYS);
+  root.get('$schema')?.str(); // a string if given; nothing else reads it
   const targetNode: Node = root.req('target');
   const targetRef = targetNode.name();
   const targetFile = resolveTarget(targetRef, dirname(file));

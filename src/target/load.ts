@@ -71,10 +71,12 @@ export function loadTarget(file: string): Target {
   return parseTarget(file, bytes.toString('utf8'), createHash('sha256').update(bytes).digest('hex'));
 }
 
-const TOP_KEYS = ['name', 'description', 'cpu', 'protection', 'cache', 'regions', 'partitions', 'dma', 'sections', 'budget', 'privilege'];
+/** `$schema` names the JSON Schema an editor checks the file against (schemas/); emu ignores it. */
+const TOP_KEYS = ['$schema', 'name', 'description', 'cpu', 'protection', 'cache', 'regions', 'partitions', 'dma', 'sections', 'budget', 'privilege'];
 
 export function parseTarget(file: string, text: string, hash: string): Target {
   const root = readYaml(file, text).map(TOP_KEYS);
+  root.get('$schema')?.str(); // a string if given; nothing else reads it
   const nameNode = root.req('name');
   const name = nameNode.name();
   const stem = basename(file, extname(file));
