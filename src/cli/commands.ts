@@ -14,6 +14,7 @@ import { mapCommand } from './map.js';
 import { rebaseCommand } from './rebase.js';
 import { reproCommand } from './repro.js';
 import { runCommand } from './run.js';
+import { reportCommand } from './report.js';
 import { sizeCommand } from './size.js';
 import { defaultAllocators } from '../size/search.js';
 import { testCommand } from './test.js';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('seed', { type: 'string', describe: 'override the scenario seed (the golden is then not compared)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
           .option('trace', { type: 'string', describe: 'also write the trace to this file (one scenario only)' })
+          .option('chrome', { alias: 'perfetto', type: 'string', describe: 'also write the run as a Chrome/Perfetto timeline (JSON) to this file (one scenario only)' })
           .option('seeds', { type: 'string', describe: 'run one scenario under seeds A..B instead (no golden)' })
           .option('until-fault', { type: 'boolean', default: false, describe: 'with --seeds: stop at the first seed that faults and print the command that replays it' }),
       async (args) => done(await runCommand(args.scenario as string[], { ...args, seed: seedOption(args.seed), untilFault: args['until-fault'] })),
@@ -75,8 +77,15 @@ export async function main(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('input', { type: 'string', demandOption: true, describe: 'a target name or file, or a scenario file' })
-          .option('pack', { type: 'boolean', default: false, describe: "suggest an order and alignment of a static layout's components that wastes fewer bytes (the scenario is not changed)" }),
-      (args) => done(mapCommand(args.input, args.pack)),
+          .option('pack', { type: 'boolean', default: false, describe: "suggest an order and alignment of a static layout's components that wastes fewer bytes (the scenario is not changed)" })
+          .option('svg', { type: 'string', describe: 'also write the map as an SVG picture to this file' }),
+      (args) => done(mapCommand(args.input, args.pack, args.svg)),
+    )
+    .command(
+      'report <scenario>',
+      'run a scenario and write one self-contained HTML report: summary, memory map, heap usage, alloc cycles, frames, DMA, faults',
+      (y) => y.positional('scenario', { type: 'string', demandOption: true, describe: 'the scenario file' }).option('o', { alias: 'out', type: 'string', describe: 'the HTML file (default: NAME-report.html here)' }),
+      async (args) => done(await reportCommand(args.scenario, args.o)),
     )
     .command(
       'import <log>',
@@ -135,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('relocations', { type: 'string', describe: 'also write the relocation table (JSON) here' }),
       async (args) => done(await rebaseCommand(args.module, { scenario: args.scenario, component: args.component, out: args.o, relocations: args.relocations })),
     )
-    .demandCommand(1, 'name a command: run, test, inspect, diff, map, import, repro, size or rebase')
+    .demandCommand(1, 'name a command: run, test, inspect, diff, map, report, import, repro, size or rebase')
     .middleware(refuseRepeatedOptions, true)
     .strict()
     .help()
