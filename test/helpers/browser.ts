@@ -33,6 +33,9 @@ export async function openBrowser(): Promise<Session> {
   const browser = await puppeteer.launch({
     executablePath: chromiumPath(),
     headless: true,
+    // The machine running the tests may be busy: slow, not broken.
+    timeout: 120_000,
+    protocolTimeout: 300_000,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
   });
   return {
@@ -50,6 +53,7 @@ export async function openBrowser(): Promise<Session> {
  */
 export async function openFile(browser: Browser, file: string, width = 1000): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
+  page.setDefaultTimeout(120_000);
   const problems: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
