@@ -61,7 +61,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; }
 .picture { overflow-x: auto; }
 .note { color: #555; font-size: 13px; }
-.fault-kind { color: #b00020; font-weight: 600; }
+.fault-kind { color: #b00020; font-weight: 600; white-space: nowrap; }
 svg { display: block; margin: 6px 0 14px; }
 @media print { body { margin: 0; max-width: none; } section { break-inside: avoid; } .picture { overflow: visible; } svg.map { width: 100%; height: auto; } }
 `;
