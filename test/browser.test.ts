@@ -4,11 +4,11 @@
  * box. Screenshots go to test-artifacts/ (ignored by git). Without Chromium the tests fail and say
  * how to install it.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { openBrowser, openFile, type Session } from './helpers/browser.js';
+import { chromiumPath, openBrowser, openFile, type Session } from './helpers/browser.js';
 import { emu, REPO, tempDir } from './helpers/scenario.js';
 
 const ARTIFACTS = join(REPO, 'test-artifacts');
@@ -26,9 +26,9 @@ test.after.always(async () => {
   await session?.close();
 });
 
-function browser(t: { fail(m: string): void }) {
+function browser(t: ExecutionContext) {
   if (!session) t.fail(`headless Chromium could not be started: ${opening}`);
-  return session!.browser;
+  return session?.browser ?? null;
 }
 
 /** Each element's bounding box (width, height) for a selector. */
@@ -36,15 +36,28 @@ async function boxes(page: Page, selector: string): Promise<[number, number][]> 
   return page.$$eval(selector, (els) => els.map((e) => [e.getBoundingClientRect().width, e.getBoundingClientRect().height] as [number, number]));
 }
 
-test('the report of psp-game renders with its charts and map, and no errors', async (t) => {
+/** Writes a scenario's report (or its --svg map) and opens it; the page had no errors. */
+async function opened(t: ExecutionContext, args: (out: string) => string[], name: string): Promise<Page | null> {
   const b = browser(t);
-  if (!b) return;
-  const dir = tempDir();
-  const file = join(dir, 'report.html');
-  const r = emu(['report', join(REPO, 'scenarios', 'psp-game.yaml'), '-o', file]);
+  if (!b) return null;
+  const file = join(tempDir(), name);
+  const r = emu(args(file));
   t.is(r.status, 0, r.stderr);
   const { page, problems } = await openFile(b, file);
   t.deepEqual(problems, []);
+  return page;
+}
+
+async function keepScreenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, name) as `${string}.png`, fullPage: true });
+}
+
+const scenarioFile = (name: string) => join(REPO, 'scenarios', `${name}.yaml`);
+
+test('the report of psp-game renders with its charts and map, and no errors', async (t) => {
+  const page = await opened(t, (out) => ['report', scenarioFile('psp-game'), '-o', out], 'report.html');
+  if (!page) return;
   const charts = await page.$$eval('svg.chart', (els) => els.map((e) => e.getAttribute('data-chart')));
   t.deepEqual(charts, ['usage-runtime', 'usage-physics', 'usage-render', 'usage-audio', 'usage-logic', 'fragmentation', 'alloc-cycles', 'frames', 'dma']);
   for (const [w, h] of await boxes(page, 'svg.chart, svg.map')) t.true(w > 300 && h > 100, `${w}x${h}`);
@@ -58,36 +71,28 @@ test('the report of psp-game renders with its charts and map, and no errors', as
   // 15 windows and the kernel-only one; 3 regions, 3 partitions, a reserved range and the 18 placements.
   t.is((await boxes(page, 'svg.map g.box')).length, 41);
   t.true((await page.$eval('#faults', (e) => e.textContent ?? '')).includes('No faults.'));
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, 'report-psp-game.png'), fullPage: true });
+  await keepScreenshot(page, 'report-psp-game.png');
 });
 
 test('the SVG map opens on its own with every box drawn', async (t) => {
-  const b = browser(t);
-  if (!b) return;
-  const dir = tempDir();
-  const file = join(dir, 'map.svg');
-  t.is(emu(['map', join(REPO, 'scenarios', 'psp-canary-overflow.yaml'), '--svg', file]).status, 0);
-  const { page, problems } = await openFile(b, file);
-  t.deepEqual(problems, []);
+  const page = await opened(t, (out) => ['map', scenarioFile('psp-canary-overflow'), '--svg', out], 'map.svg');
+  if (!page) return;
   const drawn = await boxes(page, 'g.box rect');
   t.true(drawn.length > 20);
   t.true(drawn.every(([w, h]) => w > 50 && h >= 1));
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, 'map-psp-canary-overflow.png'), fullPage: true });
+  await keepScreenshot(page, 'map-psp-canary-overflow.png');
 });
 
 test('the report of a run with faults lists them with their scenario lines and causes', async (t) => {
-  const b = browser(t);
-  if (!b) return;
-  const dir = tempDir();
-  const file = join(dir, 'report.html');
-  t.is(emu(['report', join(REPO, 'scenarios', 'psp-canary-overflow.yaml'), '-o', file]).status, 0);
-  const { page, problems } = await openFile(b, file);
-  t.deepEqual(problems, []);
+  const page = await opened(t, (out) => ['report', scenarioFile('psp-canary-overflow'), '-o', out], 'report.html');
+  if (!page) return;
   const text = await page.$eval('#faults table', (e) => (e as HTMLElement).innerText);
   t.regex(text, /canary-corrupt/);
   t.regex(text, /op 76, line 83/);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, 'report-psp-canary-overflow.png'), fullPage: true });
+  await keepScreenshot(page, 'report-psp-canary-overflow.png');
+});
+
+test('without Chromium the browser tests fail and say how to install it', (t) => {
+  t.throws(() => chromiumPath({}, []), { message: /install it with: apt-get update && apt-get install -y chromium/ });
+  t.throws(() => chromiumPath({ CHROMIUM_PATH: '/no/such/chromium' }), { message: 'CHROMIUM_PATH=/no/such/chromium: no such file' });
 });

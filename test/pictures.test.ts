@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLayout } from '../src/layout/layout.js';
 import { chromeTrace, packLanes } from '../src/picture/chrome.js';
@@ -91,6 +91,22 @@ test('the Chrome trace of psp-game follows the Trace Event Format, one slice per
   const frag = file.traceEvents.filter((e) => e.ph === 'C' && e.name === 'external fragmentation %');
   t.is(frag.length, 5);
   t.true(frag.some((e) => e.args!.value === 0.0018));
+});
+
+test("every golden's Chrome trace follows the Trace Event Format, with a slice per allocation", (t) => {
+  const goldens = readdirSync(join(REPO, 'golden')).filter((f) => f.endsWith('.trace'));
+  t.true(goldens.length >= 30);
+  for (const golden of goldens) {
+    const name = golden.replace(/\.trace$/, '');
+    const clockHz = loadScenario(join(REPO, 'scenarios', `${name}.yaml`)).target.cpu.clockHz;
+    const path = join(REPO, 'golden', golden);
+    const file = JSON.parse(chromeTrace(timelineOf(path), clockHz)) as ChromeFile;
+    t.deepEqual(validate(file), [], name);
+    // A realloc that moves a block (or reallocs NULL) begins a slice of its own.
+    let moved = 0;
+    for (const e of readTrace(path).events) if (e.type === 'realloc' && e.addr !== null && e.addr !== e.old_addr) moved++;
+    t.is(file.traceEvents.filter((e) => e.cat === 'alloc' && e.ph === 'B').length, tracedAllocations(path) + moved, name);
+  }
 });
 
 test('beyond the limit, allocations are aggregated per step and the file says so', (t) => {

@@ -140,7 +140,7 @@ class ChromeWriter {
     const laneCount = lanes === null ? 1 : Math.max(1, ...lanes.map((l) => l + 1));
     const threads: [number, string][] = [];
     for (let lane = 0; lane < laneCount; lane++) threads.push([1 + lane, lanes === null ? 'allocations per step' : `blocks (${lane + 1})`]);
-    threads.push([laneCount + 1, 'failed allocations']);
+    if (heap.failed.length > 0) threads.push([laneCount + 1, 'failed allocations']);
     this.meta(pid, `heap ${heap.name} (${heap.size} bytes at ${hex(heap.addr)})`, pid, threads);
     if (lanes === null) this.aggregatedBlocks(heap, pid);
     else heap.blocks.forEach((b, i) => this.blockSlice(b, pid, 1 + lanes[i]));

@@ -11,14 +11,14 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
-export function chromiumPath(): string {
-  const named = process.env.CHROMIUM_PATH;
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env, candidates: readonly string[] = CANDIDATES): string {
+  const named = env.CHROMIUM_PATH;
   if (named) {
     if (!existsSync(named)) throw new Error(`CHROMIUM_PATH=${named}: no such file`);
     return named;
   }
-  const found = CANDIDATES.find((p) => existsSync(p));
-  if (!found) throw new Error(`no Chromium found (looked for ${CANDIDATES.join(', ')}); install it with: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`no Chromium found (looked for ${candidates.join(', ') || 'nothing'}); install it with: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH)`);
   return found;
 }
 
