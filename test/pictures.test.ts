@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLayout } from '../src/layout/layout.js';
 import { chromeTrace, packLanes } from '../src/picture/chrome.js';
@@ -214,4 +214,35 @@ test('--chrome takes one scenario and a writable file', (t) => {
   const missing = emu(['run', PSP_GAME, '--chrome', '/no/such/folder/x.json']);
   t.is(missing.status, 2);
   t.regex(missing.stderr, /--chrome \/no\/such\/folder\/x\.json: cannot write there/);
+});
+
+test('a long run stays drawable: a frame bar per pixel column, DMA marks merged where they touch', (t) => {
+  const dir = tempDir();
+  const scenario = join(dir, 'many-frames.yaml');
+  writeFileSync(
+    scenario,
+    `name: many-frames
+target: psp
+seed: 1
+heaps:
+  - {name: main, allocator: first-fit, in: user, size: 1M}
+steps:
+  - alloc: {id: buf, heap: main, size: 4K, align: 64}
+  - repeat:
+      times: 3000
+      steps:
+        - dma: {channel: ge, from: {id: buf}, to: vram, len: 64}
+        - frame: {budget: 1ms}
+`,
+  );
+  const out = join(dir, 'report.html');
+  const r = emu(['report', scenario, '-o', out]);
+  t.is(r.status, 0, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  const chart = (name: string) => html.slice(html.indexOf(`data-chart="${name}"`), html.indexOf('</svg>', html.indexOf(`data-chart="${name}"`)));
+  // 3,000 frames on an 820-pixel axis: 4 frames a bar, 750 bars.
+  t.is(chart('frames').match(/class="bar"/g)?.length, 750);
+  t.regex(chart('frames'), /<title>frames 1\.\.4, worst 1: /);
+  // 3,000 transfers of 64 bytes, 0.3 pixel apart: one mark.
+  t.deepEqual(chart('dma').match(/<title>[\d,]+ ge transfers<\/title>/g), ['<title>3,000 ge transfers</title>']);
 });

@@ -230,12 +230,17 @@ function frameChart(t: Timeline, ms: (c: number) => string): string {
   const plot = plotArea(180, t.frames.length, yMax);
   const body = [axes(plot, 'frame', 'cycles per frame', short, short)];
   const missed = t.frames.filter((f) => f.budget !== null && f.end - f.start > f.budget).length;
-  const barWidth = plot.width / t.frames.length;
-  t.frames.forEach((f, i) => {
+  // More frames than pixels: a bar per pixel column, as tall as the worst frame in it.
+  const perBar = Math.max(1, Math.ceil(t.frames.length / plot.width));
+  for (let i = 0; i < t.frames.length; i += perBar) {
+    const frames = t.frames.slice(i, i + perBar);
+    const f = frames.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
     const cycles = f.end - f.start;
-    const over = f.budget !== null && cycles > f.budget;
-    body.push(el('rect', { class: 'bar', x: px(plot, i), y: py(plot, cycles), width: Math.max(barWidth - (barWidth > 3 ? 1 : 0), 0.6), height: py(plot, 0) - py(plot, cycles), fill: over ? '#D55E00' : '#0072B2' }, title(`frame ${f.frame}: ${group(cycles)} cycles (${ms(cycles)})${f.budget !== null ? `, budget ${group(f.budget)}` : ''}`)));
-  });
+    const over = frames.some((x) => x.budget !== null && x.end - x.start > x.budget);
+    const width = px(plot, i + frames.length) - px(plot, i);
+    const what = perBar === 1 ? `frame ${f.frame}` : `frames ${frames[0].frame}..${frames.at(-1)!.frame}, worst ${f.frame}`;
+    body.push(el('rect', { class: 'bar', x: px(plot, i), y: py(plot, cycles), width: Math.max(width - (width > 3 ? 1 : 0), 0.6), height: py(plot, 0) - py(plot, cycles), fill: over ? '#D55E00' : '#0072B2' }, title(`${what}: ${group(cycles)} cycles (${ms(cycles)})${f.budget !== null ? `, budget ${group(f.budget)}` : ''}`)));
+  }
   if (budget !== null && !budgetDrawn) body.push(text(plot.x + plot.width - 4, plot.y - 8, `budget ${group(budget)} cycles (${ms(budget)}), above the chart: the worst frame takes ${((worst / budget) * 100).toFixed(2)}% of it`, { 'text-anchor': 'end', fill: '#b00020' }));
   if (budget !== null && budgetDrawn) body.push(el('line', { class: 'budget', x1: plot.x, y1: py(plot, budget), x2: plot.x + plot.width, y2: py(plot, budget), stroke: '#b00020', 'stroke-dasharray': '6 4', 'stroke-width': 1.5 }), text(plot.x + plot.width - 4, py(plot, budget) - 5, `budget ${group(budget)} cycles (${ms(budget)})`, { 'text-anchor': 'end', fill: '#b00020' }));
   const cycles = t.frames.map((f) => f.end - f.start).sort((a, b) => a - b);
@@ -263,17 +268,39 @@ function dmaChart(t: Timeline, ms: (c: number) => string): string {
     body.push(text(plot.x - 8, y + 17, `${channel} transfers`, { 'text-anchor': 'end', fill: '#222' }), text(plot.x - 8, y + row + 17, 'CPU stalled', { 'text-anchor': 'end', fill: '#222' }));
     body.push(el('rect', { x: plot.x, y: y + 3, width: plot.width, height: row * 2 - 6, fill: '#fafafa', stroke: '#ddd' }));
     const marks: string[] = [];
-    for (const x of t.transfers.filter((x) => x.channel === channel)) {
-      marks.push(el('rect', { x: px(plot, x.start), y: y + 6, width: Math.max(1, px(plot, x.start + x.cycles) - px(plot, x.start)), height: row - 9, fill: '#009E73' }, title(`${channel}: ${group(x.len)} bytes at ${ms(x.start)}, ${group(x.cycles)} cycles (line ${x.line})`)));
-    }
-    for (const s of t.stalls.filter((x) => x.channel === channel)) {
-      marks.push(el('rect', { x: px(plot, s.start), y: y + row + 3, width: Math.max(1, px(plot, s.start + s.cycles) - px(plot, s.start)), height: row - 9, fill: '#D55E00' }, title(`${s.why === 'wait' ? 'waited for' : 'stalled by'} ${channel}: ${group(s.cycles)} cycles at ${ms(s.start)} (line ${s.line})`)));
-    }
+    const transfers = t.transfers.filter((x) => x.channel === channel);
+    marks.push(...spans(transfers, plot, y + 6, row - 9, '#009E73', (x) => `${channel}: ${group(x.len)} bytes at ${ms(x.start)}, ${group(x.cycles)} cycles (line ${x.line})`, `${channel} transfers`));
+    const stalls = t.stalls.filter((x) => x.channel === channel);
+    marks.push(...spans(stalls, plot, y + row + 3, row - 9, '#D55E00', (s) => `${s.why === 'wait' ? 'waited for' : 'stalled by'} ${channel}: ${group(s.cycles)} cycles at ${ms(s.start)} (line ${s.line})`, `stalls and waits for ${channel}`));
     body.push(el('g', { class: 'dma-channel', 'data-channel': channel }, ...marks));
   });
   const stalled = t.stalls.reduce((n, s) => n + s.cycles, 0);
   const note = `${group(t.transfers.length)} transfers, ${group(t.transfers.reduce((n, x) => n + x.len, 0))} bytes; the CPU lost ${group(stalled)} cycles to stalls and waits.`;
   return chart('dma', WIDTH, plot.y + plot.height + 44, body, 'DMA timeline') + `<p class="note">${note}</p>`;
+}
+
+/** Past this many, marks on a timeline row are merged where they touch the same pixels. */
+const MARKS_EACH = 2000;
+
+/** A rect per interval (at least a pixel wide), or past MARKS_EACH one per run of covered pixels. */
+function spans<T extends { start: number; cycles: number }>(items: T[], plot: Plot, y: number, height: number, fill: string, tip: (item: T) => string, what: string): string[] {
+  const rect = (x0: number, x1: number, label: string) => el('rect', { x: x0, y, width: Math.max(1, x1 - x0), height, fill }, title(label));
+  if (items.length <= MARKS_EACH) return items.map((item) => rect(px(plot, item.start), px(plot, item.start + item.cycles), tip(item)));
+  const out: string[] = [];
+  let run: { x0: number; x1: number; n: number } | null = null;
+  for (const item of items) {
+    const x0 = Math.floor(px(plot, item.start));
+    const x1 = Math.max(x0 + 1, Math.ceil(px(plot, item.start + item.cycles)));
+    if (run && x0 <= run.x1) {
+      run.x1 = Math.max(run.x1, x1);
+      run.n++;
+      continue;
+    }
+    if (run) out.push(rect(run.x0, run.x1, `${group(run.n)} ${what}`));
+    run = { x0, x1, n: 1 };
+  }
+  if (run) out.push(rect(run.x0, run.x1, `${group(run.n)} ${what}`));
+  return out;
 }
 
 function faultTable(t: Timeline, scenario: Scenario): string {
