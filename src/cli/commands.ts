@@ -84,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'report <scenario>',
       'run a scenario and write one self-contained HTML report: summary, memory map, heap usage, alloc cycles, frames, DMA, faults',
-      (y) => y.positional('scenario', { type: 'string', demandOption: true, describe: 'the scenario file' }).option('o', { alias: 'out', type: 'string', describe: 'the HTML file (default: NAME-report.html here)' }),
+      (y) => y.positional('scenario', { type: 'string', demandOption: true, describe: 'the scenario file' }).option('o', { alias: 'out', type: 'string', describe: 'the HTML file (default: NAME-report.html beside the scenario)' }),
       async (args) => done(await reportCommand(args.scenario, args.o)),
     )
     .command(

@@ -2,7 +2,7 @@
  * The pictures on the command line: `emu report` (one self-contained HTML file), and the files
  * `emu run --chrome` and `emu map --svg` write.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { run } from '../engine/engine.js';
 import { scratchDir, settled } from '../harness/temps.js';
@@ -41,7 +41,8 @@ export async function withScratchTrace<T>(use: (tracePath: string) => T | Promis
 /** `emu report S [-o FILE]`: runs the scenario (its golden is not compared) and writes the report. */
 export async function reportCommand(file: string, out: string | undefined): Promise<number> {
   const scenario = loadScenario(file);
-  const target = out ?? `${scenario.name}-report.html`;
+  // Beside the scenario, as import and repro write beside their input.
+  const target = out ?? join(dirname(file), `${scenario.name}-report.html`);
   checkOutputPath('-o', target);
   const html = await withScratchTrace((tracePath) => {
     const writer = new TraceFileWriter(tracePath);

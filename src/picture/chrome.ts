@@ -141,7 +141,7 @@ class ChromeWriter {
     const threads: [number, string][] = [];
     for (let lane = 0; lane < laneCount; lane++) threads.push([1 + lane, lanes === null ? 'allocations per step' : `blocks (${lane + 1})`]);
     if (heap.failed.length > 0) threads.push([laneCount + 1, 'failed allocations']);
-    this.meta(pid, `heap ${heap.name} (${heap.size} bytes at ${hex(heap.addr)})`, pid, threads);
+    this.meta(pid, heap.size > 0 ? `heap ${heap.name} (${heap.size} bytes at ${hex(heap.addr)})` : `heap ${heap.name}`, pid, threads);
     if (lanes === null) this.aggregatedBlocks(heap, pid);
     else heap.blocks.forEach((b, i) => this.blockSlice(b, pid, 1 + lanes[i]));
     for (const f of heap.failed) this.out.push({ name: `alloc of ${f.size} bytes failed`, cat: 'alloc', ph: 'i', ts: this.ts(f.cycle), pid, tid: laneCount + 1, s: 't', args: { size: f.size, line: f.line } });
