@@ -16,11 +16,13 @@ const session = await openBrowser();
 try {
   execFileSync(process.execPath, [emu, 'report', scenario, '-o', join(work, 'report.html')], { stdio: 'inherit' });
   execFileSync(process.execPath, [emu, 'map', scenario, '--svg', join(work, 'map.svg')], { stdio: 'ignore' });
-  for (const [file, png, width] of [['report.html', 'report.png', 1000], ['map.svg', 'map.png', 0]] as const) {
-    const { page, problems } = await openFile(session.browser, join(work, file), width || 1000);
+  // The report as a whole page; the map as its picture alone, at its own size.
+  for (const [file, png, whole] of [['report.html', 'report.png', true], ['map.svg', 'map.png', false]] as const) {
+    const { page, problems } = await openFile(session.browser, join(work, file));
     if (problems.length) throw new Error(`${file}: ${problems.join('; ')}`);
-    const svg = width === 0 ? await page.$('svg') : null;
-    await (svg ?? page).screenshot({ path: join(root, 'docs', png) as `${string}.png`, fullPage: svg === null, ...(svg ? {} : {}) });
+    const path = join(root, 'docs', png) as `${string}.png`;
+    if (whole) await page.screenshot({ path, fullPage: true });
+    else await (await page.$('svg'))!.screenshot({ path });
     process.stdout.write(`wrote docs/${png}\n`);
   }
 } finally {

@@ -91,13 +91,13 @@ function summary(t: Timeline, scenario: Scenario, ms: (c: number) => string): st
     ['DMA', `${group(Number(s.dma_bytes ?? 0))} bytes in ${group(t.transfers.length)} transfers, CPU stalled ${group(Number(s.stall_cycles ?? 0))} cycles`],
     ['faults', faults.length === 0 ? 'none' : faults.map(([k, n]) => `${esc(k)} ${group(n)}`).join(', ')],
   ];
-  const facts_ = `<table>\n${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('\n')}\n</table>`;
+  const factsTable = `<table>\n${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('\n')}\n</table>`;
   const heads = ['heap', 'allocator', 'capacity', 'peak in use', 'allocs', 'frees', 'failed', 'ext frag', 'alloc cycles p50/p99/max'];
   const rows = (s.heaps ?? []).map((x) => {
     const c = (x.alloc_cycles ?? {}) as Record<string, number>;
     return [esc(String(x.name)), esc(String(x.allocator)), formatBytes(Number(x.capacity)), group(Number(x.peak_in_use)), group(Number(x.allocs)), group(Number(x.frees)), group(Number(x.failed)), `${(Number(x.ext_frag_ppm) / 10_000).toFixed(2)}%`, `${c.p50}/${c.p99}/${c.max}`];
   });
-  return facts_ + table(heads, rows, [false, false, true, true, true, true, true, true, true]);
+  return factsTable + table(heads, rows, [false, false, true, true, true, true, true, true, true]);
 }
 
 /** A chart's SVG inside the page: an inline svg element with a class and name the tests look for. */
@@ -208,13 +208,13 @@ function cycleHistograms(t: Timeline): string {
     const y0 = Math.floor(i / cols) * h;
     const plot: Plot = { x: x0 + 60, y: y0 + 30, width: w - 80, height: h - 75, xMax: bins, yMax: Math.max(...counts) * 1.1 };
     const edge = (v: number) => (Number.isInteger(v) ? String(lo + v * width) : '');
-    const group_: string[] = [axes(plot, 'cycles (bin edges)', `${heap.name}: ${group(cycles.length)} allocs, ${lo}..${hi} cycles`, edge, short)];
+    const histogram: string[] = [axes(plot, 'cycles (bin edges)', `${heap.name}: ${group(cycles.length)} allocs, ${lo}..${hi} cycles`, edge, short)];
     counts.forEach((n, b) => {
       if (n === 0) return;
       const x = px(plot, b);
-      group_.push(el('rect', { class: 'bar', x: x + 0.5, y: py(plot, n), width: Math.max(1, px(plot, b + 1) - x - 1), height: py(plot, 0) - py(plot, n), fill: SERIES[t.heaps.indexOf(heap) % SERIES.length] }, title(`${n} allocations took ${lo + b * width}..${lo + (b + 1) * width - 1} cycles`)));
+      histogram.push(el('rect', { class: 'bar', x: x + 0.5, y: py(plot, n), width: Math.max(1, px(plot, b + 1) - x - 1), height: py(plot, 0) - py(plot, n), fill: SERIES[t.heaps.indexOf(heap) % SERIES.length] }, title(`${n} allocations took ${lo + b * width}..${lo + (b + 1) * width - 1} cycles`)));
     });
-    body.push(el('g', { class: 'histogram', 'data-heap': heap.name }, ...group_));
+    body.push(el('g', { class: 'histogram', 'data-heap': heap.name }, ...histogram));
   });
   return chart('alloc-cycles', WIDTH, Math.ceil(heaps.length / cols) * h, body, 'alloc cycle distribution per heap');
 }

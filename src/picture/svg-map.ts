@@ -166,7 +166,7 @@ class Bar {
       this.columns.push({ x, width });
       x += width + 6;
     }
-    this.width = Math.max(x, textLength(caption) + 10);
+    this.width = Math.max(x, caption.length * CHAR_WIDTH + 10);
   }
 
   /** The y of an address (a piece's boundary, or inside a piece in proportion). */
@@ -207,10 +207,6 @@ class Bar {
     }
     return el('g', { class: 'bar' }, ...parts);
   }
-}
-
-function textLength(s: string): number {
-  return s.length * CHAR_WIDTH;
 }
 
 function drawBox(b: Box, x: number, y: number, width: number, height: number): string {

@@ -3,8 +3,8 @@
  * the machine), text measured in a monospace font, and the axes the report's charts share.
  */
 
-export const FONT = "'DejaVu Sans Mono', Menlo, Consolas, monospace";
-export const FONT_SIZE = 11;
+const FONT = "'DejaVu Sans Mono', Menlo, Consolas, monospace";
+const FONT_SIZE = 11;
 /** Advance of one character of FONT at FONT_SIZE (DejaVu Sans Mono: 0.602 em). */
 export const CHAR_WIDTH = 6.7;
 
@@ -41,10 +41,6 @@ export function fit(content: string, width: number): string {
   const chars = Math.floor(width / CHAR_WIDTH);
   if (content.length <= chars) return content;
   return chars <= 1 ? '' : content.slice(0, chars - 1) + '…';
-}
-
-export function textWidth(content: string): number {
-  return content.length * CHAR_WIDTH;
 }
 
 /** A standalone SVG document of the given size. */
