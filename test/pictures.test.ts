@@ -207,6 +207,14 @@ test('the timeline, the map and the report are byte-identical across runs', (t) 
   }
 });
 
+test('--chrome beside --json leaves the JSON alone', (t) => {
+  const dir = tempDir();
+  const r = emu(['run', PSP_GAME, '--json', '--chrome', join(dir, 'x.json')]);
+  t.is(r.status, 0, r.stderr);
+  t.is((JSON.parse(r.stdout) as { scenario: string }[])[0].scenario, 'psp-game');
+  t.true(readFileSync(join(dir, 'x.json'), 'utf8').startsWith('{"displayTimeUnit":"ns"'));
+});
+
 test('--chrome takes one scenario and a writable file', (t) => {
   const r = emu(['run', PSP_GAME, PSP_GAME, '--chrome', '/tmp/x.json']);
   t.is(r.status, 2);

@@ -15,11 +15,11 @@ import { TraceFileWriter } from '../trace/writer.js';
 import { EXIT } from './exit.js';
 import { checkOutputPath, writeOutput } from './options.js';
 
-/** `--chrome FILE`: the trace of a scenario's run as a Chrome/Perfetto timeline. */
-export function writeChrome(scenarioFile: string, tracePath: string, out: string): void {
+/** `--chrome FILE`: the trace of a scenario's run as a Chrome/Perfetto timeline; `announce`: say where (not under --json). */
+export function writeChrome(scenarioFile: string, tracePath: string, out: string, announce: boolean): void {
   const clockHz = loadScenario(scenarioFile).target.cpu.clockHz;
   writeOutput(out, chromeTrace(timelineOf(tracePath), clockHz));
-  process.stdout.write(`timeline: ${out} (open it in ui.perfetto.dev or chrome://tracing)\n`);
+  if (announce) process.stdout.write(`timeline: ${out} (open it in ui.perfetto.dev or chrome://tracing)\n`);
 }
 
 /** `--svg FILE`: the memory map as a picture. */

@@ -46,7 +46,7 @@ async function runWithChrome(files: string[], args: RunArgs, chrome: string): Pr
   checkOutputPath('--chrome', chrome);
   const convert = async (trace: string) => {
     const code = await runCommand(files, { ...args, trace, chrome: undefined });
-    writeChrome(files[0], trace, chrome);
+    writeChrome(files[0], trace, chrome, !args.json);
     return code;
   };
   return args.trace !== undefined ? convert(args.trace) : withScratchTrace(convert);
