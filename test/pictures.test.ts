@@ -88,9 +88,13 @@ test('the Chrome trace of psp-game follows the Trace Event Format, one slice per
   t.is(frame1[0].args!.budget, 5551110);
   t.is(file.traceEvents.filter((e) => e.cat === 'dma' && e.ph === 'B').length, 600);
   // One sample at the end: each heap's three sampled counters once, physics' fragmentation 18 ppm.
-  const frag = file.traceEvents.filter((e) => e.ph === 'C' && e.name === 'external fragmentation %');
+  const frag = file.traceEvents.filter((e) => e.ph === 'C' && e.name === 'external fragmentation');
   t.is(frag.length, 5);
-  t.true(frag.some((e) => e.args!.value === 0.0018));
+  t.true(frag.some((e) => e.args!.percent === 0.0018));
+  // Bytes in use after every change: physics ends at 0 after its peak of 1,054,152.
+  const physics = file.traceEvents.filter((e) => e.ph === 'C' && e.pid === 11 && e.name === 'in use').map((e) => e.args!.bytes as number);
+  t.is(Math.max(...physics), 1054152);
+  t.is(physics.at(-1), 0);
 });
 
 test("every golden's Chrome trace follows the Trace Event Format, with a slice per allocation", (t) => {

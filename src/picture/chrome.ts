@@ -192,19 +192,20 @@ class ChromeWriter {
         pending[1] = Math.max(pending[1], bytes);
         continue;
       }
-      if (pending) this.counter(pid, 'bytes in use', pending[0], pending[1]);
+      if (pending) this.counter(pid, 'in use', 'bytes', pending[0], pending[1]);
       pending = [cycle, bytes];
     }
-    if (pending) this.counter(pid, 'bytes in use', pending[0], pending[1]);
+    if (pending) this.counter(pid, 'in use', 'bytes', pending[0], pending[1]);
     for (const s of heap.samples) {
-      this.counter(pid, 'sampled bytes in use', s.cycle, s.inUse);
-      this.counter(pid, 'largest free block', s.cycle, s.largestFree);
-      this.counter(pid, 'external fragmentation %', s.cycle, s.extFragPpm / 10_000);
+      this.counter(pid, 'sampled in use', 'bytes', s.cycle, s.inUse);
+      this.counter(pid, 'largest free block', 'bytes', s.cycle, s.largestFree);
+      this.counter(pid, 'external fragmentation', 'percent', s.cycle, s.extFragPpm / 10_000);
     }
   }
 
-  private counter(pid: number, name: string, cycle: number, value: number): void {
-    this.out.push({ name, cat: 'heap', ph: 'C', ts: this.ts(cycle), pid, args: { value } });
+  /** A counter sample; Perfetto names the track `NAME UNIT` (the series' key), chrome://tracing shows the unit as the series. */
+  private counter(pid: number, name: string, unit: string, cycle: number, value: number): void {
+    this.out.push({ name, cat: 'heap', ph: 'C', ts: this.ts(cycle), pid, args: { [unit]: value } });
   }
 }
 
