@@ -15,6 +15,7 @@ import { mapCommand } from './map.js';
 import { rebaseCommand } from './rebase.js';
 import { reproCommand } from './repro.js';
 import { runCommand } from './run.js';
+import { reportCommand } from './report.js';
 import { sizeCommand } from './size.js';
 import { defaultAllocators } from '../size/search.js';
 import { testCommand } from './test.js';
@@ -25,7 +26,7 @@ const seedOption = (typed: string | undefined) => wholeNumber('--seed', typed, 0
 const jobsOption = (typed: string) => wholeNumber('--jobs', typed, 1)!;
 
 /** The commands, as `emu --help` lists them (an unknown one is matched against these). */
-const COMMANDS = ['run', 'test', 'inspect', 'diff', 'map', 'import', 'repro', 'size', 'rebase'];
+const COMMANDS = ['run', 'test', 'inspect', 'diff', 'map', 'report', 'import', 'repro', 'size', 'rebase'];
 
 /** The options of the command being parsed (with their aliases), known once its builder has run. */
 let commandOptions: { key: Record<string, unknown> } | null = null;
@@ -78,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('seed', { type: 'string', describe: 'override the scenario seed (the golden is then not compared)' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
           .option('trace', { alias: 'o', type: 'string', describe: 'also write the trace to this file (one scenario only)' })
+          .option('chrome', { alias: 'perfetto', type: 'string', describe: 'also write the run as a Chrome/Perfetto timeline (JSON) to this file (one scenario only)' })
           .option('seeds', { type: 'string', describe: 'run one scenario under seeds A..B instead (no golden)' })
           .option('until-fault', { type: 'boolean', default: false, describe: 'with --seeds: stop at the first seed that faults and print the command that replays it' })),
       async (args) => done(await runCommand(args.scenario as string[], { ...args, seed: seedOption(args.seed), untilFault: args['until-fault'] })),
@@ -113,8 +115,15 @@ export async function main(argv: string[]): Promise<number> {
       (y) => learned(
         y
           .positional('input', { type: 'string', demandOption: true, describe: 'a target name or file, or a scenario file' })
-          .option('pack', { type: 'boolean', default: false, describe: "suggest an order and alignment of a static layout's components that wastes fewer bytes (the scenario is not changed)" })),
-      (args) => done(mapCommand(args.input, args.pack)),
+          .option('pack', { type: 'boolean', default: false, describe: "suggest an order and alignment of a static layout's components that wastes fewer bytes (the scenario is not changed)" })
+          .option('svg', { type: 'string', describe: 'also write the map as an SVG picture to this file' })),
+      (args) => done(mapCommand(args.input, args.pack, args.svg)),
+    )
+    .command(
+      'report <scenario>',
+      'run a scenario and write one self-contained HTML report: summary, memory map, heap usage, alloc cycles, frames, DMA, faults',
+      (y) => learned(y.positional('scenario', { type: 'string', demandOption: true, describe: 'the scenario file' }).option('o', { alias: 'out', type: 'string', describe: 'the HTML file (default: NAME-report.html beside the scenario)' })),
+      async (args) => done(await reportCommand(args.scenario, args.o)),
     )
     .command(
       'import <log>',

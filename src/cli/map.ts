@@ -12,12 +12,16 @@ import { configureTarget, loadTarget, resolveTarget } from '../target/load.js';
 import type { Target } from '../target/types.js';
 import { regionWindows } from '../target/windows.js';
 import { EXIT } from './exit.js';
+import { checkOutputPath } from './options.js';
+import { writeMapSvg } from './report.js';
+import { scenarioMapInput, targetMapInput } from '../picture/svg-map.js';
 
-export function mapCommand(input: string, pack = false): number {
+export function mapCommand(input: string, pack = false, svg?: string): number {
   if (existsSync(input) && statSync(input).isDirectory()) throw new UsageError(`${input}: is a folder; give a target name or file, or a scenario file`);
   const isScenario = existsSync(input) && /^(steps|heaps|target):/m.test(readFileSync(input, 'utf8'));
   if (isScenario) {
     const scenario = loadScenario(input);
+    if (svg !== undefined) checkOutputPath('--svg', svg);
     process.stdout.write(targetMap(scenario.target));
     const layout = buildLayout(scenario);
     const rows = [['what', 'name', 'start', 'end', 'size', 'in', 'protection']];
@@ -27,12 +31,16 @@ export function mapCommand(input: string, pack = false): number {
     if (layout.failure) process.stdout.write(`\nlayout fails: ${layout.failure.kind} (line ${layout.failure.line}): ${layout.failure.detail}\n`);
     else if (layout.dynamic) process.stdout.write(dynamicMap(scenario, layout.dynamic));
     if (pack) process.stdout.write(`\n${packingReport(scenario)}`);
+    if (svg !== undefined) writeMapSvg(scenarioMapInput(scenario), svg);
     return EXIT.pass;
   }
   if (pack) throw new UsageError(`--pack needs a scenario with a static layout; ${input} is a target`);
   const file = resolveTarget(input, process.cwd());
   if (!file) throw new UsageError(`'${input}' is neither a scenario file nor a target`);
-  process.stdout.write(targetMap(configureTarget(checkTargetFits(loadTarget(file)), { cacheAsRam: false })));
+  if (svg !== undefined) checkOutputPath('--svg', svg);
+  const target = configureTarget(checkTargetFits(loadTarget(file)), { cacheAsRam: false });
+  process.stdout.write(targetMap(target));
+  if (svg !== undefined) writeMapSvg(targetMapInput(target), svg);
   return EXIT.pass;
 }
 

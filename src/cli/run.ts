@@ -10,6 +10,7 @@ import { formatComparison } from '../report/diff.js';
 import { formatSummary } from '../report/summary.js';
 import { clearProgress, EXIT, progressPrinter } from './exit.js';
 import { checkOutputPath, isCI, wholeNumber } from './options.js';
+import { withScratchTrace, writeChrome } from './report.js';
 
 export interface RunArgs {
   update: boolean;
@@ -18,6 +19,7 @@ export interface RunArgs {
   untilFault: boolean;
   json: boolean;
   trace?: string;
+  chrome?: string;
 }
 
 export async function runCommand(files: string[], args: RunArgs): Promise<number> {
@@ -26,6 +28,7 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
   if (args.trace !== undefined) checkOutputPath('--trace', args.trace);
   if (args.seeds !== undefined || args.untilFault) return seedSearch(files, args);
   refuseNameClashes(files.map(scenarioName));
+  if (args.chrome !== undefined) return runWithChrome(files, args, args.chrome);
   const results: CheckResult[] = [];
   for (const file of files) {
     const result = checkScenario(file, { update: args.update, ci: isCI(), seed: args.seed, tracePath: args.trace, onProgress: progressPrinter(file) });
@@ -37,6 +40,18 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
   return results.every((r) => r.passed) ? EXIT.pass : EXIT.fail;
 }
 
+/** `--chrome FILE`: the run as usual, its trace (kept with --trace, else a scratch file) converted after it. */
+async function runWithChrome(files: string[], args: RunArgs, chrome: string): Promise<number> {
+  if (files.length > 1) throw new UsageError('--chrome takes one scenario');
+  checkOutputPath('--chrome', chrome);
+  const convert = async (trace: string) => {
+    const code = await runCommand(files, { ...args, trace, chrome: undefined });
+    writeChrome(files[0], trace, chrome, !args.json);
+    return code;
+  };
+  return args.trace !== undefined ? convert(args.trace) : withScratchTrace(convert);
+}
+
 /**
  * `--seeds A..B [--until-fault]`: the scenario under each seed in turn (no golden, no trace); with
  * --until-fault it stops at the first seed that faults and prints the command that replays it.
@@ -45,7 +60,7 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
 function seedSearch(files: string[], args: RunArgs): number {
   if (files.length !== 1) throw new UsageError('--seeds takes one scenario');
   if (args.seeds === undefined) throw new UsageError('--until-fault needs --seeds A..B');
-  if (args.update || args.seed !== undefined || args.trace) throw new UsageError('--seeds does not combine with --update, --seed or --trace');
+  if (args.update || args.seed !== undefined || args.trace || args.chrome) throw new UsageError('--seeds does not combine with --update, --seed, --trace or --chrome');
   const range = /^(\d+)\.\.(\d+)$/.exec(args.seeds);
   // Seeds beyond 2^53 would not even count up: the loop below would never end.
   const [first, last] = range ? [wholeNumber('--seeds', range[1], 0, MAX_SEED)!, wholeNumber('--seeds', range[2], 0, MAX_SEED)!] : [1, 0];

@@ -1,6 +1,6 @@
 /**
  * Interrupts. A run is one synchronous loop, so a signal handler in its thread would only run once it
- * is over. The commands that run scenarios (run, test, repro, size) therefore run in a worker thread
+ * is over. The commands that run scenarios (run, test, repro, size, report) therefore run in a worker thread
  * while the main thread waits: on SIGINT or SIGTERM it stops the worker (and the workers it started),
  * removes the temporary files and folders the worker announced (harness/temps.ts) and exits 130 or
  * 143. Files are only ever renamed into place whole, so what is left is the old file or the new one,
@@ -14,7 +14,7 @@ import { TEMPS_CHANNEL, type TempNotice } from '../harness/temps.js';
 import { EXIT } from './exit.js';
 
 /** The commands run under supervision: those that run scenarios, for as long as they take. */
-export const SUPERVISED = new Set(['run', 'test', 'repro', 'size']);
+export const SUPERVISED = new Set(['run', 'test', 'repro', 'size', 'report']);
 
 /** 128 + the signal's number, as shells report a process ended by it. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;

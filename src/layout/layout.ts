@@ -92,9 +92,15 @@ export function checkTargetFits(target: Target): Target {
   throw new InputError({ file: target.file, line: misfit.line, col: section?.col ?? 1 }, `the target's ${misfit.detail}`);
 }
 
-/** Lays out a target's own sections alone: the check that they fit. */
-function layOutTarget(target: Target): LayoutFailure | null {
+/** A target's own sections placed alone (its map without a scenario); the target has passed checkTargetFits. */
+export function targetPlacement(target: Target): Placed[] {
   const layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null, dynamic: null };
+  layOutTarget(target, layout);
+  return layout.placed;
+}
+
+/** Lays out a target's own sections alone: the check that they fit. */
+function layOutTarget(target: Target, layout: Layout = { containers: new Map(), placed: [], heaps: new Map(), failure: null, dynamic: null }): LayoutFailure | null {
   try {
     placeTarget(target, layout);
     placeSections(target.sections, layout);
