@@ -42,6 +42,27 @@ test('a range is charged per line each access touches', (t) => {
 });
 
 
+test('cache maintenance over a range larger than the cache: found from the tags, with the same lines, write-backs and first dirty line as line by line', (t) => {
+  const geometry = { size: 16 * 1024, line: 64, ways: 2, writeBack: true, invalidateAlign: null, asRam: null };
+  const dirtyLines = (cache: DataCache) => {
+    for (const offset of [0x2000, 0x40, 0x1000]) {
+      cache.access(0x08800000 + offset, true, RAM);
+      cache.programWrote(0x08800000 + offset, 4, 9, 40 + offset);
+    }
+  };
+  // 256 lines in the cache: 4 KiB (64 lines) is searched line by line, 1e9 bytes from the tags.
+  const small = new DataCache(geometry);
+  dirtyLines(small);
+  const large = new DataCache(geometry);
+  dirtyLines(large);
+  t.deepEqual(small.dirtyUnder(0x08800000, 0x4000), { addr: 0x08800040, op: 9, line: 0x40 + 40 });
+  t.deepEqual(large.dirtyUnder(0x08800000, 1e9), { addr: 0x08800040, op: 9, line: 0x40 + 40 });
+  // Every line of the range is looked up (a cycle each); the three dirty ones are written back (1 + 15 each).
+  t.deepEqual(small.maintain(true, false, 0x08800000, 0x4000, RAM), { cycles: 256 + 3 * 16, lines: 256, writtenBack: 3 });
+  t.deepEqual(large.maintain(true, false, 0x08800000, 1e9, RAM), { cycles: 15_625_000 + 3 * 16, lines: 15_625_000, writtenBack: 3 });
+  t.is(large.dirtyUnder(0x08800000, 1e9), null);
+});
+
 const allocCycles = (text: string) => ofType(runText(text).events, 'alloc').map((e) => e.cycles as number);
 
 test('cycles: one TLSF alloc with its metadata in PSX RAM (7 a read) versus the scratchpad (1 a read)', (t) => {

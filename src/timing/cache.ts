@@ -177,13 +177,10 @@ export class DataCache {
    */
   maintain(writeBack: boolean, invalidate: boolean, addr: number, len: number, region: Region): { cycles: number; lines: number; writtenBack: number } {
     const burst = this.geometry.line / region.bus - 1;
-    let cycles = 0;
-    let lines = 0;
+    const lines = this.lineCount(addr, len);
+    let cycles = lines * HIT_CYCLES;
     let writtenBack = 0;
-    this.forLines(addr, len, (line, way) => {
-      lines++;
-      cycles += HIT_CYCLES;
-      if (way < 0) return;
+    this.forLines(addr, len, (_, way) => {
       if (writeBack && this.dirty[way]) {
         cycles += region.write + burst;
         writtenBack++;
@@ -205,7 +202,6 @@ export class DataCache {
   programWrote(addr: number, len: number, op: number, line: number): void {
     if (!this.geometry.writeBack) return;
     this.forLines(addr, len, (_, way) => {
-      if (way < 0) return;
       if (!this.dataDirty[way]) this.mark(this.dataDirty, this.dataBy, way, op, line);
       this.stale[way] = 0;
     });
@@ -227,9 +223,7 @@ export class DataCache {
    */
   deviceWrote(addr: number, len: number, op: number, line: number): LineState | null {
     const dirty = this.dirtyUnder(addr, len);
-    this.forLines(addr, len, (_, way) => {
-      if (way >= 0) this.mark(this.stale, this.staleBy, way, op, line);
-    });
+    this.forLines(addr, len, (_, way) => this.mark(this.stale, this.staleBy, way, op, line));
     return dirty;
   }
 
@@ -242,20 +236,39 @@ export class DataCache {
   private first(flags: Uint8Array, by: Int32Array, addr: number, len: number): LineState | null {
     let found: LineState | null = null;
     this.forLines(addr, len, (line, way) => {
-      if (!found && way >= 0 && flags[way]) found = { addr: (line * this.geometry.line) >>> 0, op: by[2 * way], line: by[2 * way + 1] };
+      if (!found && flags[way]) found = { addr: (line * this.geometry.line) >>> 0, op: by[2 * way], line: by[2 * way + 1] };
     });
     return found;
   }
 
-  /** Each line of [addr, addr + len), with the way holding it (-1: not resident). */
+  /** How many lines [addr, addr + len) touches. */
+  private lineCount(addr: number, len: number): number {
+    const size = this.geometry.line;
+    return Math.max(0, Math.ceil((addr + len) / size) - Math.floor(addr / size));
+  }
+
+  /**
+   * Each resident line of [addr, addr + len), in address order, with the way holding it. A range of
+   * more lines than the cache holds is found from the tags instead of line by line: a maintenance call
+   * over a gigabyte costs what the cache's size does, not 30 million set searches.
+   */
   private forLines(addr: number, len: number, each: (line: number, way: number) => void): void {
     const size = this.geometry.line;
-    for (let l = Math.floor(addr / size); l * size < addr + len; l++) {
-      const line = l >>> 0;
+    const firstLine = Math.floor(addr / size);
+    const count = this.lineCount(addr, len);
+    if (count > this.tags.length) {
+      const resident: number[] = [];
+      for (let way = 0; way < this.tags.length; way++) {
+        const line = this.tags[way];
+        if (line >= firstLine && line < firstLine + count) resident.push(way);
+      }
+      resident.sort((a, b) => this.tags[a] - this.tags[b]);
+      for (const way of resident) each(this.tags[way], way);
+      return;
+    }
+    for (let line = firstLine; line < firstLine + count; line++) {
       const first = (line & this.setMask) * this.ways;
-      let way = -1;
-      for (let w = first; w < first + this.ways; w++) if (this.tags[w] === line) way = w;
-      each(line, way);
+      for (let w = first; w < first + this.ways; w++) if (this.tags[w] === line) each(line, w);
     }
   }
 
