@@ -61,7 +61,7 @@ test('-u records the golden, -o writes the trace, -j runs in parallel', (t) => {
 test('an unknown command or option names the nearest one and exits 2', (t) => {
   const { scenario } = project();
   usage(t, ['tset'], 'unknown command tset; did you mean test? (commands: run, test, inspect, diff, map, report, import, repro, size, rebase)');
-  usage(t, ['frobnicate'], 'unknown command frobnicate (commands: run, test, inspect, diff, map, import, repro, size, rebase)');
+  usage(t, ['frobnicate'], 'unknown command frobnicate (commands: run, test, inspect, diff, map, report, import, repro, size, rebase)');
   usage(t, ['test', '--updat'], 'unknown option --updat; did you mean --update?');
   usage(t, ['run', scenario, '--sed', '3', '--jsno'], 'unknown option --sed; did you mean --seed?\nunknown option --jsno; did you mean --json?');
   usage(t, ['size', scenario, '--job=2'], 'unknown option --job; did you mean --jobs?');

@@ -53,6 +53,15 @@ test('run --trace in a folder that does not exist is refused', (t) => {
   assertUsage(t, emu(['run', scenario, '--trace', join(dir, 'nowhere', 'x.trace')]), /cannot write there: folder .*nowhere does not exist/);
 });
 
+test('what follows -- is positionals: emu test -- DIR runs DIR (it ran ./scenarios); one that looks like an option is refused', (t) => {
+  const { dir } = project(t);
+  const r = emu(['test', '--', join(dir, 'scenarios')], { cwd: dir });
+  t.is(r.status, 1, r.stderr);
+  t.regex(r.stdout, /^FAIL +small .*golden missing/m);
+  t.regex(r.stdout, /0 passed, 1 failed/);
+  assertUsage(t, emu(['test', '--', '--seed', join(dir, 'scenarios')], { cwd: dir }), /--seed after --: write \.\/--seed for a file of that name/);
+});
+
 test('map FOLDER is a usage error', (t) => {
   const { dir } = project(t);
   assertUsage(t, emu(['map', dir]), /is a folder/);

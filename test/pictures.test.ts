@@ -215,7 +215,7 @@ test('--chrome beside --json leaves the JSON alone', (t) => {
   const dir = tempDir();
   const r = emu(['run', PSP_GAME, '--json', '--chrome', join(dir, 'x.json')]);
   t.is(r.status, 0, r.stderr);
-  t.is((JSON.parse(r.stdout) as { scenario: string }[])[0].scenario, 'psp-game');
+  t.is((JSON.parse(r.stdout) as { scenarios: { scenario: string }[] }).scenarios[0].scenario, 'psp-game');
   t.true(readFileSync(join(dir, 'x.json'), 'utf8').startsWith('{"displayTimeUnit":"ns"'));
 });
 

@@ -61,6 +61,7 @@ function unknownWithSuggestion(message: string, argv: string[]): string | null {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  argv = withoutEndOfOptions(argv);
   commandOptions = null;
   let code: number = EXIT.pass;
   const done = (c: number) => {
@@ -199,8 +200,22 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-/** The arguments that take several values: the positionals, --reporter, and what follows `--`; every other option takes one. */
-const VARIADIC = new Set(['_', 'scenario', 'paths', 'reporter', '--']);
+/**
+ * `--` ends the options, as in other tools; yargs would drop what follows it from a command's
+ * positionals (`emu test -- DIR` ran ./scenarios instead of DIR). emu's positionals are paths and
+ * names, so what follows is passed on as positionals, and one that looks like an option is refused.
+ */
+function withoutEndOfOptions(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  if (end < 0) return argv;
+  const after = argv.slice(end + 1);
+  const dashed = after.find((arg) => arg.startsWith('-'));
+  if (dashed !== undefined) throw new UsageError(`${dashed} after --: write ./${dashed} for a file of that name`);
+  return [...argv.slice(0, end), ...after];
+}
+
+/** The arguments that take several values: the positionals and --reporter; every other option takes one. */
+const VARIADIC = new Set(['_', 'scenario', 'paths', 'reporter']);
 
 /**
  * yargs makes an option given twice an array, which no command expects (`--trace a --trace b` reached
