@@ -12,6 +12,8 @@ import { RING_SLOTS } from './schema.js';
 const TABLE_SIZE = RING_SLOTS * 4;
 const MASK = TABLE_SIZE - 1;
 const EMPTY = -1;
+/** Call sites remembered (a record's field positions). */
+const SITES = 16;
 
 export class InternRing {
   /** Slot numbers by hash position, EMPTY where none. */
@@ -21,16 +23,31 @@ export class InternRing {
   private readonly hashes = new Int32Array(RING_SLOTS);
   /** The slot the next new string takes. */
   private next = 0;
+  /**
+   * The string each call site (`site` < SITES: a field's position in its record) last asked for, and
+   * its slot: a heap name or a caller comes back record after record, and is found without hashing
+   * while its slot still holds it.
+   */
+  private readonly recent: (string | undefined)[] = new Array<string | undefined>(SITES).fill(undefined);
+  private readonly recentSlots = new Int32Array(SITES);
 
   /** The slot holding `s`, or -1. */
-  slotOf(s: string): number {
+  slotOf(s: string, site: number): number {
+    const known = this.recentSlots[site];
+    if (this.recent[site] === s && this.strings[known] === s) return known;
     const at = this.find(s, hashOf(s));
-    return at < 0 ? -1 : this.table[at];
+    if (at < 0) return -1;
+    const slot = this.table[at];
+    this.recent[site] = s;
+    this.recentSlots[site] = slot;
+    return slot;
   }
 
   /** Puts `s` (not in the ring) in the next slot, replacing what was there. */
-  add(s: string): void {
+  add(s: string, site: number): void {
     const slot = this.next;
+    this.recent[site] = s;
+    this.recentSlots[site] = slot;
     const old = this.strings[slot];
     if (old !== undefined) this.remove(this.find(old, this.hashes[slot]));
     const hash = hashOf(s);

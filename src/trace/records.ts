@@ -132,12 +132,12 @@ export class RecordEncoder {
   name(v: unknown, field: number): void {
     if (v === null) return this.out.varint(0);
     if (typeof v !== 'string') throw this.refused(field, 'is not a string or null', v);
-    const slot = this.ring.slotOf(v);
+    const slot = this.ring.slotOf(v, field);
     if (slot >= 0) return this.out.put(slot + 2);
     this.out.varint(1);
     this.out.text(v);
     this.out.ensure(RECORD_ROOM); // the integer fields after it write unchecked
-    this.ring.add(v);
+    this.ring.add(v, field);
   }
 
   text(v: unknown, field: number): void {
