@@ -29,6 +29,7 @@ import { computeStats } from '../src/import/stats.js';
 import { table } from '../src/report/format.js';
 import { loadScenario } from '../src/scenario/parse.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
+import { writeMtraceLog } from './mtrace-log.js';
 
 const MAX_RATIO = 1.5;
 const TLSF_MIN_OPS_PER_SECOND = 1_500_000;
@@ -131,29 +132,6 @@ interface ImportMeasurement {
   /** Wall time, and the process's CPU time (user + system): on a machine busy with other work, the wall time is theirs too. */
   seconds: number;
   cpuSeconds: number;
-}
-
-/** A glibc mtrace log of `lines` lines: a program churning up to 256 live blocks, addresses reused as glibc does. */
-function writeMtraceLog(path: string, lines: number): void {
-  const out: string[] = ['= Start'];
-  const live: number[] = [];
-  const free: number[] = [];
-  let state = 12345;
-  const next = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  let top = 0x55d0a000;
-  while (out.length < lines - 1) {
-    if (live.length === 0 || (live.length < 256 && next() < 0.5)) {
-      const ptr = free.pop() ?? (top += 0x1000);
-      live.push(ptr);
-      out.push(`@ ./prog:[0x401234] + 0x${ptr.toString(16)} 0x${(16 + Math.floor(next() * 4000)).toString(16)}`);
-    } else {
-      const [ptr] = live.splice(Math.floor(next() * live.length), 1);
-      free.push(ptr);
-      out.push(`@ ./prog:[0x401250] - 0x${ptr.toString(16)}`);
-    }
-  }
-  out.push('= End');
-  writeFileSync(path, out.join('\n') + '\n');
 }
 
 /** Child: import statistics over a generated log; lines per second as one JSON line. */

@@ -2,7 +2,7 @@
  * Field logs replayed on a target: the replay step, `emu import` and `emu run --seeds`.
  */
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/engine/engine.js';
 import { loadScenario } from '../src/scenario/parse.js';
@@ -149,4 +149,23 @@ test('emu run --seeds: bad ranges and combinations are usage errors', (t) => {
     const r = emu(['run', file, ...args]);
     t.is(r.status, 2, args.join(' '));
   }
+});
+
+test('replay: a run that halts inside a replay (stopAtFirstFault) closes the log file it was reading', (t) => {
+  const dir = tempDir();
+  // Longer than a read chunk (64 KiB) after the bad free, so the file is still open when the run halts.
+  const more = Array.from({ length: 3000 }, (_, k) => `@ ./prog:[0x401290] + 0x${(0x600000 + k * 0x100).toString(16)} 0x18\n@ ./prog:[0x4012a0] - 0x${(0x600000 + k * 0x100).toString(16)}\n`);
+  writeFileSync(join(dir, 'crash.mtrace'), LOG + more.join(''));
+  writeFileSync(join(dir, 's.yaml'), `target: psp
+leak_check: false
+heaps: [{name: main, allocator: first-fit, in: {in: .wrt_instances, size: 64K}}]
+steps:
+  - replay: {file: crash.mtrace, format: mtrace, heap: main}
+`);
+  const log = join(dir, 'crash.mtrace');
+  const open = () => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === log; } catch { return false; } }).length;
+  const result = run(loadScenario(join(dir, 's.yaml')), { sinks: [], stopAtFirstFault: true });
+  t.true(result.summary.halted); // the free of 0x55d999 on line 7 halts it before the log's end
+  t.is(result.summary.ops, 5);
+  t.is(open(), 0);
 });

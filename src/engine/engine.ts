@@ -13,7 +13,7 @@ import { Heap, placedFrom, refusedArguments, type HeapSnapshot, type HeapSummary
 import { InputError } from '../input/errors.js';
 import { buildLayout, type Layout, type Placed } from '../layout/layout.js';
 import { Streams } from '../rng/streams.js';
-import { expandItems, type Op } from '../scenario/expand.js';
+import { drain, expandItems, type Op } from '../scenario/expand.js';
 import type { DmaEnd, Location, Scenario, Width } from '../scenario/types.js';
 import { TargetCycleModel, VERIFICATION_PERCENT, type CycleModel } from '../timing/model.js';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../trace/schema.js';
@@ -320,7 +320,7 @@ class Engine {
       if (onProgress && this.op % progressEvery === 0) onProgress(this.op);
     };
     for (const item of expandItems(this.scenario.steps, streams)) {
-      if ('source' in item) for (let op = item.next(); op; op = item.next()) step(op);
+      if ('source' in item) drain(item, step);
       else step(item);
     }
   }

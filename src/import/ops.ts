@@ -124,22 +124,30 @@ export class PointerIds {
       return;
     }
     const n = this.next++;
-    this.takePointer(ptr, n, line, time, `the host handed out 0x${pointerHex(ptr)} (${blockId(n)}, ${size} bytes)`);
+    // The message is made only for a block handed out twice: building it for every allocation cost more than the rest.
+    const previous = this.takePointer(ptr, n);
+    if (previous !== NO_BLOCK) this.handedOutTwice(previous, `the host handed out 0x${pointerHex(ptr)} (${blockId(n)}, ${size} bytes)`, line, time);
     out.alloc(n, size, align, time, line, this.caller);
   }
 
   /**
-   * Block n now holds `ptr`. A block the log still shows live there was handed out twice: an overlap
-   * problem naming it (`handedOut` says how), then its free, so the stream's ids follow the pointer.
+   * Block n now holds `ptr`. Returns the block the log still shows live there (NO_BLOCK when none):
+   * the caller reports it as handed out twice (handedOutTwice) before its own op.
    */
-  private takePointer(ptr: PointerKey, n: number, line: number, time: number | null, handedOut: string): void {
+  private takePointer(ptr: PointerKey, n: number): number {
     const previous = this.entry(ptr);
     this.setEntry(ptr, n);
-    if (!isLive(previous)) {
-      this.live++;
-      if (previous !== undefined) this.freed--;
-      return;
-    }
+    if (isLive(previous)) return previous;
+    this.live++;
+    if (previous !== undefined) this.freed--;
+    return NO_BLOCK;
+  }
+
+  /**
+   * The live block `previous` was handed out again (`handedOut` says how): an overlap problem naming
+   * it, then its free, so the stream's ids follow the pointer.
+   */
+  private handedOutTwice(previous: number, handedOut: string, line: number, time: number | null): void {
     this.out.push(problem('duplicate-alloc', `${handedOut} while ${blockId(previous)} still holds it`, line, this.call('overlap', blockId(previous))));
     this.out.free(previous, time, line, -1);
   }
@@ -165,7 +173,8 @@ export class PointerIds {
     }
     if (ptr !== old) {
       this.release(old, n, line);
-      this.takePointer(ptr, n, line, time, `the host's realloc moved ${blockId(n)} to 0x${pointerHex(ptr)} (${size} bytes)`);
+      const previous = this.takePointer(ptr, n);
+      if (previous !== NO_BLOCK) this.handedOutTwice(previous, `the host's realloc moved ${blockId(n)} to 0x${pointerHex(ptr)} (${size} bytes)`, line, time);
     }
     out.realloc(n, size, time, line, this.caller);
   }

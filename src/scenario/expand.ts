@@ -4,7 +4,9 @@
  */
 import { isPow2 } from '../util/bits.js';
 import { drawSize, type Rng, type Streams } from '../rng/streams.js';
+import type { FieldOp } from '../import/ops.js';
 import { readLog } from '../import/read.js';
+import { ALLOC_OP, blockId, FREE_OP, type OpBuffer, type OpStream } from '../import/stream.js';
 import type { DmaEnd, FreeOrder, Location, Step } from './types.js';
 
 /** Steps that pass through as operations once their block ids are filled in. */
@@ -40,13 +42,31 @@ export type OpItem = Op | OpSource;
 export interface OpSource {
   readonly source: true;
   next(): Op | null;
+  /** Releases what the source holds open (a replay's log file), whether or not it was drained. */
+  close?(): void;
+}
+
+/** Every operation of a source, then the source closed (also when an operation throws). */
+export function drain(item: OpSource, each: (op: Op) => void): void {
+  try {
+    for (let op = item.next(); op; op = item.next()) each(op);
+  } finally {
+    item.close?.();
+  }
 }
 
 /** The operations of `steps`, one at a time. */
 export function* expand(steps: readonly Step[], streams: Streams): Generator<Op> {
   for (const item of expandItems(steps, streams)) {
-    if ('source' in item) for (let op = item.next(); op; op = item.next()) yield op;
-    else yield item;
+    if (!('source' in item)) {
+      yield item;
+      continue;
+    }
+    try {
+      for (let op = item.next(); op; op = item.next()) yield op;
+    } finally {
+      item.close?.();
+    }
   }
 }
 
@@ -77,7 +97,7 @@ export function* expandItems(steps: readonly Step[], streams: Streams, vars: Var
         }
         break;
       case 'replay':
-        yield* replay(step);
+        yield new Replay(step);
         break;
       case 'random':
         yield new RandomWorkload(step, step.workload ? streams.fresh(`workload/${step.stream}`) : streams.get(step.stream));
@@ -109,9 +129,63 @@ const MAX_ALIGN = 2 ** 52;
 
 /**
  * A field log as operations on one heap, streamed from the file; each keeps the log line it came from.
- * Alignments the log states are kept (rounded up to a power of two); others take the step's.
+ * Alignments the log states are kept (rounded up to a power of two); others take the step's. The
+ * log's allocations and frees, nearly all of it, are made straight from the stream's columns (no
+ * FieldOp, no generator hop per operation); everything else goes through its FieldOp (replayed).
  */
-function* replay(step: Extract<Step, { kind: 'replay' }>): Generator<Op> {
+class Replay implements OpSource {
+  readonly source = true;
+  private readonly stream: OpStream;
+  /** The ops taken from the stream and not made yet: [at, end) of its buffer. */
+  private at = 0;
+  private end = 0;
+  /** Ops made from one FieldOp and not handed out yet. */
+  private readonly pending: Op[] = [];
+
+  constructor(private readonly step: Extract<Step, { kind: 'replay' }>) {
+    this.stream = readLog(step.file, step.format);
+  }
+
+  next(): Op | null {
+    if (this.pending.length > 0) return this.pending.shift()!;
+    if (this.at === this.end) {
+      const from = this.stream.take();
+      if (from < 0) return null;
+      this.at = from;
+      this.end = this.stream.ops.length;
+    }
+    const ops = this.stream.ops;
+    const i = this.at++;
+    const kind = ops.kinds[i];
+    const { line, heap } = this.step;
+    if (kind === FREE_OP) return { kind: 'free', line, id: blockId(ops.blocks[i]), log: ops.lines[i], caller: callerOf(ops, i) };
+    if (kind === ALLOC_OP) {
+      const size = ops.sizes[i];
+      const align = alignOf(ops.aligns[i], this.step.align);
+      if (size <= MAX_REQUEST && align <= MAX_ALIGN) return { kind: 'alloc', line, id: blockId(ops.blocks[i]), heap, size, align, budget: null, mode: null, at: null, log: ops.lines[i], caller: callerOf(ops, i) };
+    }
+    replayed(this.step, ops.at(i), this.pending);
+    return this.next();
+  }
+
+  close(): void {
+    this.stream.return(0);
+  }
+}
+
+/** The caller of op i, where the log names one. */
+function callerOf(ops: OpBuffer, i: number): string | undefined {
+  const caller = ops.callers[i];
+  return caller >= 0 ? ops.callerNames[caller] : undefined;
+}
+
+/** The alignment a replayed allocation asks for: the log's rounded up to a power of two, else the step's. */
+function alignOf(logged: number, stepAlign: number): number {
+  return logged > 0 ? (isPow2(logged) ? logged : 2 ** Math.ceil(Math.log2(logged))) : stepAlign;
+}
+
+/** The operations one FieldOp of a replayed log makes, added to `out`. */
+function replayed(step: Extract<Step, { kind: 'replay' }>, f: FieldOp, out: Op[]): void {
   const { line, heap } = step;
   // `align` is the alignment rounded up to a power of two, `asked` the log's.
   const oversized = (f: { size: number; line: number }, align = 0, asked = align): Op => ({
@@ -121,36 +195,34 @@ function* replay(step: Extract<Step, { kind: 'replay' }>): Generator<Op> {
     what: 'oversized',
     detail: `the log asks for ${f.size} bytes${align > MAX_ALIGN ? ` aligned to ${asked}` : ''}; replayed as a request of ${Math.min(f.size, MAX_REQUEST)} bytes${align > MAX_ALIGN ? ` aligned to ${MAX_ALIGN}` : ''}`,
   });
-  for (const f of readLog(step.file, step.format)) {
-    switch (f.kind) {
-      case 'alloc': {
-        const align = f.align > 0 ? (isPow2(f.align) ? f.align : 2 ** Math.ceil(Math.log2(f.align))) : step.align;
-        if (f.size > MAX_REQUEST || align > MAX_ALIGN) yield oversized(f, align, f.align);
-        yield { kind: 'alloc', line, id: f.id, heap, size: Math.min(f.size, MAX_REQUEST), align: Math.min(align, MAX_ALIGN), budget: null, mode: null, at: null, log: f.line, caller: f.caller };
-        break;
-      }
-      case 'free':
-        yield { kind: 'free', line, id: f.id, log: f.line, caller: f.caller };
-        break;
-      case 'realloc':
-        if (f.size > MAX_REQUEST) yield oversized(f);
-        yield { kind: 'realloc', line, id: f.id, size: Math.min(f.size, MAX_REQUEST), log: f.line, caller: f.caller };
-        break;
-      case 'failed':
-        yield { kind: 'log-note', line, log: f.line, what: 'refused', detail: `the host refused ${f.size} bytes${f.id ? ` for a realloc of ${f.id}` : ''}; not replayed` };
-        break;
-      case 'fault':
-        yield { kind: 'log-note', line, log: f.line, what: 'device-fault', detail: `the device recorded ${f.fault}${f.addr === null ? '' : ` at 0x${f.addr.toString(16)}`}${f.time === null ? '' : ` at time ${f.time}`}` };
-        break;
-      case 'problem':
-        // The program's bad call is made, for the engine to report as the fault it is; the log's own problems are noted.
-        if (f.call?.kind === 'free') yield { kind: 'free', line, id: f.call.id, heap, log: f.line, caller: f.call.caller };
-        // The engine stops at the realloc's fault; the alloc that follows carries the size the host gave.
-        else if (f.call?.kind === 'realloc') yield { kind: 'realloc', line, id: f.call.id, size: 0, log: f.line, caller: f.call.caller };
-        else if (f.call?.kind === 'overlap') yield { kind: 'log-overlap', line, log: f.line, heap, id: f.call.id, detail: f.detail, caller: f.call.caller };
-        else yield { kind: 'log-note', line, log: f.line, what: f.what, detail: f.detail };
-        break;
+  switch (f.kind) {
+    case 'alloc': {
+      const align = alignOf(f.align, step.align);
+      if (f.size > MAX_REQUEST || align > MAX_ALIGN) out.push(oversized(f, align, f.align));
+      out.push({ kind: 'alloc', line, id: f.id, heap, size: Math.min(f.size, MAX_REQUEST), align: Math.min(align, MAX_ALIGN), budget: null, mode: null, at: null, log: f.line, caller: f.caller });
+      break;
     }
+    case 'free':
+      out.push({ kind: 'free', line, id: f.id, log: f.line, caller: f.caller });
+      break;
+    case 'realloc':
+      if (f.size > MAX_REQUEST) out.push(oversized(f));
+      out.push({ kind: 'realloc', line, id: f.id, size: Math.min(f.size, MAX_REQUEST), log: f.line, caller: f.caller });
+      break;
+    case 'failed':
+      out.push({ kind: 'log-note', line, log: f.line, what: 'refused', detail: `the host refused ${f.size} bytes${f.id ? ` for a realloc of ${f.id}` : ''}; not replayed` });
+      break;
+    case 'fault':
+      out.push({ kind: 'log-note', line, log: f.line, what: 'device-fault', detail: `the device recorded ${f.fault}${f.addr === null ? '' : ` at 0x${f.addr.toString(16)}`}${f.time === null ? '' : ` at time ${f.time}`}` });
+      break;
+    case 'problem':
+      // The program's bad call is made, for the engine to report as the fault it is; the log's own problems are noted.
+      if (f.call?.kind === 'free') out.push({ kind: 'free', line, id: f.call.id, heap, log: f.line, caller: f.call.caller });
+      // The engine stops at the realloc's fault; the alloc that follows carries the size the host gave.
+      else if (f.call?.kind === 'realloc') out.push({ kind: 'realloc', line, id: f.call.id, size: 0, log: f.line, caller: f.call.caller });
+      else if (f.call?.kind === 'overlap') out.push({ kind: 'log-overlap', line, log: f.line, heap, id: f.call.id, detail: f.detail, caller: f.call.caller });
+      else out.push({ kind: 'log-note', line, log: f.line, what: f.what, detail: f.detail });
+      break;
   }
 }
 

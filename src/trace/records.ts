@@ -9,6 +9,7 @@
  * field coding by field coding.
  */
 import { ByteReader, ByteWriter } from './bytes.js';
+import { InternRing } from './intern.js';
 import { packValue, unpackValue } from './msgpack.js';
 import { EVENTS, REGISTERS, RING_SLOTS, SPEC_BY_TYPE, TRACE_FORMAT, TRACE_MAGIC, TRACE_VERSION, type Coding, type EventSpec, type FieldSpec, type Register, type TraceEvent, type TraceHeader } from './schema.js';
 
@@ -71,10 +72,7 @@ export class RecordEncoder {
   private op = 0;
   private cycle = 0;
   private readonly registers = REGISTERS.map(() => 0);
-  /** Each interned string's slot, and each slot's string (to forget it when the slot is reused). */
-  private readonly slots = new Map<string, number>();
-  private readonly ring: (string | undefined)[] = new Array(RING_SLOTS);
-  private next = 0;
+  private readonly ring = new InternRing();
   /** The type being written, for messages. */
   private type = '';
 
@@ -134,16 +132,12 @@ export class RecordEncoder {
   name(v: unknown, field: number): void {
     if (v === null) return this.out.varint(0);
     if (typeof v !== 'string') throw this.refused(field, 'is not a string or null', v);
-    const slot = this.slots.get(v);
-    if (slot !== undefined) return this.out.put(slot + 2);
+    const slot = this.ring.slotOf(v, field);
+    if (slot >= 0) return this.out.put(slot + 2);
     this.out.varint(1);
     this.out.text(v);
     this.out.ensure(RECORD_ROOM); // the integer fields after it write unchecked
-    const old = this.ring[this.next];
-    if (old !== undefined) this.slots.delete(old);
-    this.ring[this.next] = v;
-    this.slots.set(v, this.next);
-    this.next = (this.next + 1) % RING_SLOTS;
+    this.ring.add(v, field);
   }
 
   text(v: unknown, field: number): void {
