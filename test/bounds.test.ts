@@ -38,6 +38,24 @@ test('a 16 GiB cache is an input error at its size, not an allocation failure', 
   t.regex(e.message, /cache\.size: 17179869184 bytes is more than 64 MiB, the most allowed here/);
 });
 
+test('a cache line shorter than a cached region\'s bus word is an input error at the region (its fill was -0.5 burst words: fractional cycles, an internal error)', (t) => {
+  const cached = (bus: number) => `name: t
+cpu: {arch: arm, clock_hz: 1000000, endian: little, word: 4, alignment: strict}
+cache: {size: 4K, line: 2, ways: 2, write_back: true}
+regions:
+  - {name: ram, base: 0x0, size: 64K, kind: ram, read: 1, write: 1, bus: ${bus}, cached: true}
+  - {name: io, base: 0x40000000, size: 64K, kind: ram, read: 1, write: 1, bus: 4}
+`;
+  const e = targetError(t, cached(4));
+  t.deepEqual([e.pos.line, e.pos.col], [5, 5]);
+  t.regex(e.message, /region 'ram': its 4-byte bus words do not make up the cache's 2-byte lines/);
+  // An uncached region's bus is not the cache's concern, and a 2-byte bus fills a 2-byte line.
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 't.yaml'), cached(2));
+  t.is(loadTarget(join(dir, 't.yaml')).cache?.line, 2);
+});
+
 test('cache geometry: no empty cache, no millions of tiny lines, no huge lines', (t) => {
   t.regex(targetError(t, TARGET + 'cache: {size: 0, line: 32, ways: 1, write_back: true}\n').message, /cache\.size: must be greater than 0/);
   t.regex(targetError(t, TARGET + 'cache: {size: 64M, line: 4, ways: 1, write_back: true}\n').message, /more than 2097152 lines/);

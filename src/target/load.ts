@@ -333,6 +333,9 @@ function checkMap(target: Target, root: Node): void {
   const ranges: { start: number; end: number; what: string; line: number; col: number }[] = [];
   for (const r of target.regions) {
     claim(r.name, r);
+    // A line fill is a burst of whole bus words (timing/cache.ts): a line shorter than the bus is no cache.
+    const cachedWindow = r.cached || r.views.some((v) => v.cached);
+    if (target.cache && cachedWindow && target.cache.line % r.bus !== 0) fail(r, `region '${r.name}': its ${r.bus}-byte bus words do not make up the cache's ${target.cache.line}-byte lines`);
     for (const w of regionWindows(r)) {
       if (w.end > 2 ** 32) fail(r, `${w.via} (${hex(w.base)}) runs past the 32-bit address space`);
       ranges.push({ start: w.base, end: w.end, what: w.via === r.name ? `region '${r.name}'` : `'${w.via}'`, line: r.line, col: r.col });
