@@ -49,7 +49,7 @@ export async function testCommand(paths: string[], args: TestArgs): Promise<numb
       process.stdout.write(entryLines(entry, width).join('\n') + '\n');
     }
   });
-  const entries = await runSuite(files, { update: args.update, ci: isCI() }, args.jobs, (index, entry) => {
+  const entries = await runSuite(files, { update: args.update, ci: isCI() }, args.jobs, () => performance.now() / 1000, (index, entry) => {
     printed(index, entry);
     progress.show();
   });

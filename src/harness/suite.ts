@@ -6,7 +6,12 @@ import { InputError, UsageError } from '../input/errors.js';
 import { checkScenario, type CheckOptions, type CheckResult } from './check.js';
 
 /** A scenario's result, with the wall time its check took (for the JUnit report only: never in a trace). */
-export type SuiteEntry = ({ file: string; check: CheckResult } | { file: string; inputError: string }) & { seconds: number };
+/** One scenario's outcome, as a worker thread hands it back. */
+export type Checked = { file: string; check: CheckResult } | { file: string; inputError: string };
+/** With the seconds it took, by the clock the command line gave the suite (JUnit's times). */
+export type SuiteEntry = Checked & { seconds: number };
+/** Seconds by the wall clock: the command line's to read, so it is passed in (no trace ever sees it). */
+export type Clock = () => number;
 
 /** The shown name of a scenario's result: its name, or its file when it could not be read. */
 export function entryName(e: SuiteEntry): string {
@@ -112,15 +117,12 @@ export function shard(files: string[], spec: string | undefined): string[] {
 }
 
 /** Runs one scenario; a bad input file is a result of its own, not the end of the suite. */
-export function checkEntry(file: string, options: CheckOptions): SuiteEntry {
-  const start = performance.now();
-  const seconds = () => (performance.now() - start) / 1000;
+export function checkEntry(file: string, options: CheckOptions): Checked {
   try {
-    const check = checkScenario(file, options);
-    return { file, check, seconds: seconds() };
+    return { file, check: checkScenario(file, options) };
   } catch (e) {
-    if (e instanceof InputError) return { file, inputError: e.diagnostic(), seconds: seconds() };
-    if (e instanceof UsageError) return { file, inputError: e.message, seconds: seconds() };
+    if (e instanceof InputError) return { file, inputError: e.diagnostic() };
+    if (e instanceof UsageError) return { file, inputError: e.message };
     throw e;
   }
 }
@@ -129,15 +131,17 @@ export function checkEntry(file: string, options: CheckOptions): SuiteEntry {
  * Runs the scenarios, `jobs` at a time in worker threads. `onEntry` hears of each result as it comes
  * (in the order they finish with several jobs); the list returned is in the order of `files`.
  */
-export async function runSuite(files: string[], options: CheckOptions, jobs: number, onEntry: (index: number, entry: SuiteEntry) => void = () => {}): Promise<SuiteEntry[]> {
+export async function runSuite(files: string[], options: CheckOptions, jobs: number, clock: Clock, onEntry: (index: number, entry: SuiteEntry) => void = () => {}): Promise<SuiteEntry[]> {
   const results: SuiteEntry[] = new Array(files.length);
-  const settle = (index: number, entry: SuiteEntry) => {
+  const settle = (index: number, checked: Checked, started: number) => {
+    const entry = { ...checked, seconds: clock() - started };
     results[index] = entry;
     onEntry(index, entry);
   };
   if (jobs <= 1 || files.length <= 1) {
     for (const [index, file] of files.entries()) {
-      settle(index, checkEntry(file, options));
+      const started = clock();
+      settle(index, checkEntry(file, options), started);
       // A turn of the event loop: what `onEntry` printed leaves now (from a worker thread, stdout is
       // only passed on between tasks), not with the rest at the end.
       await new Promise((resolve) => setImmediate(resolve));
@@ -155,13 +159,14 @@ export async function runSuite(files: string[], options: CheckOptions, jobs: num
           return;
         }
         const index = next++;
-        worker.once('message', (entry: SuiteEntry | { internalError: string }) => {
+        const started = clock();
+        worker.once('message', (entry: Checked | { internalError: string }) => {
           if ('internalError' in entry) {
             void worker.terminate();
             reject(new Error(entry.internalError));
             return;
           }
-          settle(index, entry);
+          settle(index, entry, started);
           feed();
         });
         worker.postMessage({ file: files[index], options });
