@@ -31,30 +31,38 @@ export class InternRing {
   private readonly recent: (string | undefined)[] = new Array<string | undefined>(SITES).fill(undefined);
   private readonly recentSlots = new Int32Array(SITES);
 
-  /** The slot holding `s`, or -1. */
-  slotOf(s: string, site: number): number {
+  /**
+   * The slot holding `s`; or, when the ring does not hold it, -1, and `s` is put in the next slot,
+   * replacing what was there (the record then carries the string itself).
+   */
+  intern(s: string, site: number): number {
     const known = this.recentSlots[site];
     if (this.recent[site] === s && this.strings[known] === s) return known;
-    const at = this.find(s, hashOf(s));
-    if (at < 0) return -1;
-    const slot = this.table[at];
-    this.recent[site] = s;
-    this.recentSlots[site] = slot;
-    return slot;
-  }
-
-  /** Puts `s` (not in the ring) in the next slot, replacing what was there. */
-  add(s: string, site: number): void {
+    const hash = hashOf(s);
+    const at = this.find(s, hash);
+    if (at >= 0) {
+      const slot = this.table[at];
+      this.recent[site] = s;
+      this.recentSlots[site] = slot;
+      return slot;
+    }
     const slot = this.next;
     this.recent[site] = s;
     this.recentSlots[site] = slot;
     const old = this.strings[slot];
+    // Removing the old string moves entries back: the empty position for `s` is found again after.
     if (old !== undefined) this.remove(this.find(old, this.hashes[slot]));
-    const hash = hashOf(s);
     this.strings[slot] = s;
     this.hashes[slot] = hash;
-    this.table[~this.find(s, hash)] = slot;
+    this.table[~(old === undefined ? at : this.find(s, hash))] = slot;
     this.next = (slot + 1) % RING_SLOTS;
+    return -1;
+  }
+
+  /** The slot holding `s`, or -1 (a lookup that changes nothing). */
+  slotOf(s: string): number {
+    const at = this.find(s, hashOf(s));
+    return at < 0 ? -1 : this.table[at];
   }
 
   /** The table position holding `s`'s slot, or ~(the empty position where it would go). */

@@ -44,21 +44,51 @@ for (const spec of EVENTS) BY_TAG[spec.tag] = BY_TYPE.get(spec.type);
 
 /**
  * A type's encoder, generated once from its layout: it reads the fields by their names (so each
- * property load sees one object shape) and calls the coding's method for each, in schema order.
+ * property load sees one object shape) and writes them in schema order. Integer codings are written
+ * inline into the buffer (the record's room is made once, by start()); strings and values go through
+ * the encoder's methods, which make their own room.
  */
 type Encode = (enc: RecordEncoder, op: number, cycle: number, fields: Record<string, unknown>) => void;
 
-const METHOD: Record<Coding, string> = { uint: 'uint', 'uint?': 'uintOrNull', int: 'int', 'int?': 'intOrNull', delta: 'delta', 'delta?': 'deltaOrNull', 'name?': 'name', text: 'text', bool: 'bool', value: 'value' };
+const METHOD: Partial<Record<Coding, string>> = { 'name?': 'name', text: 'text', bool: 'bool', value: 'value' };
+
+/** Code that writes `u` (an unsigned integer below 2^53) as a varint at buf[p]. */
+const PUT_U = 'while (u >= 0x80) { buf[p++] = (u & 0x7f) | 0x80; u = u < 0x100000000 ? u >>> 7 : Math.floor(u / 128); } buf[p++] = u;';
+
+/** Code that leaves field `i`'s varint in `u`, from its value `v`, for each integer coding. */
+function integerCode(coding: Coding, i: number, register: number): string | null {
+  const safe = `if (typeof v !== 'number' || !Number.isSafeInteger(v)) enc.refuseInteger(${i}, v);`;
+  const zigzag = (n: string) => `(${n} >= 0 ? ${n} * 2 : -${n} * 2 - 1)`;
+  switch (coding) {
+    case 'uint':
+      return `${safe} if (v < 0) enc.refuseInteger(${i}, v); u = v;`;
+    case 'uint?':
+      return `if (v === null) u = 0; else { ${safe} if (v < 0) enc.refuseInteger(${i}, v); u = v + 1; }`;
+    case 'int':
+      return `${safe} u = ${zigzag('v')};`;
+    case 'int?':
+      return `if (v === null) u = 0; else { ${safe} u = ${zigzag('v')} + 1; }`;
+    case 'delta':
+      return `${safe} d = v - reg[${register}]; reg[${register}] = v; u = ${zigzag('d')};`;
+    case 'delta?':
+      return `if (v === null) u = 0; else { ${safe} d = v - reg[${register}]; reg[${register}] = v; u = ${zigzag('d')} + 1; }`;
+    default:
+      return null;
+  }
+}
 
 function compile(l: Layout): Encode {
   const body: string[] = ['let present = 0;'];
   l.optional.forEach((name, bit) => body.push(`if (f.${name} !== undefined) present |= ${1 << bit};`));
   body.push(`enc.start(${l.spec.tag}, present, op, cycle, ${JSON.stringify(l.spec.type)});`);
+  body.push('const out = enc.out, reg = enc.registers; let buf = out.buf, p = out.pos, v, u, d;');
   l.fields.forEach((field, i) => {
     if (!/^[a-z_]+$/.test(field.name)) throw new Error(`schema field name '${field.name}'`);
-    const call = `enc.${METHOD[field.coding]}(f.${field.name}, ${i}${field.register >= 0 ? `, ${field.register}` : ''});`;
-    body.push(field.optional ? `if (f.${field.name} !== undefined) ${call}` : call);
+    const integer = integerCode(field.coding, i, field.register);
+    const code = integer !== null ? `v = f.${field.name}; ${integer} ${PUT_U}` : `out.pos = p; enc.${METHOD[field.coding]}(f.${field.name}, ${i}); buf = out.buf; p = out.pos;`;
+    body.push(field.optional ? `if (f.${field.name} !== undefined) { ${code} }` : code);
   });
+  body.push('out.pos = p;');
   return new Function('enc', 'op', 'cycle', 'f', body.join('\n')) as Encode;
 }
 
@@ -71,7 +101,8 @@ const ENCODERS = new Map([...BY_TYPE].map(([type, l]) => [type, compile(l)]));
 export class RecordEncoder {
   private op = 0;
   private cycle = 0;
-  private readonly registers = REGISTERS.map(() => 0);
+  /** The delta registers, by index (read and written by the generated encoders). */
+  readonly registers = REGISTERS.map(() => 0);
   private readonly ring = new InternRing();
   /** The type being written, for messages. */
   private type = '';
@@ -100,44 +131,14 @@ export class RecordEncoder {
     this.cycle = cycle;
   }
 
-  uint(v: unknown, field: number): void {
-    this.out.put(this.integer(v, field, 0));
-  }
-
-  uintOrNull(v: unknown, field: number): void {
-    this.out.put(v === null ? 0 : this.integer(v, field, 0) + 1);
-  }
-
-  int(v: unknown, field: number): void {
-    this.out.put(zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER)));
-  }
-
-  intOrNull(v: unknown, field: number): void {
-    this.out.put(v === null ? 0 : zigzag(this.integer(v, field, -Number.MAX_SAFE_INTEGER)) + 1);
-  }
-
-  delta(v: unknown, field: number, register: number): void {
-    const n = this.integer(v, field, -Number.MAX_SAFE_INTEGER);
-    this.out.put(zigzag(n - this.registers[register]));
-    this.registers[register] = n;
-  }
-
-  deltaOrNull(v: unknown, field: number, register: number): void {
-    if (v === null) return this.out.put(0);
-    const n = this.integer(v, field, -Number.MAX_SAFE_INTEGER);
-    this.out.put(zigzag(n - this.registers[register]) + 1);
-    this.registers[register] = n;
-  }
-
   name(v: unknown, field: number): void {
     if (v === null) return this.out.varint(0);
     if (typeof v !== 'string') throw this.refused(field, 'is not a string or null', v);
-    const slot = this.ring.slotOf(v, field);
+    const slot = this.ring.intern(v, field);
     if (slot >= 0) return this.out.put(slot + 2);
     this.out.varint(1);
     this.out.text(v);
     this.out.ensure(RECORD_ROOM); // the integer fields after it write unchecked
-    this.ring.add(v, field);
   }
 
   text(v: unknown, field: number): void {
@@ -157,8 +158,8 @@ export class RecordEncoder {
     this.out.ensure(RECORD_ROOM);
   }
 
-  private integer(v: unknown, field: number, min: number): number {
-    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= min) return v;
+  /** For the generated encoders: field `field`'s value is not an integer its coding holds. */
+  refuseInteger(field: number, v: unknown): never {
     throw this.refused(field, `is not an integer the schema's ${BY_TYPE.get(this.type)!.fields[field].coding} holds`, v);
   }
 
@@ -166,10 +167,6 @@ export class RecordEncoder {
     const name = BY_TYPE.get(this.type)!.fields[field].name;
     return new Error(v === undefined ? `${this.type} event without its ${name} field` : `${this.type} event: ${name} = ${String(v)} ${what}`);
   }
-}
-
-function zigzag(n: number): number {
-  return n >= 0 ? n * 2 : -n * 2 - 1;
 }
 
 export class RecordDecoder {
