@@ -7,18 +7,12 @@ import yargs from 'yargs';
 import { NameClash } from '../harness/names.js';
 import { FileError, InputError, UsageError } from '../input/errors.js';
 import { EXIT } from './exit.js';
-import { diffCommand, inspectCommand } from './trace-commands.js';
 import { FORMATS } from '../import/read.js';
-import { closest } from '../input/yaml.js';
-import { importCommand } from './import.js';
-import { mapCommand } from './map.js';
-import { rebaseCommand } from './rebase.js';
-import { reproCommand } from './repro.js';
+import { closest } from '../util/text.js';
 import { runCommand } from './run.js';
-import { reportCommand } from './report.js';
-import { sizeCommand } from './size.js';
+// The other commands' modules are loaded when they run: a run does not pay for the pictures, the
+// size search or the rebase.
 import { defaultAllocators } from '../size/search.js';
-import { testCommand } from './test.js';
 import { parseReporters, wholeNumber } from './options.js';
 import { MAX_SEED } from '../scenario/types.js';
 
@@ -96,19 +90,19 @@ export async function main(argv: string[]): Promise<number> {
           .option('shard', { type: 'string', describe: 'run only shard K of N, as K/N' })
           // Not an array option: that would take the paths after it (`--reporter json scenarios`) as reporters.
           .option('reporter', { type: 'string', default: 'text', describe: 'text, json or junit, to stdout or with =FILE to a file; give it several times for several reports' })),
-      async (args) => done(await testCommand(args.paths as string[], { update: args.update, shard: args.shard, jobs: jobsOption(args.jobs), reporters: parseReporters([args.reporter].flat()) })),
+      async (args) => done(await (await import('./test.js')).testCommand(args.paths as string[], { update: args.update, shard: args.shard, jobs: jobsOption(args.jobs), reporters: parseReporters([args.reporter].flat()) })),
     )
     .command(
       'inspect <trace>',
       'decode a trace',
       (y) => learned(y.positional('trace', { type: 'string', demandOption: true }).option('ndjson', { type: 'boolean', default: false, describe: 'one JSON event a line' })),
-      (args) => done(inspectCommand(args.trace, args.ndjson)),
+      async (args) => done((await import('./trace-commands.js')).inspectCommand(args.trace, args.ndjson)),
     )
     .command(
       'diff <a> <b>',
       'compare two traces: the first differing event and the changed metrics',
       (y) => learned(y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true })),
-      (args) => done(diffCommand(args.a, args.b)),
+      async (args) => done((await import('./trace-commands.js')).diffCommand(args.a, args.b)),
     )
     .command(
       'map <input>',
@@ -118,13 +112,13 @@ export async function main(argv: string[]): Promise<number> {
           .positional('input', { type: 'string', demandOption: true, describe: 'a target name or file, or a scenario file' })
           .option('pack', { type: 'boolean', default: false, describe: "suggest an order and alignment of a static layout's components that wastes fewer bytes (the scenario is not changed)" })
           .option('svg', { type: 'string', describe: 'also write the map as an SVG picture to this file' })),
-      (args) => done(mapCommand(args.input, args.pack, args.svg)),
+      async (args) => done((await import('./map.js')).mapCommand(args.input, args.pack, args.svg)),
     )
     .command(
       'report <scenario>',
       'run a scenario and write one self-contained HTML report: summary, memory map, heap usage, alloc cycles, frames, DMA, faults',
       (y) => learned(y.positional('scenario', { type: 'string', demandOption: true, describe: 'the scenario file' }).option('o', { alias: 'out', type: 'string', describe: 'the HTML file (default: NAME-report.html beside the scenario)' })),
-      async (args) => done(await reportCommand(args.scenario, args.o)),
+      async (args) => done(await (await import('./report.js')).reportCommand(args.scenario, args.o)),
     )
     .command(
       'import <log>',
@@ -139,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('in', { type: 'string', describe: 'where the heap goes (a section, partition or region)' })
           .option('out', { alias: 'o', type: 'string', describe: 'the scenario file to write (default: beside the log)' })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing scenario file' })),
-      (args) => done(importCommand({ log: args.log, format: args.format, stats: args.stats, target: args.target, heap: args.heap, in: args.in, out: args.out, force: args.force })),
+      async (args) => done((await import('./import.js')).importCommand({ log: args.log, format: args.format, stats: args.stats, target: args.target, heap: args.heap, in: args.in, out: args.out, force: args.force })),
     )
     .command(
       'repro <input>',
@@ -154,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('seed', { type: 'string', describe: "run the scenario under this seed instead of its own (as emu run --seed; the shrunk scenario keeps it)" })
           .option('out', { alias: 'o', type: 'string', describe: 'the shrunk scenario file (default: beside the input, NAME-repro.yaml)' })
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing shrunk scenario' })),
-      (args) => done(reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, seed: seedOption(args.seed), out: args.out, force: args.force })),
+      async (args) => done((await import('./repro.js')).reproCommand({ input: args.input, format: args.format, target: args.target, heap: args.heap, shrink: args.shrink, seed: seedOption(args.seed), out: args.out, force: args.force })),
     )
     .command(
       'size <input>',
@@ -169,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('format', { type: 'string', choices: FORMATS, describe: 'the log format' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
           .option('jobs', { alias: 'j', type: 'string', default: '1', describe: 'allocators sized in parallel (worker threads); the results do not depend on it' })),
-      async (args) => done(await sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: jobsOption(args.jobs) })),
+      async (args) => done(await (await import('./size.js')).sizeCommand({ input: args.input, allocators: args.allocators, heap: args.heap, target: args.target, in: args.in, format: args.format, json: args.json, jobs: jobsOption(args.jobs) })),
     )
     .command(
       'rebase <module>',
@@ -181,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('component', { type: 'string', demandOption: true, describe: "the component whose segment becomes the module's memory" })
           .option('o', { alias: 'out', type: 'string', describe: 'the rebased module (default: MODULE.COMPONENT.wasm here)' })
           .option('relocations', { type: 'string', describe: 'also write the relocation table (JSON) here' })),
-      async (args) => done(await rebaseCommand(args.module, { scenario: args.scenario, component: args.component, out: args.o, relocations: args.relocations })),
+      async (args) => done(await (await import('./rebase.js')).rebaseCommand(args.module, { scenario: args.scenario, component: args.component, out: args.o, relocations: args.relocations })),
     )
     .demandCommand(1, `name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS[COMMANDS.length - 1]}`)
     .middleware(refuseRepeatedOptions, true)

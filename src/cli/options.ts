@@ -6,7 +6,7 @@ import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { dirname, resolve } from 'node:path';
 import { settled, tempFileFor } from '../harness/temps.js';
 import { UsageError } from '../input/errors.js';
-import { closest } from '../input/yaml.js';
+import { closest } from '../util/text.js';
 
 /**
  * A whole-number option from its text (yargs would turn `abc` into NaN and lose what was typed).

@@ -300,7 +300,7 @@ class Engine {
     if (change !== 0) this.reportBreaches(this.environment!.add(tracked.share, change), line);
   }
 
-  private reportBreaches(breaches: BudgetBreach[], line: number): void {
+  private reportBreaches(breaches: readonly BudgetBreach[], line: number): void {
     for (const b of breaches) this.fault(b.kind, line, 'silent', null, null, `environment budget: ${b.detail}`);
   }
 
@@ -805,6 +805,7 @@ class Engine {
 
   /** Harm found now that an earlier write did: reported at this line, naming the write (and its wasm instruction). */
   private reportHarm(found: readonly Pending[], kind: 'canary-corrupt' | 'heap-corrupt', detected: Detected, line: number, heap: string | null): number {
+    if (found.length === 0) return 0;
     for (const p of found) this.naming(p.at, () => this.fault(kind, line, detected, heap, null, p.detail, { op: p.op, line: p.line }));
     return found.length;
   }

@@ -25,6 +25,9 @@ export interface BudgetBreach {
   detail: string;
 }
 
+/** No breach: the answer to nearly every change, shared so that a change allocates nothing. */
+const NO_BREACHES: readonly BudgetBreach[] = Object.freeze([]);
+
 export class EnvironmentBudget {
   private readonly use = { runtime: 0, user: 0 };
   private readonly peak = { runtime: 0, user: 0 };
@@ -39,18 +42,19 @@ export class EnvironmentBudget {
   }
 
   /** `bytes` more (or fewer) in use by `share`; the budget lines this change crosses for the first time. */
-  add(share: BudgetShare, bytes: number): BudgetBreach[] {
+  add(share: BudgetShare, bytes: number): readonly BudgetBreach[] {
     this.use[share] += bytes;
-    if (bytes <= 0) return [];
+    if (bytes <= 0) return NO_BREACHES;
     this.peak[share] = Math.max(this.peak[share], this.use[share]);
     const inUse = this.use.runtime + this.use.user;
     this.peakInUse = Math.max(this.peakInUse, inUse);
-    const breaches: BudgetBreach[] = [];
     const limit = share === 'runtime' ? this.budget.runtime : this.budget.user;
+    const margin = Math.ceil((this.budget.total * this.budget.marginPercent) / 100);
+    if (this.use[share] <= limit && this.budget.total - inUse >= margin) return NO_BREACHES;
+    const breaches: BudgetBreach[] = [];
     if (this.use[share] > limit && this.first(share)) {
       breaches.push({ kind: 'budget-exceeded', detail: `the ${share === 'runtime' ? 'runtime' : 'user modules'} use ${this.use[share]} bytes, over their budget of ${limit}` });
     }
-    const margin = Math.ceil((this.budget.total * this.budget.marginPercent) / 100);
     if (this.budget.total - inUse < margin && this.first('margin')) {
       breaches.push({ kind: 'margin-violated', detail: `${inUse} bytes in use leave ${this.budget.total - inUse} of ${this.budget.total} free, less than the ${this.budget.marginPercent}% safety margin (${margin} bytes)` });
     }

@@ -6,7 +6,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
 import { InputError, type SourcePos } from './errors.js';
 import { describe, parseDuration, parseSize } from './literals.js';
-import { formatBytes } from '../util/text.js';
+import { closest, formatBytes } from '../util/text.js';
 
 export class Source {
   readonly lines = new LineCounter();
@@ -208,28 +208,3 @@ export function suggest(word: string, choices: readonly string[]): string {
   return best !== null ? ` (did you mean '${best}'?)` : '';
 }
 
-/** The choice nearest to a mistyped word, when it is near enough to be what was meant; else null. */
-export function closest(word: string, choices: readonly string[]): string | null {
-  let best = '';
-  let bestDistance = Infinity;
-  for (const c of choices) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
-}
-
-/** Edits between two words, a swap of neighbouring letters counting as one (typos like 'tlfs'). */
-function editDistance(a: string, b: string): number {
-  let before: number[] = [];
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cur[j] = Math.min(cur[j], before[j - 2] + 1);
-    }
-    [before, prev] = [prev, cur];
-  }
-  return prev[b.length];
-}
