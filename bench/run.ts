@@ -13,6 +13,8 @@
  * 4. End to end: `emu run` (start-up included) replaying that log through TLSF, with a matching golden
  *    and without one, beside the system malloc replaying the same log natively (bench/replay.c, built
  *    with the machine's C compiler where there is one): the ratio to native, measured in one run.
+ * 5. The model's floor: TLSF and the PSP's data-cache model called directly on a workload of the same
+ *    shape (its own generator: no engine, no trace), what any run of that workload costs at least.
  * It exits non-zero only on a correctness failure (memory growing with the run), never because the
  * machine is slow: speed figures are printed against their targets.
  * Wall time is measured here only: nothing in src/ may read the clock.
@@ -23,11 +25,15 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newWork, resetWork } from '../src/alloc/allocator.js';
+import { ALLOCATORS } from '../src/alloc/registry.js';
 import { run } from '../src/engine/engine.js';
 import { readLog } from '../src/import/read.js';
 import { computeStats } from '../src/import/stats.js';
 import { table } from '../src/report/format.js';
 import { loadScenario } from '../src/scenario/parse.js';
+import { loadTarget } from '../src/target/load.js';
+import { TargetCycleModel } from '../src/timing/model.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
 import { writeMtraceLog } from './mtrace-log.js';
 
@@ -102,6 +108,40 @@ function measure(allocator: string, count: number): Measurement {
   }
 }
 
+/**
+ * Child: TLSF (align 8, 8 MiB in PSP user memory) and the PSP's cycle model driven directly by a
+ * workload of the bench's shape (half allocations while under 256 live, sizes 16..4096, frees in random
+ * order) from a plain LCG: the cost of the allocator's model and the cache's alone.
+ */
+function measureFloor(count: number): { seconds: number; ops: number } {
+  const target = loadTarget(fileURLToPath(new URL('../../targets/psp.yaml', import.meta.url)));
+  const user = target.regions.find((r) => r.name === 'ram')!;
+  const timing = new TargetCycleModel('none', target.cache);
+  const heap = ALLOCATORS.get('tlsf')!.create(user.base + (16 << 20), 8 << 20, { align: 8 }, { policy: 'no_std_alloc' });
+  const work = newWork();
+  work.trace = timing.trace;
+  let state = 1;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const live: number[] = [];
+  let cycles = 0;
+  const start = process.hrtime.bigint();
+  for (let op = 0; op < count; op++) {
+    if (live.length === 0 || (live.length < 256 && next() < 0.5)) {
+      live.push(heap.alloc(16 + Math.floor(next() * 4081), 0, work));
+    } else {
+      const k = Math.floor(next() * live.length);
+      heap.free(live[k], work);
+      live[k] = live[live.length - 1];
+      live.pop();
+    }
+    cycles += timing.allocator(work, user);
+    resetWork(work);
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (!(cycles > 0) || live.includes(-1)) throw new Error('the floor workload failed an allocation');
+  return { seconds, ops: count };
+}
+
 /** Parent: runs a child for one size and reads back its measurement. */
 function spawnMeasurement(allocator: string, count: number): Measurement {
   const self = fileURLToPath(import.meta.url);
@@ -157,6 +197,10 @@ function main(): void {
     process.stdout.write(JSON.stringify(measure(args[1], Number(args[2]))) + '\n');
     return;
   }
+  if (args[0] === '--child-floor') {
+    process.stdout.write(JSON.stringify(measureFloor(WORKLOAD_OPS)) + '\n');
+    return;
+  }
   if (args[0] === '--child-import') {
     process.stdout.write(JSON.stringify(measureImport(Number(args[1]))) + '\n');
     return;
@@ -196,6 +240,11 @@ function main(): void {
   console.log(`\nimport --stats of a ${group(imported.lines)}-line mtrace log (${group(imported.allocs)} allocations): ${imported.seconds.toFixed(2)} s wall, ${group(Math.round(imported.lines / imported.seconds))} lines/s`);
   console.log(`import: ${group(perCpuSecond)} lines per CPU second (target at least ${group(IMPORT_MIN_LINES_PER_SECOND)}): ${perCpuSecond >= IMPORT_MIN_LINES_PER_SECOND ? 'met' : 'below target'}`);
   endToEnd();
+  console.error('the model floor: tlsf and the data cache alone...');
+  const floor = spawnSync(process.execPath, [...process.execArgv, self, '--child-floor'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (floor.status !== 0) throw new Error(`bench floor child failed (status ${floor.status})`);
+  const { seconds, ops } = JSON.parse(floor.stdout.trim()) as { seconds: number; ops: number };
+  console.log(`\nthe model's floor: tlsf with the psp's cache model, called directly (no engine, no trace), ${group(ops)} operations of the random workload's shape: ${group(Math.round(ops / seconds))} ops/s`);
   if (!pass) process.exitCode = 1;
 }
 

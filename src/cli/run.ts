@@ -10,7 +10,6 @@ import { formatComparison } from '../report/diff.js';
 import { formatSummary } from '../report/summary.js';
 import { clearProgress, EXIT, progressPrinter } from './exit.js';
 import { checkOutputPath, isCI, wholeNumber } from './options.js';
-import { withScratchTrace, writeChrome } from './report.js';
 
 export interface RunArgs {
   update: boolean;
@@ -44,6 +43,8 @@ export async function runCommand(files: string[], args: RunArgs): Promise<number
 async function runWithChrome(files: string[], args: RunArgs, chrome: string): Promise<number> {
   if (files.length > 1) throw new UsageError('--chrome takes one scenario');
   checkOutputPath('--chrome', chrome);
+  // The pictures' modules load only for a run that draws one.
+  const { withScratchTrace, writeChrome } = await import('./report.js');
   const convert = async (trace: string) => {
     const code = await runCommand(files, { ...args, trace, chrome: undefined });
     writeChrome(files[0], trace, chrome, !args.json);
