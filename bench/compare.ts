@@ -14,29 +14,12 @@
  * It is also a check: every build must match the golden the first one recorded and write the same
  * random-workload trace, byte for byte (it exits non-zero otherwise).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { table } from '../src/report/format.js';
+import { timed } from './child.js';
 import { writeMtraceLog } from './mtrace-log.js';
-
-/** The kernel's clock ticks a second, in which /proc reports CPU times (USER_HZ, 100 on Linux). */
-const TICKS = 100;
-
-/** CPU seconds of this process's reaped children so far (fields cutime and cstime of /proc/self/stat). */
-function childrenCpu(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields from the state (field 3) on: cutime is field 16, cstime field 17.
-  return (Number(fields[13]) + Number(fields[14])) / TICKS;
-}
-
-function cpuOf(args: string[], cwd: string): { cpu: number; stdout: string; status: number | null } {
-  const before = childrenCpu();
-  const child = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, CI: '' } });
-  return { cpu: childrenCpu() - before, stdout: child.stdout, status: child.status };
-}
 
 function option(args: string[], name: string, fallback: number): number {
   const at = args.indexOf(name);
@@ -65,7 +48,7 @@ function main(): void {
     const random = join(dir, 'scenarios', 'random.yaml');
     writeFileSync(random, `name: random\ntarget: psp\nseed: 1\nleak_check: false\nheaps:\n  - {name: main, allocator: tlsf, in: user, size: 8M, options: {align: 8}}\nsteps:\n  - random: {heap: main, count: ${ops}, size: {uniform: [16, 4096]}, max_live: 256, workload: bench}\n`);
     const cli = (build: string) => join(build, 'src', 'cli', 'main.js');
-    cpuOf([cli(builds[0]), 'run', replay, '--update'], dir);
+    timed(process.execPath, [cli(builds[0]), 'run', replay, '--update'], dir);
 
     const workloads: { name: string; args: (build: string, round: number) => string[]; check: (out: string, build: string, round: number) => string | null }[] = [
       { name: `emu run, ${lines} mtrace lines, no golden`, args: (b) => [cli(b), 'run', bare], check: (out) => (out.includes('golden: MISSING') ? null : 'no summary') },
@@ -87,7 +70,7 @@ function main(): void {
       workloads.forEach((w, i) => {
         builds.forEach((build, j) => {
           console.error(`round ${round + 1}/${rounds}: ${w.name}: ${build}`);
-          const r = cpuOf(w.args(build, round), dir);
+          const r = timed(process.execPath, w.args(build, round), dir);
           const problem = r.status !== 0 && r.status !== 1 ? `exit status ${r.status}` : w.check(r.stdout, build, round);
           if (problem) {
             console.error(`FAIL ${build}: ${w.name}: ${problem}`);
