@@ -9,9 +9,9 @@ import { FileError, InputError, UsageError } from '../input/errors.js';
 import { EXIT } from './exit.js';
 import { FORMATS } from '../import/read.js';
 import { closest } from '../util/text.js';
+// Only run's module is loaded here; the other commands' modules are loaded when they run, so that a
+// run does not pay for the pictures, the size search or the rebase.
 import { runCommand } from './run.js';
-// The other commands' modules are loaded when they run: a run does not pay for the pictures, the
-// size search or the rebase.
 import { defaultAllocators } from '../size/search.js';
 import { parseReporters, wholeNumber } from './options.js';
 import { MAX_SEED } from '../scenario/types.js';
