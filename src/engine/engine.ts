@@ -805,7 +805,6 @@ class Engine {
 
   /** Harm found now that an earlier write did: reported at this line, naming the write (and its wasm instruction). */
   private reportHarm(found: readonly Pending[], kind: 'canary-corrupt' | 'heap-corrupt', detected: Detected, line: number, heap: string | null): number {
-    if (found.length === 0) return 0;
     for (const p of found) this.naming(p.at, () => this.fault(kind, line, detected, heap, null, p.detail, { op: p.op, line: p.line }));
     return found.length;
   }

@@ -50,12 +50,14 @@ export class EnvironmentBudget {
     this.peakInUse = Math.max(this.peakInUse, inUse);
     const limit = share === 'runtime' ? this.budget.runtime : this.budget.user;
     const margin = Math.ceil((this.budget.total * this.budget.marginPercent) / 100);
-    if (this.use[share] <= limit && this.budget.total - inUse >= margin) return NO_BREACHES;
+    const over = this.use[share] > limit;
+    const short = this.budget.total - inUse < margin;
+    if (!over && !short) return NO_BREACHES;
     const breaches: BudgetBreach[] = [];
-    if (this.use[share] > limit && this.first(share)) {
+    if (over && this.first(share)) {
       breaches.push({ kind: 'budget-exceeded', detail: `the ${share === 'runtime' ? 'runtime' : 'user modules'} use ${this.use[share]} bytes, over their budget of ${limit}` });
     }
-    if (this.budget.total - inUse < margin && this.first('margin')) {
+    if (short && this.first('margin')) {
       breaches.push({ kind: 'margin-violated', detail: `${inUse} bytes in use leave ${this.budget.total - inUse} of ${this.budget.total} free, less than the ${this.budget.marginPercent}% safety margin (${margin} bytes)` });
     }
     return breaches;

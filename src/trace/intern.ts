@@ -40,23 +40,26 @@ export class InternRing {
     if (this.recent[site] === s && this.strings[known] === s) return known;
     const hash = hashOf(s);
     const at = this.find(s, hash);
-    if (at >= 0) {
-      const slot = this.table[at];
-      this.recent[site] = s;
-      this.recentSlots[site] = slot;
-      return slot;
-    }
-    const slot = this.next;
+    const slot = at >= 0 ? this.table[at] : this.add(s, hash, ~at);
     this.recent[site] = s;
     this.recentSlots[site] = slot;
+    return at >= 0 ? slot : -1;
+  }
+
+  /** Puts `s` (not in the ring; `empty` is where find left it) in the next slot, replacing what was there. */
+  private add(s: string, hash: number, empty: number): number {
+    const slot = this.next;
     const old = this.strings[slot];
     // Removing the old string moves entries back: the empty position for `s` is found again after.
-    if (old !== undefined) this.remove(this.find(old, this.hashes[slot]));
+    if (old !== undefined) {
+      this.remove(this.find(old, this.hashes[slot]));
+      empty = ~this.find(s, hash);
+    }
     this.strings[slot] = s;
     this.hashes[slot] = hash;
-    this.table[~(old === undefined ? at : this.find(s, hash))] = slot;
+    this.table[empty] = slot;
     this.next = (slot + 1) % RING_SLOTS;
-    return -1;
+    return slot;
   }
 
   /** The slot holding `s`, or -1 (a lookup that changes nothing). */

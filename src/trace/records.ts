@@ -55,23 +55,30 @@ const METHOD: Partial<Record<Coding, string>> = { 'name?': 'name', text: 'text',
 /** Code that writes `u` (an unsigned integer below 2^53) as a varint at buf[p]. */
 const PUT_U = 'while (u >= 0x80) { buf[p++] = (u & 0x7f) | 0x80; u = u < 0x100000000 ? u >>> 7 : Math.floor(u / 128); } buf[p++] = u;';
 
-/** Code that leaves field `i`'s varint in `u`, from its value `v`, for each integer coding. */
+/**
+ * Code that leaves field `i`'s varint in `u`, from its value `v`, for each integer coding; a nullable
+ * coding writes 0 for null and the value's varint + 1 otherwise.
+ */
 function integerCode(coding: Coding, i: number, register: number): string | null {
   const safe = `if (typeof v !== 'number' || !Number.isSafeInteger(v)) enc.refuseInteger(${i}, v);`;
   const zigzag = (n: string) => `(${n} >= 0 ? ${n} * 2 : -${n} * 2 - 1)`;
+  const nullable = (code: string) => `if (v === null) u = 0; else { ${code} u++; }`;
   switch (coding) {
     case 'uint':
-      return `${safe} if (v < 0) enc.refuseInteger(${i}, v); u = v;`;
-    case 'uint?':
-      return `if (v === null) u = 0; else { ${safe} if (v < 0) enc.refuseInteger(${i}, v); u = v + 1; }`;
+    case 'uint?': {
+      const code = `${safe} if (v < 0) enc.refuseInteger(${i}, v); u = v;`;
+      return coding === 'uint' ? code : nullable(code);
+    }
     case 'int':
-      return `${safe} u = ${zigzag('v')};`;
-    case 'int?':
-      return `if (v === null) u = 0; else { ${safe} u = ${zigzag('v')} + 1; }`;
+    case 'int?': {
+      const code = `${safe} u = ${zigzag('v')};`;
+      return coding === 'int' ? code : nullable(code);
+    }
     case 'delta':
-      return `${safe} d = v - reg[${register}]; reg[${register}] = v; u = ${zigzag('d')};`;
-    case 'delta?':
-      return `if (v === null) u = 0; else { ${safe} d = v - reg[${register}]; reg[${register}] = v; u = ${zigzag('d')} + 1; }`;
+    case 'delta?': {
+      const code = `${safe} d = v - reg[${register}]; reg[${register}] = v; u = ${zigzag('d')};`;
+      return coding === 'delta' ? code : nullable(code);
+    }
     default:
       return null;
   }
