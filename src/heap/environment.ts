@@ -25,8 +25,8 @@ export interface BudgetBreach {
   detail: string;
 }
 
-/** No breach: the answer to nearly every change, shared so that a change allocates nothing. */
-const NO_BREACHES: readonly BudgetBreach[] = Object.freeze([]);
+/** No breach: the answer to nearly every change, shared so that a change allocates nothing (not frozen: see NONE in memory/access.ts). */
+const NO_BREACHES: readonly BudgetBreach[] = [];
 
 export class EnvironmentBudget {
   private readonly use = { runtime: 0, user: 0 };

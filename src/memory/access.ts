@@ -84,8 +84,11 @@ export interface AccessResult {
 /** How far below a payload its allocator's header can sit: an allocator reading it notices harm there. */
 const HEADER_REACH = 32;
 
-/** No harm found: the common answer, shared rather than allocated at every free. */
-const NONE: readonly Pending[] = Object.freeze([]);
+/**
+ * No harm found: the common answer, shared rather than allocated at every free. Not frozen: V8 runs a
+ * for-of over a frozen array through the generic iterator protocol, hundreds of instructions a loop.
+ */
+const NONE: readonly Pending[] = [];
 
 export class ProgramMemory {
   readonly map: MemoryMap;

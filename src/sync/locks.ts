@@ -22,8 +22,8 @@ export interface StillHeld {
   detail: string;
 }
 
-/** The empty lock set, shared: most components hold nothing most of the time. */
-export const NO_LOCKS: readonly string[] = Object.freeze([]);
+/** The empty lock set, shared: most components hold nothing most of the time (not frozen: see NONE in memory/access.ts). */
+export const NO_LOCKS: readonly string[] = [];
 
 export class LockTable {
   /** Each shared region's lock. */
