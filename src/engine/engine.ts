@@ -7,7 +7,7 @@ import { formatBytes, group, hex } from '../util/text.js';
 import { MODES, newWork, resetWork, type AllocatorContext, type SegmentMemory, type Work } from '../alloc/allocator.js';
 import { ALLOCATORS } from '../alloc/registry.js';
 import { BudgetTracker } from '../heap/budgets.js';
-import { EnvironmentBudget, type BudgetBreach, type BudgetShare, type EnvironmentUsage } from '../heap/environment.js';
+import { EnvironmentBudget, type BudgetBreach, type EnvironmentUsage } from '../heap/environment.js';
 import { Distribution, type DistributionSummary } from '../heap/distribution.js';
 import { Heap, placedFrom, refusedArguments, type HeapSnapshot, type HeapSummary } from '../heap/heap.js';
 import { InputError } from '../input/errors.js';
@@ -114,8 +114,6 @@ class Engine {
   private readonly blocks = new BlockTable();
   private readonly budgets: BudgetTracker;
   private readonly environment: EnvironmentBudget | null;
-  /** Heaps placed straight in a region or partition: their share of the environment budget and the bytes counted. */
-  private readonly budgetedHeaps = new Map<Heap, { share: BudgetShare; counted: number }>();
   private readonly timing: CycleModel;
   private readonly work: Work = newWork();
   /** Every request grows by the verification level's byte overhead (percent). */
@@ -284,16 +282,15 @@ class Engine {
     for (const p of layout.placed) {
       if (!topLevel(p)) continue;
       const share = env.shareOf([p.name, p.in]);
-      if (p.what === 'heap') this.budgetedHeaps.set(this.heaps.get(p.name)!, { share, counted: 0 });
+      if (p.what === 'heap') this.heaps.get(p.name)!.budgeted = { share, counted: 0 };
       else if (p.what === 'section' || p.what === 'arena') this.reportBreaches(env.add(share, p.size), p.line);
     }
   }
 
   /** A heap counted in the environment budget, after an operation changed what it has in use. */
   private trackEnvironment(heap: Heap, line: number): void {
-    if (this.budgetedHeaps.size === 0) return;
-    const tracked = this.budgetedHeaps.get(heap);
-    if (!tracked) return;
+    const tracked = heap.budgeted;
+    if (tracked === null) return;
     const used = heap.allocator.usedBytes();
     const change = used - tracked.counted;
     tracked.counted = used;

@@ -28,13 +28,28 @@ export interface BudgetBreach {
 /** No breach: the answer to nearly every change, shared so that a change allocates nothing (not frozen: see NONE in memory/access.ts). */
 const NO_BREACHES: readonly BudgetBreach[] = [];
 
+/** One share's bytes in use, their peak, and its budget line. */
+interface Share {
+  use: number;
+  peak: number;
+  readonly limit: number;
+  readonly what: string;
+}
+
 export class EnvironmentBudget {
-  private readonly use = { runtime: 0, user: 0 };
-  private readonly peak = { runtime: 0, user: 0 };
+  private readonly shares: Record<BudgetShare, Share>;
   private peakInUse = 0;
+  /** The safety margin in bytes: what must stay free of the total. */
+  private readonly margin: number;
   private readonly breached = new Set<string>();
 
-  constructor(private readonly budget: Budget) {}
+  constructor(private readonly budget: Budget) {
+    this.shares = {
+      runtime: { use: 0, peak: 0, limit: budget.runtime, what: 'the runtime' },
+      user: { use: 0, peak: 0, limit: budget.user, what: 'the user modules' },
+    };
+    this.margin = Math.ceil((budget.total * budget.marginPercent) / 100);
+  }
 
   /** Which share memory in or named `where` belongs to. */
   shareOf(where: readonly string[]): BudgetShare {
@@ -43,22 +58,20 @@ export class EnvironmentBudget {
 
   /** `bytes` more (or fewer) in use by `share`; the budget lines this change crosses for the first time. */
   add(share: BudgetShare, bytes: number): readonly BudgetBreach[] {
-    this.use[share] += bytes;
+    const s = this.shares[share];
+    s.use += bytes;
     if (bytes <= 0) return NO_BREACHES;
-    this.peak[share] = Math.max(this.peak[share], this.use[share]);
-    const inUse = this.use.runtime + this.use.user;
-    this.peakInUse = Math.max(this.peakInUse, inUse);
-    const limit = share === 'runtime' ? this.budget.runtime : this.budget.user;
-    const margin = Math.ceil((this.budget.total * this.budget.marginPercent) / 100);
-    const over = this.use[share] > limit;
-    const short = this.budget.total - inUse < margin;
+    if (s.use > s.peak) s.peak = s.use;
+    const inUse = this.shares.runtime.use + this.shares.user.use;
+    if (inUse > this.peakInUse) this.peakInUse = inUse;
+    const total = this.budget.total;
+    const over = s.use > s.limit;
+    const short = total - inUse < this.margin;
     if (!over && !short) return NO_BREACHES;
     const breaches: BudgetBreach[] = [];
-    if (over && this.first(share)) {
-      breaches.push({ kind: 'budget-exceeded', detail: `the ${share === 'runtime' ? 'runtime' : 'user modules'} use ${this.use[share]} bytes, over their budget of ${limit}` });
-    }
+    if (over && this.first(share)) breaches.push({ kind: 'budget-exceeded', detail: `${s.what} use ${s.use} bytes, over their budget of ${s.limit}` });
     if (short && this.first('margin')) {
-      breaches.push({ kind: 'margin-violated', detail: `${inUse} bytes in use leave ${this.budget.total - inUse} of ${this.budget.total} free, less than the ${this.budget.marginPercent}% safety margin (${margin} bytes)` });
+      breaches.push({ kind: 'margin-violated', detail: `${inUse} bytes in use leave ${total - inUse} of ${total} free, less than the ${this.budget.marginPercent}% safety margin (${this.margin} bytes)` });
     }
     return breaches;
   }
@@ -68,8 +81,8 @@ export class EnvironmentBudget {
     return {
       total: b.total,
       margin_percent: b.marginPercent,
-      runtime: { peak: this.peak.runtime, limit: b.runtime },
-      user: { peak: this.peak.user, limit: b.user },
+      runtime: { peak: this.shares.runtime.peak, limit: b.runtime },
+      user: { peak: this.shares.user.peak, limit: b.user },
       peak_in_use: this.peakInUse,
       free_at_peak: b.total - this.peakInUse,
     };

@@ -2,6 +2,7 @@
 import { MODE_ADDR, MODE_HIGH, MODE_HIGH_ALIGNED, MODES, type Allocator, type AllocatorEntry } from '../alloc/allocator.js';
 import type { Region } from '../target/types.js';
 import { Distribution } from './distribution.js';
+import type { BudgetShare } from './environment.js';
 
 export interface HeapSnapshot {
   name: string;
@@ -124,6 +125,11 @@ export class Heap {
   readonly freeCycles = new Distribution();
   /** A heap in a dynamic segment that was released: its memory is no longer its own (until made again). */
   gone = false;
+  /**
+   * A heap placed straight in a region or partition counts in the target's environment budget as it
+   * fills: its share, and the bytes counted so far (the engine's trackEnvironment). Null elsewhere.
+   */
+  budgeted: { share: BudgetShare; counted: number } | null = null;
   /** The open bump scopes, innermost last: a serial, its budget and the ids allocated inside. */
   readonly openScopes: { serial: number; budget: number | null; ids: string[] }[] = [];
   /**
