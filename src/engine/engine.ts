@@ -551,8 +551,10 @@ class Engine {
     }
     this.checkChecksums(heap, op.line);
     // Freeing reads the block's header, and a neighbouring segment's canaries are checked.
-    this.reportHarm(this.memory.corruptionsFound(heap, block.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
-    this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
+    if (this.memory.harmPending) {
+      this.reportHarm(this.memory.corruptionsFound(heap, block.addr), 'heap-corrupt', 'delayed', op.line, heap.name);
+      this.reportHarm(this.memory.sweepCanaries(heap), 'canary-corrupt', 'delayed', op.line, null);
+    }
     const released = this.release(op.id, block);
     const cycles = this.opCycles;
     // An allocator modelling a real API answers every free with its code (null: success).

@@ -411,6 +411,11 @@ export class ProgramMemory {
     return found;
   }
 
+  /** Whether any harm waits to be found (a header overwritten, a canary written): nearly never, so a free asks first. */
+  get harmPending(): boolean {
+    return this.corruptions.size !== 0 || this.dirtyCanaries.size !== 0;
+  }
+
   /** Metadata harm the allocator reads when it frees the block at `addr` (its header), or all of a heap's. */
   corruptionsFound(heap: Heap, freeing: number | null): readonly Pending[] {
     if (this.corruptions.size === 0) return NONE;
