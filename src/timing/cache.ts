@@ -122,7 +122,7 @@ export class DataCache {
    * first, and only a miss picks the least recently used way as its victim.
    */
   accessAll(addrs: Int32Array, writes: Uint8Array, count: number, region: Region): number {
-    const { tags, used, dirty, ways, setMask, lineShift } = this;
+    const { tags, used, dirty, dataDirty, stale, ways, setMask, lineShift } = this;
     const burst = this.geometry.line / region.bus - 1;
     const fill = region.read + burst;
     const writeBack = region.write + burst;
@@ -131,16 +131,22 @@ export class DataCache {
     let lastWay = this.lastWay;
     let cycles = count * HIT_CYCLES;
     for (let i = 0; i < count; i++) {
-      const line = addrs[i] >>> lineShift;
+      // A line number is below 2^31 (lines are at least 2 bytes): `| 0` keeps the loop in int32 arithmetic.
+      const line = (addrs[i] >>> lineShift) | 0;
       if (line !== lastLine) {
         const first = (line & setMask) * ways;
         const end = first + ways;
         let way = first;
         while (way < end && tags[way] !== line) way++;
         if (way === end) {
-          way = this.victim(first);
+          // victim() and refill(), written out: this loop is most of what the cycle model costs.
+          way = first;
+          for (let w = first + 1; w < end; w++) if (used[w] < used[way]) way = w;
           cycles += tags[way] >= 0 && dirty[way] !== 0 ? fill + writeBack : fill;
-          this.refill(way, line);
+          tags[way] = line;
+          dirty[way] = 0;
+          dataDirty[way] = 0;
+          stale[way] = 0;
         }
         used[way] = ++clock;
         lastLine = line;
