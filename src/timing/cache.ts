@@ -27,7 +27,10 @@ export class DataCache {
   private readonly setMask: number;
   private readonly ways: number;
   private readonly lineShift: number;
-  /** Line number held in each way (-1: empty), a use stamp for LRU, and a dirty flag. */
+  /**
+   * Line number held in each way (-1: empty), a use stamp for LRU, and a dirty flag. Line numbers are
+   * kept and compared as int32 (`| 0`), as the Int32Array holds them: the lookups stay in int32 arithmetic.
+   */
   private readonly tags: Int32Array;
   private readonly used: Float64Array;
   private readonly dirty: Uint8Array;
@@ -68,7 +71,7 @@ export class DataCache {
 
   /** Cycles for one access of up to a line at `addr` (a 32-bit address) in `region` (a cached window of it). */
   access(addr: number, write: boolean, region: Region): number {
-    const line = addr >>> this.lineShift;
+    const line = (addr >>> this.lineShift) | 0;
     if (line === this.lastLine) {
       // Already the most recently used line: LRU order does not change.
       if (write) this.dirty[this.lastWay] = 1;
@@ -131,7 +134,6 @@ export class DataCache {
     let lastWay = this.lastWay;
     let cycles = count * HIT_CYCLES;
     for (let i = 0; i < count; i++) {
-      // A line number is below 2^31 (lines are at least 2 bytes): `| 0` keeps the loop in int32 arithmetic.
       const line = (addrs[i] >>> lineShift) | 0;
       if (line !== lastLine) {
         const first = (line & setMask) * ways;
