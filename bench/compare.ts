@@ -14,12 +14,12 @@
  * It is also a check: every build must match the golden the first one recorded and write the same
  * random-workload trace, byte for byte (it exits non-zero otherwise).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { table } from '../src/report/format.js';
 import { timed } from './child.js';
-import { writeMtraceLog } from './mtrace-log.js';
+import { writeReplayScenarios } from './mtrace-log.js';
 
 function option(args: string[], name: string, fallback: number): number {
   const at = args.indexOf(name);
@@ -38,13 +38,7 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'emu-compare-'));
   let ok = true;
   try {
-    writeMtraceLog(join(dir, 'app.mtrace'), lines);
-    mkdirSync(join(dir, 'scenarios'));
-    const replay = join(dir, 'scenarios', 'replay.yaml');
-    const bare = join(dir, 'scenarios', 'bare.yaml'); // the same run under another name: it has no golden
-    const replayYaml = `target: psp\nleak_check: false\nheaps: [{name: main, allocator: tlsf, in: user, size: 16M}]\nsteps:\n  - replay: {file: ../app.mtrace, format: mtrace, heap: main}\n`;
-    writeFileSync(replay, replayYaml);
-    writeFileSync(bare, `name: bare\n${replayYaml}`);
+    const { replay, bare } = writeReplayScenarios(dir, lines);
     const random = join(dir, 'scenarios', 'random.yaml');
     writeFileSync(random, `name: random\ntarget: psp\nseed: 1\nleak_check: false\nheaps:\n  - {name: main, allocator: tlsf, in: user, size: 8M, options: {align: 8}}\nsteps:\n  - random: {heap: main, count: ${ops}, size: {uniform: [16, 4096]}, max_live: 256, workload: bench}\n`);
     const cli = (build: string) => join(build, 'src', 'cli', 'main.js');

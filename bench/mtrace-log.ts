@@ -1,5 +1,6 @@
 /** The benches' field log: a generated glibc mtrace log, the same bytes on every machine. */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** A glibc mtrace log of `lines` lines: a program churning up to 256 live blocks, addresses reused as glibc does. */
 export function writeMtraceLog(path: string, lines: number): void {
@@ -22,4 +23,20 @@ export function writeMtraceLog(path: string, lines: number): void {
   }
   out.push('= End');
   writeFileSync(path, out.join('\n') + '\n');
+}
+
+/**
+ * In `dir`: the log (app.mtrace, `lines` lines) and two scenarios replaying it through TLSF on the
+ * psp, scenarios/replay.yaml and scenarios/bare.yaml: the same run under another name, with no golden.
+ */
+export function writeReplayScenarios(dir: string, lines: number): { log: string; replay: string; bare: string } {
+  const log = join(dir, 'app.mtrace');
+  writeMtraceLog(log, lines);
+  mkdirSync(join(dir, 'scenarios'));
+  const replay = join(dir, 'scenarios', 'replay.yaml');
+  const bare = join(dir, 'scenarios', 'bare.yaml');
+  const yaml = `target: psp\nleak_check: false\nheaps: [{name: main, allocator: tlsf, in: user, size: 16M}]\nsteps:\n  - replay: {file: ../app.mtrace, format: mtrace, heap: main}\n`;
+  writeFileSync(replay, yaml);
+  writeFileSync(bare, `name: bare\n${yaml}`);
+  return { log, replay, bare };
 }

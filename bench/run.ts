@@ -22,7 +22,7 @@
  */
 import { group } from '../src/util/text.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ import { loadTarget } from '../src/target/load.js';
 import { TargetCycleModel } from '../src/timing/model.js';
 import { TraceFileWriter } from '../src/trace/writer.js';
 import { timed, type Timed } from './child.js';
-import { writeMtraceLog } from './mtrace-log.js';
+import { writeMtraceLog, writeReplayScenarios } from './mtrace-log.js';
 
 const MAX_RATIO = 1.5;
 const TLSF_MIN_OPS_PER_SECOND = 1_500_000;
@@ -260,14 +260,7 @@ main();
 function endToEnd(): void {
   const dir = mkdtempSync(join(tmpdir(), 'emu-bench-'));
   try {
-    const log = join(dir, 'app.mtrace');
-    writeMtraceLog(log, IMPORT_LINES);
-    mkdirSync(join(dir, 'scenarios'));
-    const scenario = join(dir, 'scenarios', 'replay.yaml');
-    const bare = join(dir, 'scenarios', 'bare.yaml'); // the same run under another name: it has no golden
-    const replayYaml = `target: psp\nleak_check: false\nheaps: [{name: main, allocator: tlsf, in: user, size: 16M}]\nsteps:\n  - replay: {file: ../app.mtrace, format: mtrace, heap: main}\n`;
-    writeFileSync(scenario, replayYaml);
-    writeFileSync(bare, `name: bare\n${replayYaml}`);
+    const { log, replay: scenario, bare } = writeReplayScenarios(dir, IMPORT_LINES);
     const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
     timed(process.execPath, [cli, 'run', scenario, '--update'], dir);
     const golden = statSync(join(dir, 'golden', 'replay.trace')).size;

@@ -81,8 +81,8 @@ export class EnvironmentBudget {
     return {
       total: b.total,
       margin_percent: b.marginPercent,
-      runtime: { peak: this.shares.runtime.peak, limit: b.runtime },
-      user: { peak: this.shares.user.peak, limit: b.user },
+      runtime: { peak: this.shares.runtime.peak, limit: this.shares.runtime.limit },
+      user: { peak: this.shares.user.peak, limit: this.shares.user.limit },
       peak_in_use: this.peakInUse,
       free_at_peak: b.total - this.peakInUse,
     };
