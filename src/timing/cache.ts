@@ -33,6 +33,11 @@ export class DataCache {
    */
   private readonly tags: Int32Array;
   private readonly used: Float64Array;
+  /**
+   * Each set's most recently used way (the one with the highest stamp): a line found there needs no
+   * search and no new stamp, as re-stamping the newest way leaves the set's LRU order as it was.
+   */
+  private readonly newest: Int32Array;
   private readonly dirty: Uint8Array;
   /**
    * Coherency, per way: the program's own data is dirty in the line (allocator metadata alone does not
@@ -62,6 +67,7 @@ export class DataCache {
     this.lineShift = Math.log2(geometry.line);
     this.tags = new Int32Array(sets * this.ways).fill(-1);
     this.used = new Float64Array(sets * this.ways);
+    this.newest = Int32Array.from({ length: sets }, (_, set) => set * this.ways);
     this.dirty = new Uint8Array(sets * this.ways);
     this.dataDirty = new Uint8Array(sets * this.ways);
     this.dataBy = new Int32Array(sets * this.ways * 2);
@@ -94,7 +100,7 @@ export class DataCache {
       if (tags[way] === this.prevLine) this.prevLine = -1;
       this.refill(way, line);
     }
-    this.used[way] = ++this.clock;
+    this.stamp(way, line);
     if (write) this.dirty[way] = 1;
     this.remember(line, way);
     return cycles;
@@ -104,10 +110,16 @@ export class DataCache {
   private promotePrevious(write: boolean): number {
     const line = this.prevLine;
     const way = this.prevWay;
-    this.used[way] = ++this.clock;
+    this.stamp(way, line);
     if (write) this.dirty[way] = 1;
     this.remember(line, way);
     return HIT_CYCLES;
+  }
+
+  /** `way`, holding `line`, is now its set's most recently used. */
+  private stamp(way: number, line: number): void {
+    this.used[way] = ++this.clock;
+    this.newest[line & this.setMask] = way;
   }
 
   private remember(line: number, way: number): void {
@@ -125,7 +137,7 @@ export class DataCache {
    * first, and only a miss picks the least recently used way as its victim.
    */
   accessAll(addrs: Int32Array, writes: Uint8Array, count: number, region: Region): number {
-    const { tags, used, dirty, dataDirty, stale, ways, setMask, lineShift } = this;
+    const { tags, used, newest, dirty, dataDirty, stale, ways, setMask, lineShift } = this;
     const burst = this.geometry.line / region.bus - 1;
     const fill = region.read + burst;
     const writeBack = region.write + burst;
@@ -133,29 +145,39 @@ export class DataCache {
     let lastLine = this.lastLine;
     let lastWay = this.lastWay;
     let cycles = count * HIT_CYCLES;
+    // Whether the run of accesses to the current line wrote it: its dirty flag is set once, as the run ends.
+    let written = 0;
     for (let i = 0; i < count; i++) {
       const line = (addrs[i] >>> lineShift) | 0;
       if (line !== lastLine) {
-        const first = (line & setMask) * ways;
-        const end = first + ways;
-        let way = first;
-        while (way < end && tags[way] !== line) way++;
-        if (way === end) {
-          // victim() and refill(), written out: this loop is most of what the cycle model costs.
+        if (written !== 0) dirty[lastWay] = 1;
+        written = 0;
+        const set = line & setMask;
+        let way = newest[set];
+        if (tags[way] !== line) {
+          const first = set * ways;
+          const end = first + ways;
           way = first;
-          for (let w = first + 1; w < end; w++) if (used[w] < used[way]) way = w;
-          cycles += tags[way] >= 0 && dirty[way] !== 0 ? fill + writeBack : fill;
-          tags[way] = line;
-          dirty[way] = 0;
-          dataDirty[way] = 0;
-          stale[way] = 0;
+          while (way < end && tags[way] !== line) way++;
+          if (way === end) {
+            // victim() and refill(), written out: this loop is most of what the cycle model costs.
+            way = first;
+            for (let w = first + 1; w < end; w++) if (used[w] < used[way]) way = w;
+            cycles += tags[way] >= 0 && dirty[way] !== 0 ? fill + writeBack : fill;
+            tags[way] = line;
+            dirty[way] = 0;
+            dataDirty[way] = 0;
+            stale[way] = 0;
+          }
+          used[way] = ++clock;
+          newest[set] = way;
         }
-        used[way] = ++clock;
         lastLine = line;
         lastWay = way;
       }
-      if (writes[i] === 1) dirty[lastWay] = 1;
+      written |= writes[i];
     }
+    if (written !== 0) dirty[lastWay] = 1;
     this.clock = clock;
     this.lastLine = lastLine;
     this.lastWay = lastWay;
