@@ -764,21 +764,29 @@ export class TlsfAllocator implements Allocator, ReallocState {
   private traceMarkFree(trace: MetadataTrace, b: number, next: number): void {
     const at = this.headerAt(b);
     const nextAt = this.headerAt(next);
-    trace.push(at + SIZE, false);
-    trace.push(nextAt + SIZE, false);
-    trace.push(nextAt + PREV_PHYS, true);
-    trace.push(nextAt + SIZE, true);
-    trace.push(at + SIZE, true);
+    const i = trace.claim(5);
+    const { addrs, writes } = trace;
+    addrs[i] = at + SIZE;
+    addrs[i + 1] = nextAt + SIZE;
+    addrs[i + 2] = nextAt + PREV_PHYS;
+    addrs[i + 3] = nextAt + SIZE;
+    addrs[i + 4] = at + SIZE;
+    writes[i] = writes[i + 1] = 0;
+    writes[i + 2] = writes[i + 3] = writes[i + 4] = 1;
   }
 
   /** remove_free_block's first words (counted there): prev_free, next_free, next->prev_free, prev->next_free, the list head. */
   private traceRemove(trace: MetadataTrace, b: number, prev: number, next: number, list: number): void {
     const at = this.headerAt(b);
-    trace.push(at + PREV_FREE, false);
-    trace.push(at + NEXT_FREE, false);
-    trace.push(this.headerAt(next) + PREV_FREE, true);
-    trace.push(this.headerAt(prev) + NEXT_FREE, true);
-    trace.push(this.headsAt + 4 * list, false);
+    const i = trace.claim(5);
+    const { addrs, writes } = trace;
+    addrs[i] = at + PREV_FREE;
+    addrs[i + 1] = at + NEXT_FREE;
+    addrs[i + 2] = this.headerAt(next) + PREV_FREE;
+    addrs[i + 3] = this.headerAt(prev) + NEXT_FREE;
+    addrs[i + 4] = this.headsAt + 4 * list;
+    writes[i] = writes[i + 1] = writes[i + 4] = 0;
+    writes[i + 2] = writes[i + 3] = 1;
   }
 
   /**
@@ -788,13 +796,19 @@ export class TlsfAllocator implements Allocator, ReallocState {
   private traceInsert(trace: MetadataTrace, b: number, current: number, fl: number, list: number): void {
     const head = this.headsAt + 4 * list;
     const at = this.headerAt(b);
-    trace.push(head, false);
-    trace.push(at + NEXT_FREE, true);
-    trace.push(at + PREV_FREE, true);
-    trace.push(this.headerAt(current) + PREV_FREE, true);
-    trace.push(head, true);
-    traceUpdate(trace, this.start + FL_BITMAP);
-    traceUpdate(trace, this.slBitmapAt + 4 * fl);
+    const flBitmap = this.start + FL_BITMAP;
+    const slBitmap = this.slBitmapAt + 4 * fl;
+    const i = trace.claim(9);
+    const { addrs, writes } = trace;
+    addrs[i] = head;
+    addrs[i + 1] = at + NEXT_FREE;
+    addrs[i + 2] = at + PREV_FREE;
+    addrs[i + 3] = this.headerAt(current) + PREV_FREE;
+    addrs[i + 4] = head;
+    addrs[i + 5] = addrs[i + 6] = flBitmap;
+    addrs[i + 7] = addrs[i + 8] = slBitmap;
+    writes[i] = writes[i + 5] = writes[i + 7] = 0;
+    writes[i + 1] = writes[i + 2] = writes[i + 3] = writes[i + 4] = writes[i + 6] = writes[i + 8] = 1;
   }
 
   /**
@@ -806,13 +820,17 @@ export class TlsfAllocator implements Allocator, ReallocState {
     const at = this.headerAt(b);
     const restAt = this.headerAt(rest);
     const nextAt = this.headerAt(next);
-    trace.push(at + SIZE, false);
-    trace.push(restAt + SIZE, true);
-    trace.push(at + SIZE, true);
-    trace.push(nextAt + SIZE, false);
-    trace.push(nextAt + PREV_PHYS, true);
-    trace.push(nextAt + SIZE, true);
-    trace.push(restAt + PREV_PHYS, true);
+    const i = trace.claim(7);
+    const { addrs, writes } = trace;
+    addrs[i] = at + SIZE;
+    addrs[i + 1] = restAt + SIZE;
+    addrs[i + 2] = at + SIZE;
+    addrs[i + 3] = nextAt + SIZE;
+    addrs[i + 4] = nextAt + PREV_PHYS;
+    addrs[i + 5] = nextAt + SIZE;
+    addrs[i + 6] = restAt + PREV_PHYS;
+    writes[i] = writes[i + 3] = 0;
+    writes[i + 1] = writes[i + 2] = writes[i + 4] = writes[i + 5] = writes[i + 6] = 1;
   }
 
   private addrOf(b: number): number {
@@ -1000,8 +1018,10 @@ export const tlsf: AllocatorEntry = {
 
 /** A read-modify-write of one word (a bitmap bit set or cleared). */
 function traceUpdate(trace: MetadataTrace, addr: number): void {
-  trace.push(addr, false);
-  trace.push(addr, true);
+  const i = trace.claim(2);
+  trace.addrs[i] = trace.addrs[i + 1] = addr;
+  trace.writes[i] = 0;
+  trace.writes[i + 1] = 1;
 }
 
 /** Heaps with up to this many minimum-block-sized buckets index their live blocks directly. */
