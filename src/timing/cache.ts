@@ -147,35 +147,45 @@ export class DataCache {
     let cycles = count * HIT_CYCLES;
     // Whether the run of accesses to the current line wrote it: its dirty flag is set once, as the run ends.
     let written = 0;
-    for (let i = 0; i < count; i++) {
-      const line = (addrs[i] >>> lineShift) | 0;
-      if (line !== lastLine) {
-        if (written !== 0) dirty[lastWay] = 1;
-        written = 0;
-        const set = line & setMask;
-        let way = newest[set];
-        if (tags[way] !== line) {
-          const first = set * ways;
-          const end = first + ways;
-          way = first;
-          while (way < end && tags[way] !== line) way++;
-          if (way === end) {
-            // victim() and refill(), written out: this loop is most of what the cycle model costs.
-            way = first;
-            for (let w = first + 1; w < end; w++) if (used[w] < used[way]) way = w;
-            cycles += tags[way] >= 0 && dirty[way] !== 0 ? fill + writeBack : fill;
-            tags[way] = line;
-            dirty[way] = 0;
-            dataDirty[way] = 0;
-            stale[way] = 0;
-          }
-          used[way] = ++clock;
-          newest[set] = way;
+    let i = 0;
+    for (;;) {
+      // The common case, kept free of inner loops so that V8 peels it and checks the arrays once: the
+      // same line as the last access, or the line its set used last.
+      let line = 0;
+      for (; i < count; i++) {
+        line = (addrs[i] >>> lineShift) | 0;
+        if (line !== lastLine) {
+          if (written !== 0) dirty[lastWay] = 1;
+          const way = newest[line & setMask];
+          if (tags[way] !== line) break;
+          written = 0;
+          lastLine = line;
+          lastWay = way;
         }
-        lastLine = line;
-        lastWay = way;
+        written |= writes[i];
       }
-      written |= writes[i];
+      if (i === count) break;
+      // Another way of the set, or a miss: victim() and refill() written out.
+      const set = line & setMask;
+      const first = set * ways;
+      const end = first + ways;
+      let way = first;
+      while (way < end && tags[way] !== line) way++;
+      if (way === end) {
+        way = first;
+        for (let w = first + 1; w < end; w++) if (used[w] < used[way]) way = w;
+        cycles += tags[way] >= 0 && dirty[way] !== 0 ? fill + writeBack : fill;
+        tags[way] = line;
+        dirty[way] = 0;
+        dataDirty[way] = 0;
+        stale[way] = 0;
+      }
+      used[way] = ++clock;
+      newest[set] = way;
+      lastLine = line;
+      lastWay = way;
+      written = writes[i];
+      i++;
     }
     if (written !== 0) dirty[lastWay] = 1;
     this.clock = clock;
