@@ -44,18 +44,24 @@ async function opened(t: ExecutionContext, args: (out: string) => string[], name
   const r = emu(args(file));
   t.is(r.status, 0, r.stderr);
   const { page, problems } = await openFile(b, file);
+  t.teardown(() => page.close());
   t.deepEqual(problems, []);
   return page;
 }
 
+/**
+ * Headless Chromium may never draw a page that is not in front, and its screenshot then waits until
+ * the protocol times out: the page is brought to front first, and the tests run one at a time.
+ */
 async function keepScreenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  await page.bringToFront();
   await page.screenshot({ path: join(ARTIFACTS, name) as `${string}.png`, fullPage: true });
 }
 
 const scenarioFile = (name: string) => join(REPO, 'scenarios', `${name}.yaml`);
 
-test('the report of psp-game renders with its charts and map, and no errors', async (t) => {
+test.serial('the report of psp-game renders with its charts and map, and no errors', async (t) => {
   const page = await opened(t, (out) => ['report', scenarioFile('psp-game'), '-o', out], 'report.html');
   if (!page) return;
   const charts = await page.$$eval('svg.chart', (els) => els.map((e) => e.getAttribute('data-chart')));
@@ -74,7 +80,7 @@ test('the report of psp-game renders with its charts and map, and no errors', as
   await keepScreenshot(page, 'report-psp-game.png');
 });
 
-test('the SVG map opens on its own with every box drawn', async (t) => {
+test.serial('the SVG map opens on its own with every box drawn', async (t) => {
   const page = await opened(t, (out) => ['map', scenarioFile('psp-canary-overflow'), '--svg', out], 'map.svg');
   if (!page) return;
   const drawn = await boxes(page, 'g.box rect');
@@ -83,7 +89,7 @@ test('the SVG map opens on its own with every box drawn', async (t) => {
   await keepScreenshot(page, 'map-psp-canary-overflow.png');
 });
 
-test('the report of a run with faults lists them with their scenario lines and causes', async (t) => {
+test.serial('the report of a run with faults lists them with their scenario lines and causes', async (t) => {
   const page = await opened(t, (out) => ['report', scenarioFile('psp-canary-overflow'), '-o', out], 'report.html');
   if (!page) return;
   const text = await page.$eval('#faults table', (e) => (e as HTMLElement).innerText);
