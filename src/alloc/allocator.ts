@@ -31,9 +31,9 @@ export interface Work {
  *
  * Calls count and record through read() and write(). The hottest paths count directly and record
  * only under `work.trace !== null`, so that an untraced call computes no address at all: TLSF pushes
- * single words as it goes and claims each helper's words at once (claim); the free-list walks and psp-sysmem's block walks are counted once per walk,
- * and when tracing, walked again to fill the trace in place (reserve). Either way the entries match
- * the counts word for word.
+ * single words as it goes and claims each helper's words at once (claim); the free-list walks and
+ * psp-sysmem's block walks are counted once per walk, and when tracing, walked again to fill the
+ * trace in place (reserve). Either way the entries match the counts word for word.
  */
 export class MetadataTrace {
   /** 32-bit addresses, kept as their bit patterns (read them with `>>> 0`): integer loads are cheaper. */
