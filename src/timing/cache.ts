@@ -165,7 +165,8 @@ export class DataCache {
         written |= writes[i];
       }
       if (i === count) break;
-      // Another way of the set, or a miss: victim() and refill() written out.
+      // Another way of the set, or a miss: victim() and refill() written out: calling them cost 118M
+      // more instructions over 200k operations of first-fit's traces (about four misses an operation).
       const set = line & setMask;
       const first = set * ways;
       const end = first + ways;
